@@ -7,7 +7,7 @@
 // Precedence: flag > variable > schema default. Array settings take comma-separated text.
 import { type Static, type TObject, type TSchema, Type } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
-import { Option, type Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { ImatchError } from './errors.js';
 
 export const ENV_PREFIX = 'IMATCH_';
@@ -49,7 +49,9 @@ export function loadConfig<T extends TObject>(schema: T, sources: ConfigSources)
   for (const [key, value] of Object.entries(sources.flags ?? {})) {
     if (value === undefined) continue;
     if (!(key in props)) {
-      problems.push(problemFor(key, `unknown setting; allowed: ${Object.keys(props).map(flagName).join(', ')}`));
+      problems.push(
+        problemFor(key, `unknown setting; allowed: ${Object.keys(props).map(flagName).join(', ')}`),
+      );
       continue;
     }
     raw[key] = typeof value === 'string' ? splitIfArray(props[key]!, value) : value;
@@ -58,9 +60,13 @@ export function loadConfig<T extends TObject>(schema: T, sources: ConfigSources)
   if (!validate(raw)) problems.push(...(validate.errors ?? []).map((e) => describe(e, raw)));
   if (problems.length > 0) {
     const lines = problems.map((p) => `  ${p.flag} (${p.env}): ${p.problem}`);
-    throw new ImatchError('IM_ERR_CONFIG', `Invalid configuration, ${problems.length} problem(s):\n${lines.join('\n')}`, {
-      details: problems,
-    });
+    throw new ImatchError(
+      'IM_ERR_CONFIG',
+      `Invalid configuration, ${problems.length} problem(s):\n${lines.join('\n')}`,
+      {
+        details: problems,
+      },
+    );
   }
   return deepFreeze(raw) as Readonly<Static<T>>;
 }
@@ -83,10 +89,12 @@ function describe(e: ErrorObject, raw: Record<string, unknown>): ConfigProblem {
   const path = e.instancePath.split('/').filter(Boolean);
   let key = path[0] ?? '';
   if (e.keyword === 'required') key = String((e.params as { missingProperty: string }).missingProperty);
-  if (e.keyword === 'additionalProperties') key = String((e.params as { additionalProperty: string }).additionalProperty);
+  if (e.keyword === 'additionalProperties')
+    key = String((e.params as { additionalProperty: string }).additionalProperty);
   const got = key in raw ? ` (got ${JSON.stringify(raw[key])})` : '';
   let message = e.message ?? 'is invalid';
-  if (e.keyword === 'enum') message += `: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
+  if (e.keyword === 'enum')
+    message += `: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
   if (e.keyword === 'required') message = 'is required';
   return problemFor(key, `${message}${got}`);
 }
@@ -122,13 +130,27 @@ export const CommonSettings = {
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', description: 'Log level' },
   ),
-  dataDir: Type.String({ default: '.imatch', description: 'Folder for local state (index, WAL, ledger, server data)' }),
+  dataDir: Type.String({
+    default: '.imatch',
+    description: 'Folder for local state (index, WAL, ledger, server data)',
+  }),
 };
 
 export const ZkSettings = {
-  zkConnect: Type.String({ default: '127.0.0.1:2181', description: 'ZooKeeper connect string host:port[,host:port]' }),
-  zkRoot: Type.String({ default: '/imatch', pattern: '^/[A-Za-z0-9_./-]*$', description: 'Root znode of this deployment' }),
-  zkSessionTimeoutMs: Type.Integer({ default: 10000, minimum: 1000, description: 'ZooKeeper session timeout (ms)' }),
+  zkConnect: Type.String({
+    default: '127.0.0.1:2181',
+    description: 'ZooKeeper connect string host:port[,host:port]',
+  }),
+  zkRoot: Type.String({
+    default: '/imatch',
+    pattern: '^/[A-Za-z0-9_./-]*$',
+    description: 'Root znode of this deployment',
+  }),
+  zkSessionTimeoutMs: Type.Integer({
+    default: 10000,
+    minimum: 1000,
+    description: 'ZooKeeper session timeout (ms)',
+  }),
 };
 
 export const KafkaSettings = {
@@ -141,11 +163,19 @@ export const KafkaSettings = {
   topicChanges: Type.String({ default: 'imatch.changes', description: 'Kafka topic for change messages' }),
   topicPv: Type.String({ default: 'imatch.pv', description: 'Kafka topic for page-view records' }),
   topicClicks: Type.String({ default: 'imatch.clicks', description: 'Kafka topic for click decisions' }),
-  topicSettlement: Type.String({ default: 'imatch.settlement', description: 'Kafka topic for billable clicks' }),
+  topicSettlement: Type.String({
+    default: 'imatch.settlement',
+    description: 'Kafka topic for billable clicks',
+  }),
   topicCorrections: Type.String({ default: 'imatch.corrections', description: 'Kafka topic for refunds' }),
 };
 
 export const HttpSettings = {
   host: Type.String({ default: '127.0.0.1', description: 'Address to listen on' }),
-  port: Type.Integer({ default: 0, minimum: 0, maximum: 65535, description: 'Port to listen on (0 = any free port)' }),
+  port: Type.Integer({
+    default: 0,
+    minimum: 0,
+    maximum: 65535,
+    description: 'Port to listen on (0 = any free port)',
+  }),
 };

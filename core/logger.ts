@@ -1,7 +1,7 @@
 // pino logging for every service and CLI command. JSON lines by default; pretty output only when
 // stdout is a terminal (and IMATCH_LOG_PRETTY is not "0"). Components take a child logger:
 // `log.child({ component: 'isupdate' })`.
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { type LevelWithSilent, type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -24,10 +24,16 @@ export function createLogger(options: LoggerOptions): Logger {
     return pino({
       name: options.name,
       level,
-      transport: { target: 'pino-pretty', options: { destination: fd, colorize: true, translateTime: 'SYS:HH:MM:ss.l' } },
+      transport: {
+        target: 'pino-pretty',
+        options: { destination: fd, colorize: true, translateTime: 'SYS:HH:MM:ss.l' },
+      },
     });
   }
-  return pino({ name: options.name, level, base: { name: options.name, pid: process.pid } }, pino.destination({ fd, sync: false }));
+  return pino(
+    { name: options.name, level, base: { name: options.name, pid: process.pid } },
+    pino.destination({ fd, sync: false }),
+  );
 }
 
 /** A logger that writes nothing, for unit tests and library defaults. */

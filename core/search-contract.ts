@@ -1,0 +1,64 @@
+// The merger <-> searcher contract: `POST /search` on a searcher replica. Defined once here and
+// imported by both sides (and by the blender for the fields it prices and shows).
+import { type Static, Type } from '@sinclair/typebox';
+import { CategoryPath, Id, Region } from './model.js';
+
+export const MAX_QUERY_LENGTH = 200;
+export const MAX_K = 100;
+
+export const SearchRequest = Type.Object(
+  {
+    /** Query text; the searcher normalizes it with core/normalize (idempotent). */
+    query: Type.String({ minLength: 1, maxLength: MAX_QUERY_LENGTH }),
+    /** How many ads to return at most (top K of this column). */
+    k: Type.Integer({ minimum: 1, maximum: MAX_K }),
+    /** Only offers that serve this country. */
+    region: Type.Optional(Region),
+    /** Only offers in this category or below it ("apparel" matches "apparel/shoes"). */
+    category: Type.Optional(CategoryPath),
+    /** Use title-text expansion when bidwords give fewer than k ads (default true). */
+    textExpansion: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, $id: 'SearchRequest' },
+);
+export type SearchRequest = Static<typeof SearchRequest>;
+
+export const SearchHit = Type.Object(
+  {
+    offerId: Id,
+    customerId: Id,
+    /** The offer's best-scoring bidword (for text expansion: the offer's highest-bid bidword). */
+    bidwordId: Id,
+    keyword: Type.String(),
+    matchType: Type.Union([
+      Type.Literal('exact'),
+      Type.Literal('phrase'),
+      Type.Literal('broad'),
+      Type.Literal('text'),
+    ]),
+    bidMicros: Type.Integer({ minimum: 1 }),
+    qualityBp: Type.Integer({ minimum: 1, maximum: 10000 }),
+    score: Type.Integer({ minimum: 0 }),
+    title: Type.String(),
+    category: Type.String(),
+    imageUrl: Type.String(),
+    landingUrl: Type.String(),
+  },
+  { additionalProperties: false, $id: 'SearchHit' },
+);
+export type SearchHit = Static<typeof SearchHit>;
+
+export const SearchResponse = Type.Object(
+  {
+    column: Type.Integer({ minimum: 0 }),
+    replica: Type.String(),
+    /** Index version id this answer came from. */
+    version: Type.String(),
+    /** Last change-message id applied to the live index (0 when none). */
+    appliedId: Type.Integer({ minimum: 0 }),
+    hits: Type.Array(SearchHit),
+    tookUs: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false, $id: 'SearchResponse' },
+);
+export type SearchResponse = Static<typeof SearchResponse>;
