@@ -1,0 +1,53 @@
+// The ZooKeeper layout of one deployment, under a configurable root (default /imatch).
+// Every service builds its paths here so the layout is defined once (docs/zookeeper.md).
+//
+//   <root>/index/current                      JSON IndexPointer: the version searchers serve
+//   <root>/services/searcher/col-<c>/<id>     ephemeral, JSON SearcherRegistration
+//   <root>/services/<kind>/<id>               ephemeral, JSON {url, ...} for merger, blender,
+//                                             dispatch, click-filter, billing
+//   <root>/dispatch/election/n-<seq>          ephemeral sequential: lowest is the leader
+//   <root>/dispatch/ids                       JSON {next}: first id of the next free block
+//   <root>/config/qrw                         JSON {synonyms: {word: [alternatives]}, stopwords: [..]}
+//   <root>/config/pricing                     JSON {reserveMicros, stepMicros}
+//   <root>/config/click-filter                JSON thresholds and block lists
+
+export type ServiceKind = 'searcher' | 'merger' | 'blender' | 'dispatch' | 'click-filter' | 'billing';
+
+export function zkPaths(root: string) {
+  const r = root.endsWith('/') ? root.slice(0, -1) : root;
+  return {
+    root: r,
+    indexCurrent: `${r}/index/current`,
+    services: `${r}/services`,
+    serviceKind: (kind: ServiceKind) => `${r}/services/${kind}`,
+    searcherColumn: (column: number) => `${r}/services/searcher/col-${column}`,
+    searcherReplica: (column: number, replica: string) => `${r}/services/searcher/col-${column}/${replica}`,
+    dispatchElection: `${r}/dispatch/election`,
+    dispatchIds: `${r}/dispatch/ids`,
+    config: `${r}/config`,
+    configQrw: `${r}/config/qrw`,
+    configPricing: `${r}/config/pricing`,
+    configClickFilter: `${r}/config/click-filter`,
+  };
+}
+
+/** What /index/current holds. */
+export interface IndexPointer {
+  version: string;
+  /** Absolute path of the version folder (manifest.json and one segment per column). */
+  dir: string;
+  columns: number;
+  /** Last change-message id the version already contains. */
+  watermark: number;
+  publishedAt: string;
+}
+
+/** What a searcher replica writes into its ephemeral registration node. */
+export interface SearcherRegistration {
+  url: string;
+  column: number;
+  replica: string;
+  version: string;
+  appliedId: number;
+  startedAt: string;
+}
