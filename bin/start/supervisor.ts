@@ -60,7 +60,8 @@ export class Supervisor {
     if (spec.url === undefined) return;
     const deadline = Date.now() + readyTimeoutMs;
     while (Date.now() < deadline) {
-      if (running.exited) throw new Error(`${spec.name} exited during start; last log lines:\n${tail(logPath)}`);
+      if (running.exited)
+        throw new Error(`${spec.name} exited during start; last log lines:\n${tail(logPath)}`);
       if (await isReady(spec.url)) {
         this.#log.info({ service: spec.name, url: spec.url, pid: child.pid }, 'ready');
         return;
