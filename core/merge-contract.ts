@@ -36,7 +36,7 @@ export const MergeRequest = Type.Object(
     n: Type.Integer({ minimum: 1, maximum: MAX_MERGE_N }),
     region: Type.Optional(Region),
     category: Type.Optional(CategoryPath),
-    /** FieldFormatSort: only these SearchHit fields are returned, in this order; default all. */
+    /** FieldFormatSort: only these SearchHit fields are returned (in schema order); default all. */
     fields: Type.Optional(
       Type.Array(HitFieldName, { minItems: 1, maxItems: HIT_FIELDS.length, uniqueItems: true }),
     ),
