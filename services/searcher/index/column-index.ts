@@ -1,0 +1,125 @@
+// The in-memory index of one column: the interface the searcher service uses, and its loader.
+// The data structure behind it lives in index-state.ts; retrieval in search.ts / match.ts, change
+// application in apply-change.ts, segment parsing in load-segment.ts.
+//
+// Concurrency model: a ColumnIndex is a plain single-threaded object. search() is synchronous and
+// never yields, and apply() is synchronous too, so on Node's one thread a search always sees the
+// index either before or after a whole message, never half of one. Hot swap = load a new
+// ColumnIndex beside the old one, replay messages with id > its watermark, then switch a reference.
+//
+// Retrieval semantics (exact; docs/index-format.md has the long form). After core/normalize
+// tokenize() on both sides:
+//  - exact: query tokens == bidword tokens; phrase: bidword tokens contiguous and in order inside
+//    the query; broad: every bidword token appears in the query (set containment, any order).
+//  - negative-exact: the offer is excluded when the normalized query equals the negative keyword;
+//    negative-phrase: excluded when the query contains its tokens contiguously. Negatives exclude
+//    the offer from text expansion as well.
+//  - Filters: offer online; its customer present and online; bidword online with bid >= 1; the
+//    request region (if any) in offer.regions (if set) and in customer.regions (if set); the
+//    request category (if any) equal to the offer's category or a "/"-bounded prefix of it.
+//  - score = core/ranking score(bid, qualityToBp(quality), matchType); each offer once with its
+//    best bidword (score desc, then exact > phrase > broad, then bidword id ascending); hits in
+//    compareRanked order; top k.
+//  - Text expansion, only when bidwords gave fewer than k hits and req.textExpansion !== false:
+//    offers whose normalized title tokens contain every query token, not already hit by a bidword,
+//    passing the filters and negatives; matchType "text", with the offer's highest online
+//    positive bid (ties: bidword id ascending; offers with no positive bidword are skipped),
+//    merged with the bidword hits by compareRanked, top k overall.
+//
+// Change semantics (apply): the index holds three tables (customers, offers, bidwords) and joins
+// them at query time, exactly as if the change had been applied to the snapshot and rebuilt:
+//  - messages with id <= watermark are already in the version and ignored;
+//  - per entity (customer c1, offer o1, bidword b1) the last applied id is kept; a message with an
+//    id <= that is ignored (duplicates, replays, out-of-order), so apply is idempotent;
+//  - customer messages apply to every column; offer messages only in columnOf(offer id); bidword
+//    upserts in columnOf(bidword.offerId), and also in a column that holds the bidword under its
+//    old offer (it moves out); bidword deletes wherever the bidword is held;
+//  - an upsert carries the whole entity and replaces it; a bidword upsert with status offline
+//    removes the bidword (the builder drops offline bidwords too); a bidword whose offer is not
+//    present is kept aside and joins the offer when it arrives; deleting an offer keeps its
+//    bidwords aside the same way (the tables are independent, as in the BP's database);
+//  - offline offers and offers of offline/absent customers stay in the index (not served) because
+//    a later change can bring them back.
+import type { Logger } from '../../../core/logger.js';
+import type { Bidword, ChangeMessage, Customer, Offer } from '../../../core/model.js';
+import type { SearchHit, SearchRequest } from '../../../core/search-contract.js';
+
+export interface ColumnIndexStats {
+  /** Customers held (every column holds every customer). */
+  customers: number;
+  /** Offers of this column, online or not. */
+  offers: number;
+  /** Positive bidwords attached to present offers. */
+  bidwords: number;
+  /** Negative keywords attached to present offers. */
+  negatives: number;
+  /** Bidwords (positive or negative) waiting for their offer. */
+  pendingBidwords: number;
+  /** Process heap used when stats() was called (whole process, not only this index). */
+  heapBytes: number;
+}
+
+/** One offer with all of its bidwords (positive and negative), as dump() returns it. */
+export interface DumpedOffer {
+  offer: Offer;
+  /** Sorted by bidword id. */
+  bidwords: Bidword[];
+}
+
+/**
+ * The canonical content of a column index: every table sorted by id, entities exactly as the
+ * snapshot or the last change carried them. Two indexes with equal dumps answer every query the same.
+ */
+export interface IndexDump {
+  customers: Customer[];
+  offers: DumpedOffer[];
+  /** Bidwords whose offer is not present, sorted by id. */
+  pendingBidwords: Bidword[];
+}
+
+export interface ColumnIndex {
+  /** Index version id (core/index-manifest.ts) this index was loaded from. */
+  readonly version: string;
+  readonly column: number;
+  /** Number of columns of the version (needed to tell which change messages belong here). */
+  readonly columns: number;
+  /** Last change-message id the loaded version already contains. */
+  readonly watermark: number;
+  /** Highest change-message id applied so far; equals watermark right after loading. */
+  readonly appliedId: number;
+  /** Top k hits of this column for the request, in compareRanked order. Synchronous. */
+  search(req: SearchRequest): SearchHit[];
+  /**
+   * Applies one change message. Idempotent. Returns true when the message was taken (it belongs to
+   * this column and is newer than what the index holds for its entity), false when ignored.
+   */
+  apply(msg: ChangeMessage): boolean;
+  stats(): ColumnIndexStats;
+  /** Canonical sorted content, for equality tests against a reference. */
+  dump(): IndexDump;
+}
+
+export interface LoadOptions {
+  logger?: Logger;
+  /**
+   * Verify the segment's size and SHA-256 against the manifest while loading (default true).
+   * A mismatch throws IM_ERR_INDEX_CORRUPT and nothing is returned.
+   */
+  verify?: boolean;
+}
+
+/** Entities to build an index from directly (tests, tools): the builder's rules apply. */
+export interface ColumnIndexInput {
+  version: string;
+  column: number;
+  columns: number;
+  watermark: number;
+  customers: Iterable<Customer>;
+  /** Offers of other columns are ignored. */
+  offers: Iterable<Offer>;
+  /** Bidwords of other columns' offers are ignored; offline ones are dropped. */
+  bidwords: Iterable<Bidword>;
+}
+
+export { createColumnIndex } from './index-state.js';
+export { loadColumnIndex } from './load-segment.js';
