@@ -1,0 +1,35 @@
+// The searcher's settings: one TypeBox schema (flags, IMATCH_* variables, defaults), read once at
+// the program edge by bin/commands/searcher.ts with core/config.ts loadConfig, then frozen and
+// passed down. No I/O and no state here.
+import { type Static, Type } from '@sinclair/typebox';
+import { CommonSettings, HttpSettings, ZkSettings } from '../../core/config.js';
+
+export const SearcherConfig = Type.Object(
+  {
+    ...CommonSettings,
+    ...ZkSettings,
+    ...HttpSettings,
+    column: Type.Integer({
+      minimum: 0,
+      maximum: 1023,
+      description: 'Column (partition) this replica serves',
+    }),
+    replica: Type.String({
+      pattern: '^[A-Za-z0-9_.:-]{1,64}$',
+      description: 'Replica id, unique within the column (its ZooKeeper node name)',
+    }),
+    advertiseHost: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'Host written into the ZooKeeper registration URL (default: --host)',
+      }),
+    ),
+    shutdownTimeoutMs: Type.Integer({
+      default: 10_000,
+      minimum: 100,
+      description: 'How long SIGTERM waits for in-flight requests before closing anyway (ms)',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type SearcherConfig = Static<typeof SearcherConfig>;
