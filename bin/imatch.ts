@@ -11,6 +11,7 @@ const program = new Command('imatch')
   .configureHelp({ sortSubcommands: true });
 
 // Commands register here, one line each (keep alphabetical).
+(await import('./commands/infra.js')).register(program);
 
 try {
   await program.parseAsync(process.argv);
