@@ -1,0 +1,76 @@
+// The merger's settings: one TypeBox schema (flags, IMATCH_* variables, defaults), read once at
+// the program edge by bin/commands/merger.ts with core/config.ts loadConfig, then frozen and
+// passed down. No I/O and no state here.
+import { type Static, Type } from '@sinclair/typebox';
+import { CommonSettings, HttpSettings, ZkSettings } from '../../core/config.js';
+
+export const MergerConfig = Type.Object(
+  {
+    ...CommonSettings,
+    ...ZkSettings,
+    ...HttpSettings,
+    id: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9_.:-]{1,64}$',
+        description: 'Merger id, its ZooKeeper node name (default: host-port)',
+      }),
+    ),
+    advertiseHost: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'Host written into the ZooKeeper registration URL (default: --host)',
+      }),
+    ),
+    deadlineMs: Type.Integer({
+      default: 100,
+      minimum: 1,
+      maximum: 60_000,
+      description: 'Per-query deadline for the whole fan-out, retries included (ms)',
+    }),
+    attemptTimeoutMs: Type.Integer({
+      default: 50,
+      minimum: 1,
+      maximum: 60_000,
+      description: 'Longest single searcher attempt before it is retried on another replica (ms)',
+    }),
+    minRetryMs: Type.Integer({
+      default: 5,
+      minimum: 0,
+      description: 'A retry starts only if at least this much of the deadline is left (ms)',
+    }),
+    perCustomerMax: Type.Integer({
+      default: 2,
+      minimum: 1,
+      maximum: 100,
+      description: 'CDistinct: at most this many ads per customer in one answer',
+    }),
+    backoffMs: Type.Integer({
+      default: 500,
+      minimum: 1,
+      description: 'A failed replica gets no traffic for this long; doubles per consecutive failure (ms)',
+    }),
+    maxBackoffMs: Type.Integer({
+      default: 5_000,
+      minimum: 1,
+      description: 'Cap of the replica backoff (ms)',
+    }),
+    connectionsPerReplica: Type.Integer({
+      default: 16,
+      minimum: 1,
+      maximum: 1024,
+      description: 'Keep-alive connections to each searcher replica',
+    }),
+    keepAliveTimeoutMs: Type.Integer({
+      default: 30_000,
+      minimum: 100,
+      description: 'Idle time after which a searcher connection is closed (ms)',
+    }),
+    shutdownTimeoutMs: Type.Integer({
+      default: 10_000,
+      minimum: 100,
+      description: 'How long SIGTERM waits for in-flight requests before closing anyway (ms)',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type MergerConfig = Static<typeof MergerConfig>;

@@ -1,0 +1,86 @@
+// One merge, end to end: serialize the searcher request once, fan out to every column, merge the
+// answers (P4PNormalSort), CDistinct, cut to n, ask deeper where CDistinct made the top n
+// uncertain (merge.ts explains when), FieldFormatSort, and report coverage. Maps "no column
+// answered" to 502/504 as core/merge-contract.ts documents.
+//
+// Concurrency: stateless per query; shared state is the balancer (synchronous bookkeeping).
+import { ImatchError } from '../../core/errors.js';
+import type { MergeRequest, MergeResponse } from '../../core/merge-contract.js';
+import { MAX_K } from '../../core/search-contract.js';
+import type { Balancer } from './balancer.js';
+import type { ColumnOutcome, Fanout } from './fanout.js';
+import { projector } from './field-format.js';
+import { type ColumnAnswer, mergeAnswers } from './merge.js';
+
+export interface MergeQueryOptions {
+  deadlineMs: number;
+  perCustomerMax: number;
+  minRetryMs: number;
+  now?: () => number;
+  /** Told when a merge asks columns again (metrics). */
+  onDeepen?: (columns: readonly number[]) => void;
+}
+
+/** The searcher request as JSON, keys in a fixed order and undefined options left out. */
+function searchBody(req: MergeRequest, k: number): string {
+  let body = `{"query":${JSON.stringify(req.query)},"k":${k}`;
+  if (req.region !== undefined) body += `,"region":${JSON.stringify(req.region)}`;
+  if (req.category !== undefined) body += `,"category":${JSON.stringify(req.category)}`;
+  if (req.textExpansion !== undefined) body += `,"textExpansion":${req.textExpansion}`;
+  return `${body}}`;
+}
+
+export class MergeQuery {
+  private readonly now: () => number;
+
+  constructor(
+    private readonly balancer: Balancer,
+    private readonly fanout: Fanout,
+    private readonly options: MergeQueryOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Throws ImatchError IM_ERR_NOT_READY / IM_ERR_UPSTREAM_DOWN / IM_ERR_UPSTREAM_TIMEOUT. */
+  async merge(req: MergeRequest): Promise<MergeResponse> {
+    const started = performance.now();
+    const columns = this.balancer.columnCount;
+    if (columns === 0) throw new ImatchError('IM_ERR_NOT_READY', 'No index version discovered yet');
+    const deadlineAt = this.now() + this.options.deadlineMs;
+    const all = Array.from({ length: columns }, (_, c) => c);
+    const outcomes = await this.fanout.askAll(all, searchBody(req, req.n), deadlineAt);
+
+    const answers: (ColumnAnswer | undefined)[] = new Array(columns);
+    let answered = 0;
+    for (const o of outcomes) {
+      if (o.hits === undefined) continue;
+      answers[o.column] = { hits: o.hits, askedK: req.n };
+      answered++;
+    }
+    if (answered === 0) throw noAnswer(outcomes);
+
+    let outcome = mergeAnswers(answers, req.n, this.options.perCustomerMax);
+    if (outcome.deepen.length > 0 && deadlineAt - this.now() >= this.options.minRetryMs) {
+      this.options.onDeepen?.(outcome.deepen);
+      const deeper = await this.fanout.askAll(outcome.deepen, searchBody(req, MAX_K), deadlineAt);
+      // A column that fails the deeper round keeps its first answer: shallower, still correct.
+      for (const o of deeper) if (o.hits !== undefined) answers[o.column] = { hits: o.hits, askedK: MAX_K };
+      outcome = mergeAnswers(answers, req.n, this.options.perCustomerMax);
+    }
+
+    return {
+      hits: projector(req.fields)(outcome.hits),
+      coverage: { columns, answered },
+      degraded: answered < columns,
+      tookUs: Math.round((performance.now() - started) * 1000),
+    };
+  }
+}
+
+function noAnswer(outcomes: readonly ColumnOutcome[]): ImatchError {
+  const reasons = outcomes.map((o) => `col-${o.column}: ${o.failure ?? 'unknown'}`).join(', ');
+  if (outcomes.every((o) => o.failure === 'timeout')) {
+    return new ImatchError('IM_ERR_UPSTREAM_TIMEOUT', `No column answered in time (${reasons})`);
+  }
+  return new ImatchError('IM_ERR_UPSTREAM_DOWN', `No column answered (${reasons})`);
+}

@@ -1,0 +1,48 @@
+// POST /merge: the blender -> merger hop (core/merge-contract.ts). Body validated by fastify's
+// compiled Ajv before the handler runs; the answer written by the compiled fast-json-stringify
+// serializer of MergeResponse. The handler awaits only the fan-out.
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { isImatchError } from '../../../core/errors.js';
+import { MergeRequest, MergeResponse } from '../../../core/merge-contract.js';
+import type { MergeQuery } from '../merge-query.js';
+import type { MergerMetrics } from '../metrics.js';
+
+/** Every error answer: core/errors.ts ImatchError.toBody(). */
+export const ErrorBody = Type.Object({
+  statusCode: Type.Integer(),
+  code: Type.String(),
+  error: Type.String(),
+  message: Type.String(),
+  details: Type.Optional(Type.Unknown()),
+});
+
+export interface MergeRouteOptions {
+  query: MergeQuery;
+  metrics: MergerMetrics;
+}
+
+export function mergeRoutes(app: FastifyInstance, opts: MergeRouteOptions): void {
+  const { query, metrics } = opts;
+  app.post<{ Body: MergeRequest }>(
+    '/merge',
+    {
+      schema: {
+        body: MergeRequest,
+        response: { 200: MergeResponse, 502: ErrorBody, 503: ErrorBody, 504: ErrorBody },
+      },
+    },
+    async (request) => {
+      const started = performance.now();
+      try {
+        const answer = await query.merge(request.body);
+        metrics.request(answer.degraded ? 'degraded' : 'ok', (performance.now() - started) / 1000);
+        return answer;
+      } catch (err) {
+        const notReady = isImatchError(err) && err.code === 'IM_ERR_NOT_READY';
+        metrics.request(notReady ? 'not_ready' : 'failed', (performance.now() - started) / 1000);
+        throw err;
+      }
+    },
+  );
+}

@@ -1,0 +1,76 @@
+// Test-only helpers for the merger's unit tests: hit factories and a stub SearcherClient that
+// answers from a fixed ranked list (honouring k), fails, or hangs until its timeout. Not used by
+// production code; lives here so every *.test.ts of the merger builds hits the same way.
+import { ImatchError } from '../../core/errors.js';
+import { compareRanked } from '../../core/ranking.js';
+import type { SearchHit, SearchRequest, SearchResponse } from '../../core/search-contract.js';
+import type { SearcherRegistration } from '../../core/zk-paths.js';
+import type { SearcherClient } from './searcher-client.js';
+
+export function hit(offerId: string, customerId: string, score: number, qualityBp = 5000): SearchHit {
+  return {
+    offerId,
+    customerId,
+    bidwordId: `b-${offerId}`,
+    keyword: 'red shoes',
+    matchType: 'broad',
+    bidMicros: 1_000_000,
+    qualityBp,
+    score,
+    title: `title ${offerId}`,
+    category: 'apparel/shoes',
+    imageUrl: `https://img.example/${offerId}.jpg`,
+    landingUrl: `https://shop.example/${offerId}`,
+  };
+}
+
+export function registration(column: number, replica: string): SearcherRegistration {
+  return {
+    url: `http://127.0.0.1:1/${column}/${replica}`,
+    column,
+    replica,
+    version: 'v1',
+    appliedId: 0,
+    startedAt: '2024-01-01T00:00:00.000Z',
+  };
+}
+
+export type StubMode = 'ok' | 'error' | 'hang';
+
+/** A searcher replica in memory: `hits` is the column's whole ranking; answers the top k. */
+export class StubClient implements SearcherClient {
+  mode: StubMode = 'ok';
+  readonly requests: SearchRequest[] = [];
+  closed = false;
+  constructor(
+    readonly column: number,
+    public hits: SearchHit[] = [],
+  ) {}
+
+  async search(body: string, timeoutMs: number): Promise<SearchResponse> {
+    const req = JSON.parse(body) as SearchRequest;
+    this.requests.push(req);
+    if (this.mode === 'error') throw new ImatchError('IM_ERR_UPSTREAM_DOWN', 'stub down');
+    if (this.mode === 'hang') {
+      await new Promise((r) => setTimeout(r, timeoutMs));
+      throw new ImatchError('IM_ERR_UPSTREAM_TIMEOUT', 'stub hung');
+    }
+    const hits = [...this.hits].sort(compareRanked).slice(0, req.k);
+    return { column: this.column, replica: 'stub', version: 'v1', appliedId: 0, hits, tookUs: 1 };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+/** A client factory that keeps every client it made, by "column/replica". */
+export function stubFactory(hitsByColumn: SearchHit[][] = []) {
+  const clients = new Map<string, StubClient>();
+  const factory = (reg: SearcherRegistration): SearcherClient => {
+    const client = new StubClient(reg.column, hitsByColumn[reg.column] ?? []);
+    clients.set(`${reg.column}/${reg.replica}`, client);
+    return client;
+  };
+  return { factory, clients };
+}
