@@ -18,14 +18,14 @@ export function fnv1a32(text: string): number {
       continue;
     }
     // Encode this code point as UTF-8 bytes on the fly (no Buffer allocation on the hot path).
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const lo = text.charCodeAt(i + 1);
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const lo = c <= 0xdbff && i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
       if (lo >= 0xdc00 && lo <= 0xdfff) {
         c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
         i++;
+      } else {
+        c = 0xfffd; // lone surrogate: encoded as U+FFFD, as Buffer.from(text) does
       }
-    } else if (c >= 0xd800 && c <= 0xdfff) {
-      c = 0xfffd; // lone surrogate: encoded as U+FFFD, as Buffer.from(text) does
     }
     if (c < 0x800) {
       h = Math.imul(h ^ (0xc0 | (c >> 6)), FNV_PRIME);

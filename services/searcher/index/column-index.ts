@@ -85,7 +85,10 @@ export interface ColumnIndex {
   readonly columns: number;
   /** Last change-message id the loaded version already contains. */
   readonly watermark: number;
-  /** Highest change-message id applied so far; equals watermark right after loading. */
+  /**
+   * Highest change-message id passed to apply() so far (taken, or ignored because it belongs to
+   * another column: either way the index reflects it); equals watermark right after loading.
+   */
   readonly appliedId: number;
   /** Top k hits of this column for the request, in compareRanked order. Synchronous. */
   search(req: SearchRequest): SearchHit[];

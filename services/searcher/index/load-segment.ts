@@ -1,6 +1,61 @@
-// Loads one column's segment into a ColumnIndex (implementation follows in the next commit).
+// Loads one column's segment (docs/index-format.md) into a ColumnIndex. The file is read once:
+// each chunk goes to the SHA-256 and to the line parser, and the index is handed out only after
+// the size, checksum, header and footer all check out, so a corrupt or truncated segment never
+// yields an index.
+//
+// Concurrency model: async; the file is read in 1 MiB chunks and each chunk is parsed
+// synchronously, so a searcher serving an old version keeps answering between chunks while it
+// loads the new one beside it.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { ImatchError } from '../../../core/errors.js';
+import { readManifest, segmentEntry } from '../../../core/index-manifest.js';
+import type { Bidword, Customer, Offer } from '../../../core/model.js';
 import type { ColumnIndex, LoadOptions } from './column-index.js';
+import { ColumnIndexImpl, IndexState } from './index-state.js';
+
+export const SEGMENT_FORMAT = 'imatch-segment';
+export const SEGMENT_FORMAT_VERSION = 1;
+
+/** Segment line shapes (the builder writes them in index-builder/segment-writer.ts). */
+export interface HeaderLine {
+  t: 'h';
+  format: typeof SEGMENT_FORMAT;
+  formatVersion: number;
+  version: string;
+  column: number;
+  columns: number;
+  watermark: number;
+}
+export interface CustomerLine {
+  t: 'c';
+  d: Customer;
+}
+export interface OfferLine {
+  t: 'o';
+  d: Offer;
+  /** normalize(d.title) */
+  n: string;
+  b: Bidword[];
+  /** normalize(b[i].keyword) */
+  bn: string[];
+}
+export interface PendingLine {
+  t: 'p';
+  d: Bidword;
+  n: string;
+}
+export interface FooterLine {
+  t: 'e';
+  customers: number;
+  offers: number;
+  bidwords: number;
+  negatives: number;
+  pendingBidwords: number;
+}
+export type SegmentLine = HeaderLine | CustomerLine | OfferLine | PendingLine | FooterLine;
 
 /**
  * Loads column `column` of the index version in `versionDir` (the folder holding manifest.json).
@@ -13,9 +68,116 @@ export async function loadColumnIndex(
   column: number,
   opts: LoadOptions = {},
 ): Promise<ColumnIndex> {
-  void opts;
-  throw new ImatchError(
-    'IM_ERR_INTERNAL',
-    `loadColumnIndex(${versionDir}, ${column}) is not implemented yet`,
+  const started = performance.now();
+  const manifest = await readManifest(versionDir);
+  const entry = segmentEntry(manifest, column);
+  const path = join(versionDir, entry.file);
+  const verify = opts.verify !== false;
+  const corrupt = (why: string, cause?: unknown) =>
+    new ImatchError('IM_ERR_INDEX_CORRUPT', `Index segment ${path} is corrupt: ${why}`, { cause });
+
+  const state = new IndexState(column, manifest.columns);
+  const hash = verify ? createHash('sha256') : undefined;
+  const decoder = new StringDecoder('utf8');
+  let bytes = 0;
+  let lineNo = 0;
+  let rest = '';
+  let header: HeaderLine | undefined;
+  let footer: FooterLine | undefined;
+  let offers = 0;
+  let pendingLines = 0;
+
+  const onLine = (text: string) => {
+    lineNo++;
+    if (footer !== undefined) throw corrupt(`line ${lineNo} follows the footer`);
+    let line: SegmentLine;
+    try {
+      line = JSON.parse(text) as SegmentLine;
+    } catch (err) {
+      throw corrupt(`line ${lineNo} is not valid JSON`, err);
+    }
+    if (header === undefined) {
+      if (line.t !== 'h' || line.format !== SEGMENT_FORMAT)
+        throw corrupt('the first line is not a segment header');
+      if (line.formatVersion !== SEGMENT_FORMAT_VERSION)
+        throw corrupt(`format version ${line.formatVersion}, this searcher reads ${SEGMENT_FORMAT_VERSION}`);
+      if (line.version !== manifest.version || line.column !== column || line.columns !== manifest.columns) {
+        throw corrupt(
+          `header says version ${line.version} column ${line.column}/${line.columns}, ` +
+            `the manifest says version ${manifest.version} column ${column}/${manifest.columns}`,
+        );
+      }
+      header = line;
+      return;
+    }
+    switch (line.t) {
+      case 'c':
+        state.putCustomer(line.d);
+        return;
+      case 'o': {
+        state.putOffer(line.d, line.n);
+        offers++;
+        const b = line.b;
+        for (let i = 0; i < b.length; i++) state.putBidword(b[i]!, line.bn[i]!);
+        return;
+      }
+      case 'p':
+        state.putBidword(line.d, line.n);
+        pendingLines++;
+        return;
+      case 'e':
+        footer = line;
+        return;
+      default:
+        throw corrupt(`line ${lineNo} has unknown type ${JSON.stringify((line as { t?: unknown }).t)}`);
+    }
+  };
+
+  let stream: AsyncIterable<Buffer>;
+  try {
+    stream = createReadStream(path, { highWaterMark: 1 << 20 });
+    for await (const chunk of stream) {
+      bytes += chunk.length;
+      hash?.update(chunk);
+      const text = rest + decoder.write(chunk);
+      let start = 0;
+      for (let nl = text.indexOf('\n', start); nl >= 0; nl = text.indexOf('\n', start)) {
+        onLine(text.slice(start, nl));
+        start = nl + 1;
+      }
+      rest = text.slice(start);
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new ImatchError('IM_ERR_INDEX_MISSING', `Index segment not found: ${path}`, { cause: err });
+    }
+    throw err;
+  }
+  rest += decoder.end();
+  if (rest !== '') throw corrupt(`it ends in the middle of line ${lineNo + 1} (truncated)`);
+  if (verify) {
+    if (bytes !== entry.bytes) {
+      throw corrupt(`${bytes} bytes, the manifest says ${entry.bytes} (truncated or replaced)`);
+    }
+    const actual = hash!.digest('hex');
+    if (actual !== entry.sha256) throw corrupt(`SHA-256 ${actual}, the manifest says ${entry.sha256}`);
+  }
+  if (header === undefined) throw corrupt('it is empty');
+  if (footer === undefined) throw corrupt('it has no footer (truncated)');
+  if (
+    footer.offers !== offers ||
+    footer.customers !== state.customers.size ||
+    footer.pendingBidwords !== pendingLines
+  ) {
+    throw corrupt(
+      `the footer counts ${footer.customers} customers / ${footer.offers} offers / ${footer.pendingBidwords} pending, ` +
+        `the file holds ${state.customers.size} / ${offers} / ${pendingLines}`,
+    );
+  }
+  const index = new ColumnIndexImpl(state, manifest.version, manifest.watermark);
+  opts.logger?.info(
+    { version: manifest.version, column, ms: Math.round(performance.now() - started), ...index.stats() },
+    'column index loaded',
   );
+  return index;
 }

@@ -1,0 +1,116 @@
+// Bidword retrieval for one query: enumerates the lookup keys a query can match (the whole query
+// for exact, contiguous n-grams for phrase, subsets of its unique tokens for broad) and hands each
+// matching bidword to a callback. No scan of the column: the work depends on the query's length
+// and the longest bidword present, not on the number of offers.
+//
+// Concurrency model: pure functions over a read-only IndexState; synchronous.
+import type { BidwordRec, IndexState } from './index-state.js';
+
+export type Visit = (bw: BidwordRec) => void;
+
+/**
+ * Subset enumeration is used for broad match while it needs at most this many lookups
+ * (16 tokens that all occur in broad bidwords, with broad bidwords of up to 3 tokens, is 696
+ * lookups). Above it, the exact fallback walks the broad bidwords filed under each query token
+ * and checks containment: same answer, cost proportional to those lists instead.
+ */
+export const MAX_BROAD_SUBSET_LOOKUPS = 4096;
+
+/** Exact: the normalized query equals the bidword. */
+export function visitExact(s: IndexState, queryNorm: string, visit: Visit): void {
+  const list = s.exact.get(queryNorm);
+  if (list !== undefined) for (const bw of list) visit(bw);
+}
+
+/** Phrase: every contiguous n-gram of the query up to the longest phrase bidword. */
+export function visitPhrase(s: IndexState, tokens: readonly string[], visit: Visit): void {
+  const maxLen = Math.min(s.phraseLengths.max, tokens.length);
+  if (maxLen === 0 || s.phrase.size === 0) return;
+  for (let i = 0; i < tokens.length; i++) {
+    let key = tokens[i]!;
+    const end = Math.min(tokens.length, i + maxLen);
+    for (let j = i; j < end; j++) {
+      if (j > i) key += ` ${tokens[j]!}`;
+      const list = s.phrase.get(key);
+      if (list !== undefined) for (const bw of list) visit(bw);
+    }
+  }
+}
+
+/** Broad: every bidword whose token set is contained in the query's token set. */
+export function visitBroad(s: IndexState, tokens: readonly string[], visit: Visit): void {
+  if (s.broad.size === 0) return;
+  // Only tokens that occur in some broad bidword can be part of a matching key.
+  const useful: string[] = [];
+  for (const t of tokens) if (s.broadVocab.has(t) && !useful.includes(t)) useful.push(t);
+  if (useful.length === 0) return;
+  useful.sort(); // keys hold sorted tokens (code-unit order), as broadKey() builds them
+  const maxLen = Math.min(s.broadLengths.max, useful.length);
+  if (subsetCount(useful.length, maxLen) <= MAX_BROAD_SUBSET_LOOKUPS) {
+    enumerate(s, useful, 0, '', 0, maxLen, visit);
+    return;
+  }
+  const query = new Set(useful);
+  for (const t of useful) {
+    const list = s.broadByFirst.get(t);
+    if (list === undefined) continue;
+    for (const bw of list) if (containsAll(query, bw.key)) visit(bw);
+  }
+}
+
+function enumerate(
+  s: IndexState,
+  tokens: readonly string[],
+  start: number,
+  prefix: string,
+  depth: number,
+  maxLen: number,
+  visit: Visit,
+): void {
+  for (let i = start; i < tokens.length; i++) {
+    const key = depth === 0 ? tokens[i]! : `${prefix} ${tokens[i]!}`;
+    const list = s.broad.get(key);
+    if (list !== undefined) for (const bw of list) visit(bw);
+    if (depth + 1 < maxLen) enumerate(s, tokens, i + 1, key, depth + 1, maxLen, visit);
+  }
+}
+
+/** Number of non-empty subsets of n items with at most k items. */
+export function subsetCount(n: number, k: number): number {
+  let total = 0;
+  let c = 1;
+  for (let i = 1; i <= k; i++) {
+    c = (c * (n - i + 1)) / i;
+    total += c;
+    if (total > Number.MAX_SAFE_INTEGER / 2) return total;
+  }
+  return total;
+}
+
+function containsAll(query: ReadonlySet<string>, key: string): boolean {
+  let start = 0;
+  for (;;) {
+    const end = key.indexOf(' ', start);
+    const token = end < 0 ? key.slice(start) : key.slice(start, end);
+    if (!query.has(token)) return false;
+    if (end < 0) return true;
+    start = end + 1;
+  }
+}
+
+/** Negative keywords of an offer: true when one of them excludes the query. */
+export function excludedByNegatives(
+  bidwords: readonly BidwordRec[],
+  queryNorm: string,
+  paddedQuery: string,
+): boolean {
+  for (const bw of bidwords) {
+    if (!bw.negative || bw.length === 0) continue;
+    if (bw.row.matchType === 'negative-exact') {
+      if (bw.norm === queryNorm) return true;
+    } else if (paddedQuery.includes(` ${bw.norm} `)) {
+      return true;
+    }
+  }
+  return false;
+}

@@ -1,0 +1,242 @@
+// One search over a column index: bidword retrieval (match.ts), filters, negatives, best bidword
+// per offer, optional title-text expansion, top k in compareRanked order.
+//
+// Concurrency model: synchronous, single-threaded. It writes only per-query scratch fields on
+// offer records (a stamp that changes every query), so no per-query Map of offers is allocated.
+
+import { tokenize } from '../../../core/normalize.js';
+import {
+  compareRanked,
+  MATCH_TYPE_RANK,
+  MATCH_WEIGHT_PCT,
+  type RankedMatchType,
+} from '../../../core/ranking.js';
+import type { SearchHit, SearchRequest } from '../../../core/search-contract.js';
+import type { BidwordRec, IndexState, OfferRec } from './index-state.js';
+import { excludedByNegatives, visitBroad, visitExact, visitPhrase } from './match.js';
+
+const EXCLUDED = -1;
+const ADMISSIBLE = -2;
+
+class Candidate {
+  constructor(
+    readonly offer: OfferRec,
+    public bw: BidwordRec,
+    public matchType: RankedMatchType,
+    public score: number,
+  ) {}
+  get qualityBp(): number {
+    return this.offer.qualityBp;
+  }
+  get offerId(): string {
+    return this.offer.row.id;
+  }
+}
+
+/** Does `a` beat `b` as an offer's representative bidword? Score, exact > phrase > broad, bidword id. */
+function better(score: number, mt: RankedMatchType, bw: BidwordRec, c: Candidate): boolean {
+  if (score !== c.score) return score > c.score;
+  const ra = MATCH_TYPE_RANK[mt];
+  const rb = MATCH_TYPE_RANK[c.matchType];
+  if (ra !== rb) return ra < rb;
+  return bw.row.id < c.bw.row.id;
+}
+
+class Query {
+  readonly stamp: number;
+  readonly norm: string;
+  readonly padded: string;
+  readonly candidates: Candidate[] = [];
+
+  constructor(
+    readonly state: IndexState,
+    readonly req: SearchRequest,
+    readonly tokens: readonly string[],
+  ) {
+    this.stamp = ++state.stamp;
+    this.norm = tokens.join(' ');
+    this.padded = ` ${this.norm} `;
+  }
+
+  /** Filters and negatives, decided once per offer per query. */
+  admissible(o: OfferRec): boolean {
+    if (o.stamp !== this.stamp) {
+      o.stamp = this.stamp;
+      o.slotInQuery = this.passes(o) ? ADMISSIBLE : EXCLUDED;
+    }
+    return o.slotInQuery !== EXCLUDED;
+  }
+
+  private passes(o: OfferRec): boolean {
+    const row = o.row;
+    if (row.status !== 'online') return false;
+    const customer = this.state.customers.get(row.customerId);
+    if (customer === undefined || !customer.online) return false;
+    const region = this.req.region;
+    if (region !== undefined) {
+      if (row.regions !== undefined && !row.regions.includes(region)) return false;
+      const cr = customer.row.regions;
+      if (cr !== undefined && !cr.includes(region)) return false;
+    }
+    const category = this.req.category;
+    if (category !== undefined && row.category !== category) {
+      if (
+        !(
+          row.category.length > category.length &&
+          row.category.startsWith(category) &&
+          row.category.charCodeAt(category.length) === 47
+        )
+      )
+        return false;
+    }
+    if (o.negatives > 0 && excludedByNegatives(o.bidwords, this.norm, this.padded)) return false;
+    return true;
+  }
+
+  readonly visit = (bw: BidwordRec): void => {
+    const o = bw.offer;
+    if (o === null || !this.admissible(o)) return;
+    const bid = bw.row.bidMicros ?? 0;
+    if (bid < 1) return;
+    const mt = bw.row.matchType as RankedMatchType;
+    const score = bid * o.qualityBp * MATCH_WEIGHT_PCT[mt];
+    if (o.slotInQuery === ADMISSIBLE) {
+      o.slotInQuery = this.candidates.length;
+      this.candidates.push(new Candidate(o, bw, mt, score));
+      return;
+    }
+    const c = this.candidates[o.slotInQuery]!;
+    if (better(score, mt, bw, c)) {
+      c.bw = bw;
+      c.matchType = mt;
+      c.score = score;
+    }
+  };
+
+  /** Title-text expansion candidates (see column-index.ts for the rules). */
+  textCandidates(): Candidate[] {
+    const s = this.state;
+    const unique: string[] = [];
+    for (const t of this.tokens) if (!unique.includes(t)) unique.push(t);
+    if (s.slots.length === 0) return [];
+    // The rarest token's postings are the candidates; every other token is verified exactly.
+    let smallest: readonly number[] | undefined;
+    for (const t of unique) {
+      const ids = s.title.search(t, { limit: s.slots.length }) as readonly number[];
+      if (ids.length === 0) return [];
+      if (smallest === undefined || ids.length < smallest.length) smallest = ids;
+    }
+    if (smallest === undefined) return [];
+    const padded = unique.map((t) => ` ${t} `);
+    const out: Candidate[] = [];
+    for (const slot of smallest) {
+      const o = s.slots[slot];
+      if (o === undefined) continue;
+      if (o.stamp === this.stamp && o.slotInQuery !== ADMISSIBLE) continue; // excluded or bidword hit
+      let all = true;
+      for (const p of padded) {
+        if (!o.paddedTitle.includes(p)) {
+          all = false;
+          break;
+        }
+      }
+      if (!all || !this.admissible(o)) continue;
+      const top = topBid(o);
+      if (top === undefined) continue;
+      const bid = top.row.bidMicros!;
+      out.push(new Candidate(o, top, 'text', bid * o.qualityBp * MATCH_WEIGHT_PCT.text));
+    }
+    return out;
+  }
+}
+
+/** The offer's highest online positive bid (ties: lowest bidword id). */
+function topBid(o: OfferRec): BidwordRec | undefined {
+  let top: BidwordRec | undefined;
+  let topBid = 0;
+  for (const bw of o.bidwords) {
+    if (bw.negative) continue;
+    const bid = bw.row.bidMicros ?? 0;
+    if (bid < 1) continue;
+    if (top === undefined || bid > topBid || (bid === topBid && bw.row.id < top.row.id)) {
+      top = bw;
+      topBid = bid;
+    }
+  }
+  return top;
+}
+
+/**
+ * The first k items of `items` in compareRanked order, without sorting all of them when there are
+ * many (a bounded max-heap of the k best so far, worst on top).
+ */
+export function topK<T extends { score: number; qualityBp: number; offerId: string }>(
+  items: T[],
+  k: number,
+): T[] {
+  if (items.length <= k) return items.sort(compareRanked);
+  const heap: T[] = items.slice(0, k);
+  // Build a heap where the root is the worst (ranks last) of the kept items.
+  const worse = (a: T, b: T) => compareRanked(a, b) > 0;
+  const down = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < k && worse(heap[l]!, heap[m]!)) m = l;
+      if (r < k && worse(heap[r]!, heap[m]!)) m = r;
+      if (m === i) return;
+      const t = heap[i]!;
+      heap[i] = heap[m]!;
+      heap[m] = t;
+      i = m;
+    }
+  };
+  for (let i = (k >> 1) - 1; i >= 0; i--) down(i);
+  for (let i = k; i < items.length; i++) {
+    const it = items[i]!;
+    if (compareRanked(it, heap[0]!) < 0) {
+      heap[0] = it;
+      down(0);
+    }
+  }
+  return heap.sort(compareRanked);
+}
+
+function toHit(c: Candidate): SearchHit {
+  const row = c.offer.row;
+  const bw = c.bw.row;
+  return {
+    offerId: row.id,
+    customerId: row.customerId,
+    bidwordId: bw.id,
+    keyword: bw.keyword,
+    matchType: c.matchType,
+    bidMicros: bw.bidMicros!,
+    qualityBp: c.offer.qualityBp,
+    score: c.score,
+    title: row.title,
+    category: row.category,
+    imageUrl: row.imageUrl,
+    landingUrl: row.landingUrl,
+  };
+}
+
+export function searchIndex(state: IndexState, req: SearchRequest): SearchHit[] {
+  const tokens = tokenize(req.query);
+  if (tokens.length === 0 || req.k < 1) return [];
+  const q = new Query(state, req, tokens);
+  visitExact(state, q.norm, q.visit);
+  visitPhrase(state, tokens, q.visit);
+  visitBroad(state, tokens, q.visit);
+  const fromBidwords = q.candidates;
+  let ranked: Candidate[];
+  if (fromBidwords.length < req.k && req.textExpansion !== false) {
+    // Expansion fills the free places only: every bidword hit stays in the answer.
+    const text = topK(q.textCandidates(), req.k - fromBidwords.length);
+    ranked = fromBidwords.concat(text).sort(compareRanked);
+  } else {
+    ranked = topK(fromBidwords, req.k);
+  }
+  return ranked.map(toHit);
+}
