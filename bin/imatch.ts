@@ -13,6 +13,7 @@ const program = new Command('imatch')
 // Commands register here, one line each (keep alphabetical).
 (await import('./commands/infra.js')).register(program);
 (await import('./commands/merger.js')).register(program);
+(await import('./commands/searcher.js')).register(program);
 
 try {
   await program.parseAsync(process.argv);

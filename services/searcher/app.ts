@@ -149,6 +149,7 @@ interface AjvIssue {
   message?: string;
   params: Record<string, unknown>;
   parentSchema?: TSchema;
+  data?: unknown;
 }
 
 /** One sentence per schema violation, naming the field and what is allowed. */
@@ -169,7 +170,7 @@ export function describeValidation(err: FastifyError): string {
       case 'required':
         return `${path} is missing required property "${String(issue.params.missingProperty)}"`;
       case 'pattern':
-        return `${path} ${schema?.description === undefined ? issue.message : `must be a ${schema.description}`}`;
+        return `${path} ${schema?.description === undefined ? issue.message : `must be: ${schema.description} (got ${JSON.stringify(issue.data)})`}`;
       default:
         return `${path} ${issue.message ?? 'is invalid'}`;
     }
