@@ -1,0 +1,174 @@
+// From a merger answer to the public answer and its page-view record: prices the n shown ads
+// (pricing.ts), builds one click token per ad (core/click-token.ts) and the PV record
+// (core/pv-record.ts). Pure apart from the token nonces; synchronous, runs once per request.
+import {
+  type ClickKeyring,
+  type ClickTokenPayload,
+  clientDigest,
+  encodeClickToken,
+} from '../../core/click-token.js';
+import { ImatchError } from '../../core/errors.js';
+import type { MergeHit, MergeResponse } from '../../core/merge-contract.js';
+import { PV_RECORD_VERSION, type PvAd, type PvRecord } from '../../core/pv-record.js';
+import type { SearchHit } from '../../core/search-contract.js';
+import { type PricingRule, priceAds } from './pricing.js';
+import type { QrwResult } from './qrw.js';
+import type { Ad, AdsResponse } from './routes/schemas.js';
+
+/** The SearchHit fields the blender asks the merger for (FieldFormatSort), all of them used. */
+export const BLENDER_FIELDS = [
+  'offerId',
+  'customerId',
+  'bidwordId',
+  'keyword',
+  'matchType',
+  'bidMicros',
+  'qualityBp',
+  'score',
+  'title',
+  'imageUrl',
+  'landingUrl',
+] as const satisfies readonly (keyof SearchHit)[];
+
+export type BlenderHit = Pick<SearchHit, (typeof BLENDER_FIELDS)[number]>;
+
+export interface BlendInput {
+  pvId: string;
+  nowMs: number;
+  rawQuery: string;
+  rewrite: QrwResult;
+  n: number;
+  region?: string | undefined;
+  category?: string | undefined;
+  user?: string | undefined;
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+  merged: MergeResponse;
+  rule: PricingRule;
+  keyring: ClickKeyring;
+  /** Click URLs are `${clickBaseUrl}/c/${token}`. */
+  clickBaseUrl: string;
+}
+
+export interface Blended {
+  response: Omit<AdsResponse, 'tookMs'>;
+  pv: Omit<PvRecord, 'tookMs'>;
+}
+
+const MATCH_TYPES = new Set(['exact', 'phrase', 'broad', 'text']);
+
+/** Whether a merger hit carries every field the blender needs, with the right types. */
+export function isUsableHit(h: MergeHit): h is BlenderHit {
+  return (
+    typeof h.offerId === 'string' &&
+    typeof h.customerId === 'string' &&
+    typeof h.bidwordId === 'string' &&
+    typeof h.keyword === 'string' &&
+    typeof h.matchType === 'string' &&
+    MATCH_TYPES.has(h.matchType) &&
+    Number.isSafeInteger(h.bidMicros) &&
+    Number.isSafeInteger(h.qualityBp) &&
+    Number.isSafeInteger(h.score) &&
+    typeof h.title === 'string' &&
+    typeof h.imageUrl === 'string' &&
+    typeof h.landingUrl === 'string'
+  );
+}
+
+/** Host of a landing URL ("https://Shop.Example.com:8443/p?x" -> "shop.example.com:8443"). */
+export function displayUrlOf(landingUrl: string): string {
+  try {
+    return new URL(landingUrl).host;
+  } catch {
+    return '';
+  }
+}
+
+export function blend(input: BlendInput): Blended {
+  const hits = input.merged.hits;
+  for (const h of hits) {
+    if (!isUsableHit(h))
+      throw new ImatchError('IM_ERR_UPSTREAM_DOWN', 'The merger answered with an incomplete ad', {
+        cause: new TypeError(`merger hit lacks blender fields: ${JSON.stringify(h).slice(0, 300)}`),
+      });
+  }
+  const ranked = hits as BlenderHit[];
+  const prices = priceAds(ranked, input.n, input.rule);
+  const digest = clientDigest(input.ip, input.userAgent);
+  const ads: Ad[] = new Array(prices.length);
+  const pvAds: PvAd[] = new Array(prices.length);
+  for (let i = 0; i < prices.length; i++) {
+    const h = ranked[i]!;
+    const position = i + 1;
+    const priceMicros = prices[i]!;
+    const payload: ClickTokenPayload = {
+      pvId: input.pvId,
+      position,
+      offerId: h.offerId,
+      customerId: h.customerId,
+      bidwordId: h.bidwordId,
+      priceMicros,
+      bidMicros: h.bidMicros,
+      issuedAtMs: input.nowMs,
+      landingUrl: h.landingUrl,
+      clientDigest: digest,
+    };
+    ads[i] = {
+      position,
+      offerId: h.offerId,
+      customerId: h.customerId,
+      bidwordId: h.bidwordId,
+      keyword: h.keyword,
+      matchType: h.matchType,
+      title: h.title,
+      imageUrl: h.imageUrl,
+      displayUrl: displayUrlOf(h.landingUrl),
+      clickUrl: `${input.clickBaseUrl}/c/${encodeClickToken(input.keyring, payload)}`,
+      priceMicros,
+    };
+    pvAds[i] = {
+      position,
+      offerId: h.offerId,
+      customerId: h.customerId,
+      bidwordId: h.bidwordId,
+      keyword: h.keyword,
+      matchType: h.matchType,
+      bidMicros: h.bidMicros,
+      qualityBp: h.qualityBp,
+      score: h.score,
+      priceMicros,
+    };
+  }
+  const coverage = { columns: input.merged.coverage.columns, answered: input.merged.coverage.answered };
+  const next = ranked[prices.length];
+  const user: PvRecord['user'] = { clientDigest: digest };
+  if (input.user !== undefined) user.id = input.user;
+  if (input.ip !== undefined) user.ip = input.ip;
+  if (input.userAgent !== undefined) user.userAgent = input.userAgent;
+  const pv: Omit<PvRecord, 'tookMs'> = {
+    v: PV_RECORD_VERSION,
+    pvId: input.pvId,
+    timeMs: input.nowMs,
+    time: new Date(input.nowMs).toISOString(),
+    query: {
+      raw: input.rawQuery,
+      normalized: input.rewrite.normalized.join(' '),
+      rewritten: input.rewrite.query,
+      synonyms: [...input.rewrite.synonymsApplied],
+      stopwords: [...input.rewrite.stopwordsRemoved],
+    },
+    n: input.n,
+    user,
+    coverage,
+    degraded: input.merged.degraded,
+    pricing: { reserveMicros: input.rule.reserveMicros, stepMicros: input.rule.stepMicros },
+    ads: pvAds,
+  };
+  if (input.region !== undefined) pv.region = input.region;
+  if (input.category !== undefined) pv.category = input.category;
+  if (next !== undefined) pv.nextScore = next.score;
+  return {
+    response: { requestId: input.pvId, ads, coverage, degraded: input.merged.degraded },
+    pv,
+  };
+}

@@ -1,0 +1,92 @@
+// The blender's settings: one TypeBox schema (flags, IMATCH_* variables, defaults), read once at
+// the program edge by bin/commands/blender.ts with core/config.ts loadConfig, then frozen and
+// passed down. No I/O and no state here. The reserve price and price step given here are the
+// start-up values; `<root>/config/pricing` in ZooKeeper overrides them at run time.
+import { type Static, Type } from '@sinclair/typebox';
+import { CommonSettings, HttpSettings, KafkaSettings, ZkSettings } from '../../core/config.js';
+import { DEFAULT_STEP_MICROS } from '../../core/money.js';
+
+/** Most ads one request may ask for (DESIGN.md: n=1..20). */
+export const MAX_ADS = 20;
+export const DEFAULT_ADS = 5;
+
+export const BlenderConfig = Type.Object(
+  {
+    ...CommonSettings,
+    ...ZkSettings,
+    ...KafkaSettings,
+    ...HttpSettings,
+    mergerUrl: Type.Optional(
+      Type.Array(Type.String({ pattern: '^https?://[^\\s/]+/?$' }), {
+        minItems: 1,
+        description:
+          'Merger base URL(s), comma-separated (default: discover them in ZooKeeper <root>/services/merger)',
+      }),
+    ),
+    clickBaseUrl: Type.String({
+      pattern: '^https?://[^\\s]+[^/\\s]$',
+      default: 'http://127.0.0.1:8080',
+      description: 'Base URL of the click filter; click URLs are <click-base-url>/c/<token>',
+    }),
+    clickKeys: Type.Array(Type.String({ minLength: 3 }), {
+      minItems: 1,
+      description: 'Click-token keys "kid:KEY" (KEY = 32 bytes as hex or base64), comma-separated',
+    }),
+    clickKeyId: Type.Optional(
+      Type.String({ minLength: 1, description: 'Key id new click tokens use (needed with several keys)' }),
+    ),
+    reserveMicros: Type.Integer({
+      minimum: 0,
+      default: DEFAULT_STEP_MICROS,
+      description: 'Reserve price per click (micros) until ZooKeeper config/pricing says otherwise',
+    }),
+    stepMicros: Type.Integer({
+      minimum: 1,
+      default: DEFAULT_STEP_MICROS,
+      description: 'Price step (micros) until ZooKeeper config/pricing says otherwise',
+    }),
+    mergerTimeoutMs: Type.Integer({
+      minimum: 1,
+      default: 200,
+      description: 'Deadline of one call to a merger (ms); past it the request answers 504',
+    }),
+    mergerConnections: Type.Integer({
+      minimum: 1,
+      maximum: 1024,
+      default: 32,
+      description: 'Keep-alive connections per merger',
+    }),
+    textExpansion: Type.Boolean({
+      default: true,
+      description: 'Ask searchers for title-text expansion when bidwords give too few ads',
+    }),
+    pvFlushMs: Type.Integer({
+      minimum: 1,
+      default: 5,
+      description: 'How often buffered page-view records are sent to Kafka (ms)',
+    }),
+    pvBatchSize: Type.Integer({
+      minimum: 1,
+      default: 500,
+      description: 'Most page-view records in one Kafka send',
+    }),
+    pvBufferMax: Type.Integer({
+      minimum: 1,
+      default: 20_000,
+      description: 'Most page-view records waiting in memory; beyond it new records are dropped and counted',
+    }),
+    advertiseHost: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'Host written into the ZooKeeper registration URL (default: --host)',
+      }),
+    ),
+    shutdownTimeoutMs: Type.Integer({
+      default: 10_000,
+      minimum: 100,
+      description: 'How long SIGTERM waits for in-flight requests and page-view records (ms)',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type BlenderConfig = Static<typeof BlenderConfig>;

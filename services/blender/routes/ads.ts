@@ -1,0 +1,143 @@
+// GET /v1/ads and POST /v1/ads: the public ad query (DESIGN.md "Ad query"). One request:
+// QRW (qrw.ts) -> POST /merge asking n+1 ads (merger-client.ts) -> GSP prices and click tokens
+// (blend.ts) -> one page-view record queued (pv-log.ts, not awaited) -> answer. The POST form is
+// for the search front end, which passes the end user's ip and userAgent (GET cannot know them:
+// the caller is the front end, not the user).
+//
+// Concurrency: one event loop; a request reads the run-time settings (dictionary, pricing rule)
+// once at its start, so a ZooKeeper update never changes an answer half-way.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import ipaddr from 'ipaddr.js';
+import type { ClickKeyring } from '../../../core/click-token.js';
+import type { Clock } from '../../../core/clock.js';
+import { ImatchError, isImatchError } from '../../../core/errors.js';
+import type { PvRecord } from '../../../core/pv-record.js';
+import { BLENDER_FIELDS, blend } from '../blend.js';
+import type { MergerClient } from '../merger-client.js';
+import type { BlenderMetrics } from '../metrics.js';
+import { rewriteQuery } from '../qrw.js';
+import type { RuntimeSettings } from '../runtime-config.js';
+import { AdsBody, AdsQuery, AdsResponse, ErrorBody } from './schemas.js';
+
+/** Where page-view records go (PvLog in the server, an array in tests). */
+export interface PvWriter {
+  append(record: PvRecord): boolean;
+}
+
+export interface AdsRouteOptions {
+  merger: MergerClient;
+  pvLog: PvWriter;
+  runtime: RuntimeSettings;
+  keyring: ClickKeyring;
+  clock: Clock;
+  metrics: BlenderMetrics;
+  clickBaseUrl: string;
+  textExpansion: boolean;
+}
+
+interface AdsInput {
+  q: string;
+  n: number;
+  region?: string | undefined;
+  category?: string | undefined;
+  user?: string | undefined;
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+}
+
+const ERRORS = { 400: ErrorBody, 502: ErrorBody, 503: ErrorBody, 504: ErrorBody };
+
+export function adsRoutes(app: FastifyInstance, opts: AdsRouteOptions): void {
+  const { merger, pvLog, runtime, keyring, clock, metrics } = opts;
+  const clickBaseUrl = opts.clickBaseUrl.replace(/\/+$/, '');
+
+  async function answer(input: AdsInput, reply: FastifyReply): Promise<AdsResponse> {
+    if (input.ip !== undefined && !ipaddr.isValid(input.ip))
+      throw new ImatchError(
+        'IM_ERR_BAD_QUERY',
+        `Invalid parameter "ip": ${JSON.stringify(input.ip)} is not an IPv4 or IPv6 address`,
+      );
+    const qrw = runtime.qrw;
+    const rule = runtime.pricing;
+    const rewrite = rewriteQuery(qrw, input.q);
+    if (rewrite.tokens.length === 0)
+      throw new ImatchError(
+        'IM_ERR_BAD_QUERY',
+        'Invalid parameter "q": it has no searchable words (only punctuation or symbols)',
+      );
+    const pvId = randomUUID();
+    const nowMs = clock.now();
+    const mergeStarted = performance.now();
+    let merged: Awaited<ReturnType<MergerClient['merge']>>;
+    try {
+      merged = await merger.merge({
+        query: rewrite.query,
+        n: input.n + 1,
+        ...(input.region === undefined ? {} : { region: input.region }),
+        ...(input.category === undefined ? {} : { category: input.category }),
+        fields: [...BLENDER_FIELDS],
+        textExpansion: opts.textExpansion,
+      });
+      metrics.mergerDuration.observe({ outcome: 'ok' }, (performance.now() - mergeStarted) / 1000);
+    } catch (err) {
+      const code = isImatchError(err) ? err.code : 'IM_ERR_INTERNAL';
+      metrics.mergerDuration.observe({ outcome: code }, (performance.now() - mergeStarted) / 1000);
+      metrics.upstreamErrors.inc({ code });
+      throw err;
+    }
+    const { response, pv } = blend({
+      pvId,
+      nowMs,
+      rawQuery: input.q,
+      rewrite,
+      n: input.n,
+      region: input.region,
+      category: input.category,
+      user: input.user,
+      ip: input.ip,
+      userAgent: input.userAgent,
+      merged,
+      rule,
+      keyring,
+      clickBaseUrl,
+    });
+    const tookMs = Math.round(reply.elapsedTime * 1000) / 1000;
+    pvLog.append({ ...pv, tookMs });
+    metrics.adsShown.inc(response.ads.length);
+    metrics.answers.inc({
+      outcome: response.degraded ? 'degraded' : response.ads.length === 0 ? 'empty' : 'full',
+    });
+    return { ...response, tookMs };
+  }
+
+  app.get<{ Querystring: AdsQuery; Reply: AdsResponse }>(
+    '/v1/ads',
+    {
+      schema: {
+        summary: 'Ads for a search query',
+        description:
+          'Rewrites the query (QRW), asks a merger for n+1 ads, prices the n shown ads by GSP and returns them with encrypted click URLs.',
+        tags: ['ads'],
+        querystring: AdsQuery,
+        response: { 200: AdsResponse, ...ERRORS },
+      },
+    },
+    (request, reply) => answer(request.query, reply),
+  );
+
+  app.post<{ Body: AdsBody; Reply: AdsResponse }>(
+    '/v1/ads',
+    {
+      schema: {
+        summary: "Ads for a search query, with the end user's IP and user agent",
+        description:
+          'The form for the search front end: the same fields as GET /v1/ads as a JSON body, plus ip and userAgent of the end user (they go into the page-view record and, digested, into every click token).',
+        tags: ['ads'],
+        body: AdsBody,
+        response: { 200: AdsResponse, ...ERRORS },
+      },
+    },
+    (request, reply) => answer(request.body, reply),
+  );
+}
