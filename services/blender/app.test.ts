@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { InjectOptions } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKeyring, decodeClickToken } from '../../core/click-token.js';
 import { ManualClock } from '../../core/clock.js';
@@ -290,7 +291,7 @@ describe('blender bad input: exact 400 bodies', () => {
   for (const [name, request] of cases) {
     it(`${name} -> 400 naming what is allowed`, async () => {
       const { app, merger } = use();
-      const res = await app.inject(request as Parameters<typeof app.inject>[0] & object);
+      const res = await app.inject(request as InjectOptions);
       expect(res.json()).toEqual({
         statusCode: 400,
         code: 'IM_ERR_BAD_QUERY',
