@@ -57,12 +57,18 @@ export async function startMerger(config: MergerConfig, log: Logger): Promise<Ru
       ),
   });
   const discoveryLog = log.child({ component: 'discovery' });
+  let lastSummary = '';
   const discovery = new Discovery(zk, {
     root: config.zkRoot,
     log: discoveryLog,
     onChange: (columns) => {
       balancer.setReplicas(columns);
-      discoveryLog.info({ replicas: columns.map((c) => c.map((r) => r.replica)) }, 'searcher replicas');
+      // Registrations change on every applied-id update; log only when the replica set changes.
+      const summary = JSON.stringify(columns.map((c) => c.map((r) => `${r.replica}@${r.url}`)));
+      if (summary !== lastSummary) {
+        lastSummary = summary;
+        discoveryLog.info({ replicas: columns.map((c) => c.map((r) => r.replica)) }, 'searcher replicas');
+      }
     },
   });
   let registration: Registration | undefined;
