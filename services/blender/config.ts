@@ -75,6 +75,12 @@ export const BlenderConfig = Type.Object(
       default: 20_000,
       description: 'Most page-view records waiting in memory; beyond it new records are dropped and counted',
     }),
+    id: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9_.:-]{1,64}$',
+        description: 'Registration name under <root>/services/blender (default: <host>-<port>)',
+      }),
+    ),
     advertiseHost: Type.Optional(
       Type.String({
         minLength: 1,
