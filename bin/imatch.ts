@@ -11,6 +11,9 @@ const program = new Command('imatch')
   .configureHelp({ sortSubcommands: true });
 
 // Commands register here, one line each (keep alphabetical).
+(await import('./commands/blender.js')).register(program);
+(await import('./commands/gen.js')).register(program);
+(await import('./commands/build-index.js')).register(program);
 (await import('./commands/infra.js')).register(program);
 (await import('./commands/merger.js')).register(program);
 (await import('./commands/searcher.js')).register(program);
