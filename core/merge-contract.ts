@@ -2,6 +2,9 @@
 // both sides. The merger fans the query out to one replica of every searcher column, merges the
 // columns' top n, applies CDistinct (at most k ads per customer, after the merge), P4PNormalSort
 // (core/ranking compareRanked) and FieldFormatSort (only the requested SearchHit fields).
+// Each column is asked for its top n; when CDistinct drops ads so that a column's unseen ads
+// could belong in the answer, those columns are asked again for MAX_K within the same deadline
+// (services/merger/merge.ts), so the answer is the top n after CDistinct, not merely n per column.
 //
 // Status codes (decided here so both sides agree):
 //   200  at least one column answered. `degraded: true` when any column did not (no replica,

@@ -8,7 +8,11 @@ import { hit, registration, stubFactory } from './test-support.js';
 
 const CONFIG = { deadlineMs: 1_000, attemptTimeoutMs: 500, minRetryMs: 1, perCustomerMax: 2 };
 
-function setup(columns: SearchHit[][], replicas = 1, options: { attemptTimeoutMs?: number } = {}) {
+function setup(
+  columns: SearchHit[][],
+  replicas = 1,
+  options: { attemptTimeoutMs?: number; perCustomerMax?: number } = {},
+) {
   const stubs = stubFactory(columns);
   const balancer = new Balancer({ clientFactory: stubs.factory, backoffMs: 1_000, maxBackoffMs: 1_000 });
   balancer.setReplicas(
@@ -72,6 +76,33 @@ describe('POST /merge', () => {
     expect(res.json().hits.map((h: SearchHit) => h.offerId)).toEqual(['a1', 'a2', 'd1']);
     expect(stubs.clients.get('0/r0')!.requests.map((r) => r.k)).toEqual([3, 100]);
     expect(stubs.clients.get('1/r0')!.requests.map((r) => r.k)).toEqual([3]);
+  });
+
+  it('asks deeper without text expansion a column that did not expand, and with it one that did', async () => {
+    const text = (id: string, customer: string, score: number) => ({
+      ...hit(id, customer, score),
+      matchType: 'text' as const,
+    });
+    // One ad per customer: each column's first 3 hold one customer only, so both must go deeper.
+    const { app, stubs } = setup(
+      [
+        [hit('a1', 'A', 100), hit('a2', 'A', 90), hit('a3', 'A', 80), hit('a4', 'A', 70)],
+        [hit('b1', 'B', 95), text('b2', 'B', 94), text('b3', 'B', 93), text('e1', 'E', 10)],
+      ],
+      1,
+      { perCustomerMax: 1 },
+    );
+    const res = await merge(app, { query: 'q', n: 3, textExpansion: true });
+    expect(res.json().hits.map((h: SearchHit) => h.offerId)).toEqual(['a1', 'b1', 'e1']);
+    const asked = (c: number) => stubs.clients.get(`${c}/r0`)!.requests.map((r) => [r.k, r.textExpansion]);
+    expect(asked(0)).toEqual([
+      [3, true],
+      [100, false],
+    ]);
+    expect(asked(1)).toEqual([
+      [3, true],
+      [100, true],
+    ]);
   });
 
   it('answers 200 degraded with the other column when every replica of one column fails', async () => {

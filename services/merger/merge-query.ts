@@ -62,9 +62,26 @@ export class MergeQuery {
     let outcome = mergeAnswers(answers, req.n, this.options.perCustomerMax);
     if (outcome.deepen.length > 0 && deadlineAt - this.now() >= this.options.minRetryMs) {
       this.options.onDeepen?.(outcome.deepen);
-      const deeper = await this.fanout.askAll(outcome.deepen, searchBody(req, MAX_K), deadlineAt);
+      // A searcher expands by title text only when its bidword hits are fewer than k. A column
+      // whose first answer had no text hit had at least n bidword hits: asking it for MAX_K with
+      // expansion on would add text hits it never gave at k = n and reorder its list. Asking it
+      // without expansion extends its first answer instead. A column that did expand keeps
+      // expanding (its bidword hits are all there already; more text hits are more candidates).
+      const plain: number[] = [];
+      const expanding: number[] = [];
+      for (const c of outcome.deepen) {
+        if (answers[c]!.hits.some((h) => h.matchType === 'text')) expanding.push(c);
+        else plain.push(c);
+      }
+      const rounds = await Promise.all([
+        plain.length === 0
+          ? []
+          : this.fanout.askAll(plain, searchBody({ ...req, textExpansion: false }, MAX_K), deadlineAt),
+        expanding.length === 0 ? [] : this.fanout.askAll(expanding, searchBody(req, MAX_K), deadlineAt),
+      ]);
       // A column that fails the deeper round keeps its first answer: shallower, still correct.
-      for (const o of deeper) if (o.hits !== undefined) answers[o.column] = { hits: o.hits, askedK: MAX_K };
+      for (const o of rounds.flat())
+        if (o.hits !== undefined) answers[o.column] = { hits: o.hits, askedK: MAX_K };
       outcome = mergeAnswers(answers, req.n, this.options.perCustomerMax);
     }
 
