@@ -68,6 +68,12 @@ export class ClickPipeline {
     return this.decide(decoded.payload, decoded.kid, nowMs, ip, userAgent);
   }
 
+  /** The landing URL of a genuine token (expired or not), undefined otherwise. Records nothing. */
+  verifyOnly(token: string): string | undefined {
+    const decoded = decodeClickToken(this.opts.keyring(), token);
+    return 'payload' in decoded ? decoded.payload.landingUrl : undefined;
+  }
+
   private decide(
     token: ClickTokenPayload,
     kid: number,

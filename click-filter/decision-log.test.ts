@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import type { ClickDecision, Settlement } from '../core/click-records.js';
+import { silentLogger } from '../core/logger.js';
+import { DecisionLog, type TopicMessages } from './decision-log.js';
+
+const decision = (i: number, billable = true): ClickDecision => ({
+  v: 1,
+  clickId: `pv:${i}`,
+  decisionId: `cf:${i}`,
+  instance: 'cf',
+  billable,
+  reason: billable ? 'ok' : 'bot',
+  pvId: 'pv',
+  position: 1,
+  offerId: 'o',
+  customerId: 'c',
+  bidwordId: 'b',
+  priceMicros: 10_000,
+  bidMicros: 20_000,
+  issuedAtMs: 1,
+  clickedAtMs: 1000 + i,
+  ip: '',
+  uaDigest: '',
+  userKey: '',
+  kid: 1,
+});
+const settlement = (i: number): Settlement => ({
+  v: 1,
+  clickId: `pv:${i}`,
+  customerId: 'c',
+  offerId: 'o',
+  bidwordId: 'b',
+  priceMicros: 10_000,
+  clickedAtMs: 1000 + i,
+  instance: 'cf',
+});
+
+function harness(opts: { fail?: number; maxPending?: number; maxRetryMs?: number } = {}) {
+  const sent: TopicMessages[][] = [];
+  let failures = opts.fail ?? 0;
+  let release: (() => void) | undefined;
+  let now = 0;
+  const dropped: string[] = [];
+  const log = new DecisionLog({
+    send: async (batch) => {
+      await new Promise<void>((r) => {
+        release = r;
+        setImmediate(r);
+      });
+      if (failures > 0) {
+        failures--;
+        throw new Error('broker down');
+      }
+      sent.push(batch);
+    },
+    clicksTopic: 'clicks',
+    settlementTopic: 'settlement',
+    maxBatch: 100,
+    maxPending: opts.maxPending ?? 1000,
+    maxRetryMs: opts.maxRetryMs ?? 60_000,
+    now: () => now,
+    log: silentLogger(),
+    onDropped: (why, n) => dropped.push(`${why}:${n}`),
+  });
+  return { log, sent, dropped, advance: (ms: number) => (now += ms), release: () => release?.() };
+}
+
+describe('decision log', () => {
+  it('writes every decision to the clicks topic and billable ones to settlement, keyed by click id, stamped with the click time', async () => {
+    const h = harness();
+    const results = await Promise.all([
+      h.log.write(decision(1), settlement(1)),
+      h.log.write(decision(2, false), undefined),
+    ]);
+    expect(results).toEqual([true, true]);
+    const all = h.sent.flat();
+    const clicks = all.filter((t) => t.topic === 'clicks').flatMap((t) => t.messages);
+    const settle = all.filter((t) => t.topic === 'settlement').flatMap((t) => t.messages);
+    expect(clicks.map((m) => m.key)).toEqual(['pv:1', 'pv:2']);
+    expect(settle.map((m) => m.key)).toEqual(['pv:1']);
+    expect(settle[0]?.timestamp).toBe('1001');
+    expect(JSON.parse(settle[0]!.value)).toEqual(settlement(1));
+  });
+
+  it('batches what arrives while a request is in flight into the next request', async () => {
+    const h = harness();
+    const first = h.log.write(decision(0), settlement(0));
+    const rest = Array.from({ length: 20 }, (_, i) => h.log.write(decision(i + 1), settlement(i + 1)));
+    await Promise.all([first, ...rest]);
+    expect(h.sent.length).toBe(2);
+    expect(h.sent[1]!.find((t) => t.topic === 'clicks')?.messages.length).toBe(20);
+  });
+
+  it('retries a failed request and reports durable once it goes through', async () => {
+    const h = harness({ fail: 2 });
+    expect(await h.log.write(decision(1), settlement(1))).toBe(true);
+    expect(h.sent.length).toBe(1);
+    expect(h.log.healthy).toBe(true);
+  });
+
+  it('drops decisions that could not be written within maxRetryMs, and says so', async () => {
+    const h = harness({ fail: 1000, maxRetryMs: 10 });
+    const p = h.log.write(decision(1), settlement(1));
+    h.advance(11);
+    expect(await p).toBe(false);
+    expect(h.dropped).toEqual(['retry-expired:1']);
+    h.log.close();
+  });
+
+  it('drops new decisions when the queue is full instead of growing without bound', async () => {
+    const h = harness({ maxPending: 2 });
+    const a = h.log.write(decision(1), undefined); // goes in flight at once
+    const b = h.log.write(decision(2), undefined);
+    const c = h.log.write(decision(3), undefined);
+    const d = h.log.write(decision(4), undefined);
+    expect(await d).toBe(false);
+    expect(await Promise.all([a, b, c])).toEqual([true, true, true]);
+    expect(h.dropped).toEqual(['queue-full:1']);
+  });
+});

@@ -1,0 +1,160 @@
+// Writes click decisions to the clicks topic and billable clicks also to the settlement topic,
+// in batches, and tells each click when its records are durable.
+//
+// Batching without a fixed linger: while one produce request is in flight, new decisions queue;
+// when it completes, everything queued goes in the next request (up to maxBatch). At low load a
+// click is sent at once (one round trip); under load batches grow by themselves, so throughput
+// follows the broker's round trip instead of one request per click. One request in flight at a
+// time is also what kafkajs's idempotent producer needs (retries never duplicate or reorder).
+// Both topics go in the same request (sendBatch), acks=all.
+//
+// Failure: a request that fails (after kafkajs's own retries) puts its decisions back at the
+// front of the queue and tries again after a back-off, until they are older than maxRetryMs;
+// then they are dropped, counted and logged in full at error level (the log then is the only
+// record). A full queue (maxPending) drops new decisions the same way. Whoever waits on a
+// decision (the click route) learns whether it became durable; the route itself waits at most
+// its own deadline (see routes/click.ts).
+//
+// Concurrency: event loop only; one send in flight; the queue is an array drained from the front.
+import type { ClickDecision, Settlement } from '../core/click-records.js';
+import type { Logger } from '../core/logger.js';
+
+export interface TopicMessages {
+  topic: string;
+  messages: { key: string; value: string; timestamp: string }[];
+}
+
+/** Sends one multi-topic produce request; resolves when acknowledged by all in-sync replicas. */
+export type BatchSender = (batch: TopicMessages[]) => Promise<void>;
+
+export interface DecisionLogOptions {
+  send: BatchSender;
+  clicksTopic: string;
+  settlementTopic: string;
+  maxBatch: number;
+  maxPending: number;
+  maxRetryMs: number;
+  now: () => number;
+  log: Logger;
+  onBatch?: (size: number) => void;
+  onFailure?: (err: unknown) => void;
+  onDropped?: (why: 'queue-full' | 'retry-expired', n: number) => void;
+}
+
+interface Entry {
+  decision: ClickDecision;
+  settlement: Settlement | undefined;
+  enqueuedAt: number;
+  done: (durable: boolean) => void;
+}
+
+export class DecisionLog {
+  private queue: Entry[] = [];
+  private inFlight: Promise<void> | undefined;
+  private backoffTimer: NodeJS.Timeout | undefined;
+  private backoffMs = 0;
+  private closed = false;
+  /** False after a failed request, true again after a successful one. */
+  healthy = true;
+  written = 0;
+
+  constructor(private readonly o: DecisionLogOptions) {}
+
+  /** Queues a decision; the promise resolves true once durable in Kafka, false if dropped. */
+  write(decision: ClickDecision, settlement: Settlement | undefined): Promise<boolean> {
+    if (this.queue.length >= this.o.maxPending) {
+      this.drop([{ decision, settlement, enqueuedAt: this.o.now(), done: () => {} }], 'queue-full');
+      return Promise.resolve(false);
+    }
+    return new Promise<boolean>((resolve) => {
+      this.queue.push({ decision, settlement, enqueuedAt: this.o.now(), done: resolve });
+      this.pump();
+    });
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Waits until the queue is empty or the deadline passes; returns how many are left. */
+  async drain(timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while ((this.queue.length > 0 || this.inFlight) && Date.now() < deadline) {
+      if (this.inFlight) await Promise.race([this.inFlight, sleep(Math.max(1, deadline - Date.now()))]);
+      else await sleep(20);
+    }
+    return this.queue.length;
+  }
+
+  /** Stops sending; what is still queued is dropped (and logged). */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.backoffTimer);
+    if (this.queue.length > 0) this.drop(this.queue.splice(0), 'retry-expired');
+  }
+
+  private pump(): void {
+    if (this.inFlight || this.backoffTimer || this.closed || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, this.o.maxBatch);
+    this.inFlight = this.sendBatch(batch).finally(() => {
+      this.inFlight = undefined;
+      this.pump();
+    });
+  }
+
+  private async sendBatch(batch: Entry[]): Promise<void> {
+    const clicks: TopicMessages = { topic: this.o.clicksTopic, messages: [] };
+    const settlement: TopicMessages = { topic: this.o.settlementTopic, messages: [] };
+    for (const e of batch) {
+      const ts = String(e.decision.clickedAtMs);
+      clicks.messages.push({ key: e.decision.clickId, value: JSON.stringify(e.decision), timestamp: ts });
+      if (e.settlement)
+        settlement.messages.push({
+          key: e.settlement.clickId,
+          value: JSON.stringify(e.settlement),
+          timestamp: ts,
+        });
+    }
+    try {
+      await this.o.send(settlement.messages.length > 0 ? [clicks, settlement] : [clicks]);
+      this.healthy = true;
+      this.backoffMs = 0;
+      this.written += batch.length;
+      this.o.onBatch?.(batch.length);
+      for (const e of batch) e.done(true);
+    } catch (err) {
+      this.healthy = false;
+      this.o.onFailure?.(err);
+      const now = this.o.now();
+      const expired = batch.filter((e) => now - e.enqueuedAt > this.o.maxRetryMs);
+      const retry = batch.filter((e) => now - e.enqueuedAt <= this.o.maxRetryMs);
+      if (expired.length > 0) this.drop(expired, 'retry-expired');
+      this.queue.unshift(...retry);
+      this.backoffMs = Math.min(5_000, Math.max(100, this.backoffMs * 2));
+      this.o.log.warn(
+        { err, retrying: retry.length, dropped: expired.length, backoffMs: this.backoffMs },
+        'writing click decisions to Kafka failed',
+      );
+      this.backoffTimer = setTimeout(() => {
+        this.backoffTimer = undefined;
+        this.pump();
+      }, this.backoffMs);
+    }
+  }
+
+  private drop(entries: Entry[], why: 'queue-full' | 'retry-expired'): void {
+    this.o.onDropped?.(why, entries.length);
+    for (const e of entries) {
+      // The full records, so an operator can replay them from the log.
+      this.o.log.error(
+        { why, decision: e.decision, settlement: e.settlement },
+        'click decision not written to Kafka',
+      );
+      e.done(false);
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,173 @@
+// Runs one click-filter instance: ZooKeeper (run-time settings watch + registration under
+// services/click-filter/<instance>), Kafka (ensures the clicks and settlement topics, one
+// idempotent acks=all producer), then listens. Prints one "click-filter listening" log line with
+// its URL.
+//
+// Shutdown (SIGTERM/SIGINT, or close()): deregister first (so nothing new is routed here), stop
+// accepting and finish in-flight clicks (their Kafka writes included), drain what is still queued
+// for Kafka (bounded by shutdownTimeoutMs; anything left is logged in full), then disconnect.
+//
+// Concurrency: one event loop; see app.ts and decision-log.ts.
+import { hostname } from 'node:os';
+import { type ClickKeyring, parseClickKeys } from '../core/click-token.js';
+import { OffsetClock } from '../core/clock.js';
+import { ImatchError } from '../core/errors.js';
+import { createKafka, createProducer, ensureTopics, type ImatchProducer } from '../core/kafka.js';
+import type { Logger } from '../core/logger.js';
+import { zkPaths } from '../core/zk-paths.js';
+import { connectZk, type Registration, type Unwatch, type ZkClient } from '../core/zookeeper.js';
+import { buildApp, type ClickFilterApp, defaultSettings } from './app.js';
+import type { ClickFilterConfig } from './config.js';
+import { DecisionLog } from './decision-log.js';
+import { type SettingsHolder, watchSettings } from './settings-watcher.js';
+
+export interface RunningClickFilter {
+  readonly url: string;
+  readonly instance: string;
+  readonly filter: ClickFilterApp;
+  close(): Promise<void>;
+}
+
+export function keyringOf(config: ClickFilterConfig): ClickKeyring {
+  try {
+    return parseClickKeys(config.clickKeys, config.clickKeyId);
+  } catch (err) {
+    throw new ImatchError('IM_ERR_CONFIG', `--click-keys: ${(err as Error).message}`);
+  }
+}
+
+export async function startClickFilter(config: ClickFilterConfig, log: Logger): Promise<RunningClickFilter> {
+  const keyring = keyringOf(config);
+  const instance =
+    config.instanceId ??
+    `${hostname()
+      .replace(/[^A-Za-z0-9_.-]/g, '-')
+      .slice(0, 40)}-${process.pid}`;
+  // Unique per process run, so decision ids never repeat across restarts.
+  const runId = `${instance}.${Date.now().toString(36)}`;
+  const clock = new OffsetClock(config.clockOffsetMs);
+  const paths = zkPaths(config.zkRoot);
+  const defaults = defaultSettings(config);
+  const holder: SettingsHolder = { current: defaults, loaded: false };
+
+  let zk: ZkClient | undefined;
+  let producer: ImatchProducer | undefined;
+  let registration: Registration | undefined;
+  let unwatch: Unwatch | undefined;
+  let filter: ClickFilterApp | undefined;
+  let decisions: DecisionLog | undefined;
+  try {
+    zk = await connectZk({ connect: config.zkConnect, sessionTimeoutMs: config.zkSessionTimeoutMs, log });
+    const kafka = createKafka({
+      brokers: config.kafkaBrokers,
+      clientId: `${config.kafkaClientId}-click-filter`,
+      log,
+    });
+    await ensureTopics(kafka, [
+      { topic: config.topicClicks, numPartitions: config.clickTopicPartitions },
+      { topic: config.topicSettlement, numPartitions: config.clickTopicPartitions },
+    ]);
+    producer = await createProducer(kafka, { log });
+    const raw = producer.producer;
+    let metricsRef: ClickFilterApp['metrics'] | undefined;
+    decisions = new DecisionLog({
+      send: async (topicMessages) => {
+        await raw.sendBatch({ topicMessages, acks: -1 });
+      },
+      clicksTopic: config.topicClicks,
+      settlementTopic: config.topicSettlement,
+      maxBatch: config.maxLogBatch,
+      maxPending: config.maxPendingDecisions,
+      maxRetryMs: config.maxDecisionRetryMs,
+      now: Date.now,
+      log: log.child({ component: 'decision-log' }),
+      onBatch: (n) => {
+        metricsRef?.logBatches.inc();
+        metricsRef?.logBatchSize.observe(n);
+      },
+      onFailure: () => metricsRef?.logFailures.inc(),
+      onDropped: (why, n) => metricsRef?.logDropped.inc({ why }, n),
+    });
+    filter = buildApp(config, {
+      log,
+      keyring,
+      clock,
+      decisions,
+      settings: holder,
+      instance: runId,
+      readiness: () =>
+        registration === undefined || zk?.isConnected() !== true ? 'not registered in ZooKeeper' : undefined,
+    });
+    const f = filter;
+    metricsRef = f.metrics;
+    unwatch = await watchSettings({
+      zk,
+      path: paths.configClickFilter,
+      defaults,
+      holder,
+      log: log.child({ component: 'settings' }),
+      onApplied: (_s, version) => f.metrics.settingsVersion.set(version),
+      onRefused: () => f.metrics.settingsErrors.inc(),
+    });
+    await f.app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    unwatch?.();
+    await filter?.app.close().catch(() => {});
+    decisions?.close();
+    await producer?.disconnect().catch(() => {});
+    await zk?.close();
+    throw err;
+  }
+  const app = filter.app;
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  let host = config.advertiseHost ?? config.host;
+  if (config.advertiseHost === undefined && (host === '0.0.0.0' || host === '::')) host = hostname();
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const regPath = `${paths.serviceKind('click-filter')}/${instance}`;
+  registration = await zk.register(
+    regPath,
+    JSON.stringify({ url, instance: runId, startedAt: new Date(Date.now()).toISOString() }),
+  );
+  log.info({ url, instance: runId, path: regPath, logMode: config.logMode }, 'click-filter listening');
+
+  const zkc = zk;
+  const prod = producer;
+  const dl = decisions;
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= (async () => {
+      log.info('click-filter shutting down');
+      unwatch?.();
+      await registration?.unregister().catch((err) => log.warn({ err }, 'deregistration failed'));
+      const forced = setTimeout(() => app.server.closeAllConnections(), config.shutdownTimeoutMs);
+      await app.close();
+      clearTimeout(forced);
+      const left = await dl.drain(config.shutdownTimeoutMs);
+      if (left > 0) log.error({ left }, 'decisions still not written to Kafka at shutdown');
+      dl.close();
+      await prod.disconnect().catch((err) => log.warn({ err }, 'producer disconnect failed'));
+      await zkc.close();
+      log.info({ written: dl.written }, 'click-filter stopped');
+    })();
+    return closed;
+  };
+  return { url, instance: runId, filter, close };
+}
+
+/** Starts the click filter and runs it until SIGTERM or SIGINT, then stops gracefully. */
+export async function runClickFilter(config: ClickFilterConfig, log: Logger): Promise<void> {
+  const running = await startClickFilter(config, log);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'signal received');
+      running.close().then(resolve, (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
