@@ -19,7 +19,10 @@ const pointer = (version: string, columns = 2): IndexPointer => ({
   publishedAt: '2025-01-01T00:00:00.000Z',
 });
 
-function setup(load: (dir: string, column: number) => Promise<FakeIndex>, extra: { catchUp?: () => Promise<void> } = {}) {
+function setup(
+  load: (dir: string, column: number) => Promise<FakeIndex>,
+  extra: { catchUp?: () => Promise<void> } = {},
+) {
   const metrics = createSearcherMetrics({ facts: () => undefined, processMetrics: false });
   const swapped: string[] = [];
   const holder = new IndexHolder<FakeIndex>({
@@ -78,7 +81,8 @@ describe('index holder', () => {
 
   it('refuses a corrupt version with its reason and keeps the old one', async () => {
     const { holder, metrics, swapped } = setup(async (dir, column) => {
-      if (dir.endsWith('bad')) throw new ImatchError('IM_ERR_INDEX_CORRUPT', 'checksum mismatch in col-1.seg');
+      if (dir.endsWith('bad'))
+        throw new ImatchError('IM_ERR_INDEX_CORRUPT', 'checksum mismatch in col-1.seg');
       return { dir, column };
     });
     holder.request(pointer('v1'));
@@ -88,7 +92,12 @@ describe('index holder', () => {
     expect(holder.current?.version).toBe('v1');
     expect(holder.takeOutcomes()).toEqual([
       { kind: 'swapped', version: 'v1', loadMs: expect.any(Number) },
-      { kind: 'refused', version: 'bad', code: 'IM_ERR_INDEX_CORRUPT', reason: 'checksum mismatch in col-1.seg' },
+      {
+        kind: 'refused',
+        version: 'bad',
+        code: 'IM_ERR_INDEX_CORRUPT',
+        reason: 'checksum mismatch in col-1.seg',
+      },
     ]);
     expect(swapped).toEqual(['v1']);
     expect(await counter(metrics, 'imatch_searcher_swap_failures_total')).toBe(1);
