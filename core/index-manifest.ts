@@ -17,6 +17,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { ImatchError } from './errors.js';
+import type { Bidword, Customer, Offer } from './model.js';
 import { PARTITION_FUNCTION } from './partition.js';
 
 export const INDEX_FORMAT = 'imatch-index' as const;
@@ -93,6 +94,10 @@ export const IndexManifest = Type.Object(
       {
         tool: Type.String(),
         durationMs: Count,
+        /** Temp buckets the join used (memory bound: one bucket at a time). */
+        buckets: Type.Optional(Count),
+        /** Offers naming a customer absent from the snapshot (kept, not served until it arrives). */
+        offersWithoutCustomer: Type.Optional(Count),
       },
       { additionalProperties: true },
     ),
@@ -240,3 +245,45 @@ export async function listVersions(outDir: string): Promise<string[]> {
   }
   return versions;
 }
+
+export const SEGMENT_FORMAT = 'imatch-segment' as const;
+export const SEGMENT_FORMAT_VERSION = 1;
+
+/** Segment line shapes (docs/index-format.md): index-builder/segment-writer.ts writes them,
+ * services/searcher/index/load-segment.ts reads them. */
+export interface HeaderLine {
+  t: 'h';
+  format: typeof SEGMENT_FORMAT;
+  formatVersion: number;
+  version: string;
+  column: number;
+  columns: number;
+  watermark: number;
+}
+export interface CustomerLine {
+  t: 'c';
+  d: Customer;
+}
+export interface OfferLine {
+  t: 'o';
+  d: Offer;
+  /** normalize(d.title) */
+  n: string;
+  b: Bidword[];
+  /** normalize(b[i].keyword) */
+  bn: string[];
+}
+export interface PendingLine {
+  t: 'p';
+  d: Bidword;
+  n: string;
+}
+export interface FooterLine {
+  t: 'e';
+  customers: number;
+  offers: number;
+  bidwords: number;
+  negatives: number;
+  pendingBidwords: number;
+}
+export type SegmentLine = HeaderLine | CustomerLine | OfferLine | PendingLine | FooterLine;

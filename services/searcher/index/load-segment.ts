@@ -11,51 +11,17 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { ImatchError } from '../../../core/errors.js';
-import { readManifest, segmentEntry } from '../../../core/index-manifest.js';
-import type { Bidword, Customer, Offer } from '../../../core/model.js';
+import {
+  type FooterLine,
+  type HeaderLine,
+  readManifest,
+  SEGMENT_FORMAT,
+  SEGMENT_FORMAT_VERSION,
+  type SegmentLine,
+  segmentEntry,
+} from '../../../core/index-manifest.js';
 import type { ColumnIndex, LoadOptions } from './column-index.js';
 import { ColumnIndexImpl, IndexState } from './index-state.js';
-
-export const SEGMENT_FORMAT = 'imatch-segment';
-export const SEGMENT_FORMAT_VERSION = 1;
-
-/** Segment line shapes (the builder writes them in index-builder/segment-writer.ts). */
-export interface HeaderLine {
-  t: 'h';
-  format: typeof SEGMENT_FORMAT;
-  formatVersion: number;
-  version: string;
-  column: number;
-  columns: number;
-  watermark: number;
-}
-export interface CustomerLine {
-  t: 'c';
-  d: Customer;
-}
-export interface OfferLine {
-  t: 'o';
-  d: Offer;
-  /** normalize(d.title) */
-  n: string;
-  b: Bidword[];
-  /** normalize(b[i].keyword) */
-  bn: string[];
-}
-export interface PendingLine {
-  t: 'p';
-  d: Bidword;
-  n: string;
-}
-export interface FooterLine {
-  t: 'e';
-  customers: number;
-  offers: number;
-  bidwords: number;
-  negatives: number;
-  pendingBidwords: number;
-}
-export type SegmentLine = HeaderLine | CustomerLine | OfferLine | PendingLine | FooterLine;
 
 /**
  * Loads column `column` of the index version in `versionDir` (the folder holding manifest.json).
