@@ -1,0 +1,202 @@
+// A bounded, self-stopping HTTP load generator for the benchmarks (an autocannon-like loop on
+// undici). Two modes:
+//   closed loop: `concurrency` workers, each sends its next request when the previous answered
+//                (finds peak throughput when concurrency is ramped);
+//   open loop:   requests start at a fixed `rate` whatever the answers do, and latency is measured
+//                from the moment each request was DUE, so a stalled server shows up in the tail
+//                instead of silently slowing the generator (no coordinated omission).
+// Latencies go into an HDR histogram (microseconds). Every run stops by itself after warmup +
+// duration and closes its pool.
+//
+// Concurrency: one event loop; workers interleave at awaits. The generator shares the machine's
+// CPUs with the system under test, which is why both chains of a comparison run under the same
+// generator in the same run.
+import * as hdr from 'hdr-histogram-js';
+import { Pool } from 'undici';
+
+export interface LoadOptions {
+  /** Origin, e.g. http://127.0.0.1:8080 */
+  origin: string;
+  /** Request paths, used round robin (e.g. /v1/ads?q=... from a query log). */
+  paths: readonly string[];
+  /** Closed loop: workers. Open loop: connections (and the cap of requests in flight x 4). */
+  concurrency: number;
+  /** Open loop when set: requests per second. */
+  rate?: number;
+  durationMs: number;
+  /** Not measured, same load (JIT, pools, caches). */
+  warmupMs?: number;
+  /** A request slower than this counts as an error (ms). */
+  timeoutMs?: number;
+  /** Text in a 200 body that counts as "degraded" (e.g. '"degraded":true'). */
+  degradedMarker?: string;
+}
+
+export interface LoadResult {
+  mode: 'closed' | 'open';
+  concurrency: number;
+  rate?: number;
+  seconds: number;
+  requests: number;
+  /** Transport errors, timeouts and non-200 answers. */
+  errors: number;
+  statuses: Record<string, number>;
+  degraded: number;
+  /** Open loop: requests not started because too many were in flight (the server fell behind). */
+  shed: number;
+  rps: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+}
+
+const round = (ms: number) => Math.round(ms * 1000) / 1000;
+
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const pool = new Pool(options.origin, {
+    connections: options.concurrency,
+    pipelining: 1,
+    keepAliveTimeout: 10_000,
+  });
+  const histogram = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 120_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+  const statuses: Record<string, number> = {};
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const marker = options.degradedMarker;
+  let requests = 0;
+  let errors = 0;
+  let degraded = 0;
+  let shed = 0;
+  let next = 0;
+  let measuring = false;
+
+  const one = async (dueNs: bigint): Promise<void> => {
+    const path = options.paths[next++ % options.paths.length]!;
+    let status = 'error';
+    let isDegraded = false;
+    try {
+      const res = await pool.request({
+        path,
+        method: 'GET',
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      status = String(res.statusCode);
+      if (marker !== undefined) isDegraded = (await res.body.text()).includes(marker);
+      else await res.body.dump();
+    } catch {
+      status = 'error';
+    }
+    if (!measuring) return;
+    const us = Number((process.hrtime.bigint() - dueNs) / 1000n);
+    histogram.recordValue(Math.max(1, us));
+    requests++;
+    statuses[status] = (statuses[status] ?? 0) + 1;
+    if (status !== '200') errors++;
+    else if (isDegraded) degraded++;
+  };
+
+  const warmupMs = options.warmupMs ?? 0;
+  const startNs = process.hrtime.bigint();
+  const measureFromNs = startNs + BigInt(warmupMs) * 1_000_000n;
+  const endNs = measureFromNs + BigInt(options.durationMs) * 1_000_000n;
+  const markTimer = setTimeout(() => {
+    measuring = true;
+  }, warmupMs);
+
+  if (options.rate === undefined) {
+    const worker = async () => {
+      while (process.hrtime.bigint() < endNs) await one(process.hrtime.bigint());
+    };
+    await Promise.all(Array.from({ length: options.concurrency }, worker));
+  } else {
+    const rate = options.rate;
+    const maxInFlight = options.concurrency * 4;
+    let inFlight = 0;
+    let sent = 0;
+    const pending = new Set<Promise<void>>();
+    await new Promise<void>((resolve) => {
+      const tick = () => {
+        const now = process.hrtime.bigint();
+        if (now >= endNs) {
+          clearInterval(timer);
+          resolve();
+          return;
+        }
+        const due = Math.floor((Number(now - startNs) / 1e9) * rate);
+        while (sent < due) {
+          const dueNs = startNs + BigInt(Math.round((sent / rate) * 1e9));
+          sent++;
+          if (inFlight >= maxInFlight) {
+            if (measuring) shed++;
+            continue;
+          }
+          inFlight++;
+          const p = one(dueNs).finally(() => {
+            inFlight--;
+            pending.delete(p);
+          });
+          pending.add(p);
+        }
+      };
+      const timer = setInterval(tick, 1);
+    });
+    await Promise.all(pending);
+  }
+  clearTimeout(markTimer);
+  await pool.close();
+
+  const seconds = options.durationMs / 1000;
+  const result: LoadResult = {
+    mode: options.rate === undefined ? 'closed' : 'open',
+    concurrency: options.concurrency,
+    seconds,
+    requests,
+    errors,
+    statuses,
+    degraded,
+    shed,
+    rps: Math.round(requests / seconds),
+    p50Ms: round(histogram.getValueAtPercentile(50) / 1000),
+    p90Ms: round(histogram.getValueAtPercentile(90) / 1000),
+    p99Ms: round(histogram.getValueAtPercentile(99) / 1000),
+    p999Ms: round(histogram.getValueAtPercentile(99.9) / 1000),
+    maxMs: round(histogram.maxValue / 1000),
+  };
+  if (options.rate !== undefined) result.rate = options.rate;
+  histogram.destroy();
+  return result;
+}
+
+export interface RampOptions extends Omit<LoadOptions, 'concurrency' | 'rate'> {
+  /** Concurrency steps, e.g. [4, 8, 16, 32, 64]. */
+  steps: readonly number[];
+  /** Stop ramping when a step gains less than this fraction over the best so far (default 0.03). */
+  minGain?: number;
+  onStep?: (result: LoadResult) => void;
+}
+
+/** Closed-loop ramp: the step with the highest throughput is the peak. */
+export async function findPeak(options: RampOptions): Promise<{ peak: LoadResult; steps: LoadResult[] }> {
+  const steps: LoadResult[] = [];
+  let peak: LoadResult | undefined;
+  let flat = 0;
+  for (const concurrency of options.steps) {
+    const r = await runLoad({ ...options, concurrency });
+    steps.push(r);
+    options.onStep?.(r);
+    if (peak === undefined || r.rps > peak.rps * (1 + (options.minGain ?? 0.03))) {
+      peak = r;
+      flat = 0;
+    } else if (++flat >= 2) {
+      break;
+    }
+    if (peak !== undefined && r.rps > peak.rps) peak = r;
+  }
+  return { peak: peak!, steps };
+}
