@@ -24,6 +24,7 @@
 // Concurrency: one writer (the billing process; run one billing instance per ledger). Writes are
 // synchronous transactions on the event loop; `flushed()` resolves once they are on disk
 // (overlappingSync: the fsync runs after the commit, off the main thread).
+import { randomBytes } from 'node:crypto';
 import { type Database, open, type RootDatabase } from 'lmdb';
 import type { Refund, Settlement } from '../core/click-records.js';
 import type { Customer } from '../core/model.js';
@@ -135,6 +136,7 @@ export class Ledger {
   private readonly holdsDb: Database<Hold, string>;
   private readonly offsets: Database<string, string>;
   private readonly meta: Database<Totals, string>;
+  private readonly info: Database<string, string>;
   readonly timeZone: string;
 
   constructor(opts: LedgerOptions) {
@@ -148,6 +150,25 @@ export class Ledger {
     this.holdsDb = this.root.openDB({ name: 'holds' });
     this.offsets = this.root.openDB({ name: 'offsets' });
     this.meta = this.root.openDB({ name: 'meta' });
+    this.info = this.root.openDB({ name: 'info' });
+  }
+
+  /**
+   * This ledger's id, made once when the ledger is created. Billing's Kafka consumer group is
+   * named after it, so a new (empty) ledger reads every topic from the start instead of resuming
+   * from offsets an earlier ledger committed.
+   */
+  identity(): string {
+    let id = this.info.get('id');
+    if (id === undefined) {
+      id = randomBytes(6).toString('hex');
+      const fresh = id;
+      this.root.transactionSync(() => {
+        if (this.info.get('id') === undefined) this.info.putSync('id', fresh);
+      });
+      id = this.info.get('id')!;
+    }
+    return id;
   }
 
   /** Applies a batch and records the positions after it, in one transaction. */

@@ -12,12 +12,14 @@ const program = new Command('imatch')
 
 // Commands register here, one line each (keep alphabetical).
 (await import('./commands/blender.js')).register(program);
+(await import('./commands/billing.js')).register(program);
 (await import('./commands/gen.js')).register(program);
 (await import('./commands/build-index.js')).register(program);
 (await import('./commands/click-filter.js')).register(program);
 (await import('./commands/infra.js')).register(program);
 (await import('./commands/merger.js')).register(program);
 (await import('./commands/searcher.js')).register(program);
+(await import('./commands/spend.js')).register(program);
 
 try {
   await program.parseAsync(process.argv);

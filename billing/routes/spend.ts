@@ -1,0 +1,36 @@
+// GET /v1/spend?customer=ID[&day=YYYY-MM-DD]: one customer's spend on a billing day (default:
+// today in the billing time zone). GET /v1/totals: the ledger's lifetime totals (charged,
+// refunded, clicks, refunds) and the consumed positions, for operators and end-to-end checks.
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { ImatchError } from '../../core/errors.js';
+import { Id } from '../../core/model.js';
+import { DAY_PATTERN } from '../day.js';
+import type { Ledger } from '../ledger.js';
+import { spendReport } from '../spend-report.js';
+
+const SpendQuery = Type.Object(
+  {
+    customer: Id,
+    day: Type.Optional(
+      Type.String({ pattern: DAY_PATTERN, description: 'Billing day YYYY-MM-DD (default: today)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export function spendRoutes(app: FastifyInstance, deps: { ledger: Ledger; today: () => string }): void {
+  app.get('/v1/spend', { schema: { querystring: SpendQuery } }, async (req) => {
+    const q = req.query as { customer: string; day?: string };
+    const day = q.day ?? deps.today();
+    const report = spendReport(deps.ledger, q.customer, day);
+    if (report === undefined)
+      throw new ImatchError('IM_ERR_NOT_FOUND', `Billing knows no customer "${q.customer}"`);
+    return report;
+  });
+
+  app.get('/v1/totals', async () => {
+    const t = deps.ledger.totals();
+    return { ...t, netMicros: t.chargedMicros - t.refundedMicros, positions: deps.ledger.positions() };
+  });
+}

@@ -1,0 +1,183 @@
+// Runs the billing service: opens the ledger, seeds customer entities from a snapshot when given,
+// starts the ledger consumer (settlement, corrections, changes), the budget keeper and the HTTP
+// app, and registers under services/billing/<ledger id>. Prints one "billing listening" line.
+// Run ONE billing process per ledger (the ledger is local; a second process on another ledger in
+// the same group would split the partitions between two ledgers).
+//
+// Shutdown (SIGTERM/SIGINT, or close()): deregister, stop the HTTP app, stop consuming (the batch
+// in flight finishes its transaction and commit), stop the keeper (waits for changes in flight to
+// dispatch), close the ledger, then ZooKeeper.
+import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { OffsetClock } from '../core/clock.js';
+import { ImatchError } from '../core/errors.js';
+import { createKafka, ensureTopics, type ImatchConsumer } from '../core/kafka.js';
+import type { Logger } from '../core/logger.js';
+import { zkPaths } from '../core/zk-paths.js';
+import { connectZk, type Registration, type ZkClient } from '../core/zookeeper.js';
+import { buildApp } from './app.js';
+import { BudgetKeeper } from './budget-keeper.js';
+import { type BillingConfig, ledgerDirOf } from './config.js';
+import { startLedgerConsumer } from './consumer.js';
+import { readSnapshotCustomers } from './customers.js';
+import { checkTimeZone } from './day.js';
+import { DispatchClient } from './dispatch-client.js';
+import { Ledger } from './ledger.js';
+import { createBillingMetrics } from './metrics.js';
+
+export interface RunningBilling {
+  readonly url: string;
+  readonly ledger: Ledger;
+  close(): Promise<void>;
+}
+
+export async function startBilling(config: BillingConfig, log: Logger): Promise<RunningBilling> {
+  try {
+    checkTimeZone(config.timeZone);
+  } catch {
+    throw new ImatchError('IM_ERR_CONFIG', `--time-zone: unknown time zone "${config.timeZone}"`);
+  }
+  const dir = ledgerDirOf(config);
+  mkdirSync(dir, { recursive: true });
+  const ledger = new Ledger({ path: dir, timeZone: config.timeZone });
+  const ledgerId = ledger.identity();
+  const clock = new OffsetClock(config.clockOffsetMs);
+  const metrics = createBillingMetrics(ledger);
+
+  let zk: ZkClient | undefined;
+  let consumer: ImatchConsumer | undefined;
+  let registration: Registration | undefined;
+  let dispatch: DispatchClient | undefined;
+  let keeper: BudgetKeeper | undefined;
+  let app: ReturnType<typeof buildApp> | undefined;
+  try {
+    if (config.snapshotDir) {
+      const { rows, watermark } = await readSnapshotCustomers(config.snapshotDir);
+      const n = ledger.seedCustomers(rows, watermark);
+      log.info(
+        { snapshotDir: config.snapshotDir, rows: rows.length, stored: n, watermark },
+        'customers seeded from the snapshot',
+      );
+    }
+    zk = await connectZk({ connect: config.zkConnect, sessionTimeoutMs: config.zkSessionTimeoutMs, log });
+    dispatch = config.dispatchSecret
+      ? new DispatchClient({
+          url: config.dispatchUrl,
+          zk,
+          zkRoot: config.zkRoot,
+          secret: config.dispatchSecret,
+          timeoutMs: config.dispatchTimeoutMs,
+          log: log.child({ component: 'dispatch-client' }),
+        })
+      : undefined;
+    if (dispatch === undefined)
+      log.warn('no --dispatch-secret: budget changes are decided and logged but not sent');
+    const k = new BudgetKeeper({
+      ledger,
+      clock,
+      timeZone: config.timeZone,
+      dispatch,
+      log: log.child({ component: 'budget' }),
+      onAction: (kind, result) => metrics.budgetActions.inc({ kind, result }),
+    });
+    keeper = k;
+    const kafka = createKafka({
+      brokers: config.kafkaBrokers,
+      clientId: `${config.kafkaClientId}-billing`,
+      log,
+    });
+    await ensureTopics(kafka, [config.topicSettlement, config.topicCorrections, config.topicChanges]);
+    app = buildApp(config, {
+      log,
+      ledger,
+      keeper: k,
+      clock,
+      metrics,
+      readiness: () =>
+        consumer === undefined
+          ? 'consumer not started'
+          : registration === undefined || zk?.isConnected() !== true
+            ? 'not registered in ZooKeeper'
+            : undefined,
+    });
+    const groupId = `${config.groupId}.${ledgerId}`;
+    consumer = await startLedgerConsumer({
+      kafka,
+      ledger,
+      groupId,
+      topics: {
+        settlement: config.topicSettlement,
+        corrections: config.topicCorrections,
+        changes: config.topicChanges,
+      },
+      maxBatch: config.maxBatch,
+      log,
+      metrics,
+      onApplied: (r) => k.evaluate(r.touched),
+    });
+    await app.listen({ host: config.host, port: config.port });
+    k.start(config.budgetTickMs);
+    log.info({ ledger: dir, ledgerId, groupId, timeZone: config.timeZone }, 'billing consuming');
+  } catch (err) {
+    await app?.close().catch(() => {});
+    await consumer?.disconnect().catch(() => {});
+    await keeper?.stop();
+    await dispatch?.close();
+    await zk?.close();
+    await ledger.close();
+    throw err;
+  }
+  const a = app;
+  const address = a.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  let host = config.advertiseHost ?? config.host;
+  if (config.advertiseHost === undefined && (host === '0.0.0.0' || host === '::')) host = hostname();
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const regPath = `${zkPaths(config.zkRoot).serviceKind('billing')}/${ledgerId}`;
+  registration = await zk.register(
+    regPath,
+    JSON.stringify({ url, ledgerId, startedAt: new Date().toISOString() }),
+  );
+  log.info({ url, path: regPath }, 'billing listening');
+
+  const zkc = zk;
+  const cons = consumer;
+  const kp = keeper;
+  const dc = dispatch;
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= (async () => {
+      log.info('billing shutting down');
+      await registration?.unregister().catch((err) => log.warn({ err }, 'deregistration failed'));
+      const forced = setTimeout(() => a.server.closeAllConnections(), config.shutdownTimeoutMs);
+      await a.close();
+      clearTimeout(forced);
+      await cons.disconnect().catch((err) => log.warn({ err }, 'consumer disconnect failed'));
+      await kp.stop();
+      await dc?.close();
+      await ledger.flushed();
+      const totals = ledger.totals();
+      await ledger.close();
+      await zkc.close();
+      log.info({ totals }, 'billing stopped');
+    })();
+    return closed;
+  };
+  return { url, ledger, close };
+}
+
+export async function runBilling(config: BillingConfig, log: Logger): Promise<void> {
+  const running = await startBilling(config, log);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'signal received');
+      running.close().then(resolve, (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
