@@ -16,6 +16,7 @@ const program = new Command('imatch')
 (await import('./commands/gen.js')).register(program);
 (await import('./commands/build-index.js')).register(program);
 (await import('./commands/click-filter.js')).register(program);
+(await import('./commands/gen.js')).register(program);
 (await import('./commands/infra.js')).register(program);
 (await import('./commands/merger.js')).register(program);
 (await import('./commands/searcher.js')).register(program);
