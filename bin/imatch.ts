@@ -13,7 +13,6 @@ const program = new Command('imatch')
 // Commands register here, one line each (keep alphabetical).
 (await import('./commands/blender.js')).register(program);
 (await import('./commands/billing.js')).register(program);
-(await import('./commands/gen.js')).register(program);
 (await import('./commands/build-index.js')).register(program);
 (await import('./commands/click-filter.js')).register(program);
 (await import('./commands/gen.js')).register(program);
