@@ -15,6 +15,8 @@ const program = new Command('imatch')
 (await import('./commands/billing.js')).register(program);
 (await import('./commands/build-index.js')).register(program);
 (await import('./commands/click-filter.js')).register(program);
+(await import('./commands/correct-clicks.js')).register(program);
+(await import('./commands/dispatch.js')).register(program);
 (await import('./commands/gen.js')).register(program);
 (await import('./commands/infra.js')).register(program);
 (await import('./commands/merger.js')).register(program);
