@@ -27,6 +27,11 @@ export const InfraSettings = {
     pattern: '^[0-9]+[kmgKMG]$',
     description: 'Kafka JVM heap (-Xmx)',
   }),
+  infraJvmArgs: Type.Array(Type.String({ pattern: '^-' }), {
+    default: [],
+    description:
+      'Extra JVM flags for both servers, comma-separated (e.g. -XX:TieredStopAtLevel=1 starts faster)',
+  }),
   infraStartTimeoutMs: Type.Integer({
     default: 120_000,
     minimum: 1000,

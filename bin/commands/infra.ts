@@ -69,6 +69,7 @@ export function register(program: Command): void {
       zkHeap: config.zkHeap,
       kafkaHeap: config.kafkaHeap,
       startTimeoutMs: config.infraStartTimeoutMs,
+      jvmArgs: [...config.infraJvmArgs],
       log,
     });
     process.stdout.write(`${line(up.zookeeper)}\n${line(up.kafka)}\n`);
