@@ -282,7 +282,7 @@ async function main(): Promise<void> {
         '--topic-pv',
         `imatch-bench.pv-${process.pid}`,
         '--click-keys',
-        `k1:${randomBytes(32).toString('hex')}`,
+        `1:${randomBytes(32).toString('hex')}`,
       ],
       profArgs('blender'),
     );
