@@ -4,7 +4,7 @@
 //
 // Concurrency: handlers only read the ledger (LMDB read transactions never block the writer).
 import { Type } from '@sinclair/typebox';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { OffsetClock } from '../core/clock.js';
 import { ImatchError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -27,7 +27,9 @@ export interface BillingDeps {
 export function buildApp(config: BillingConfig, deps: BillingDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.log,
-    disableRequestLogging: true,
+    // Per-request log lines would cost more than a click; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: 'idle',
   }) as unknown as FastifyInstance;
 
   app.setErrorHandler((err, _req, reply) => {

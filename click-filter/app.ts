@@ -5,7 +5,7 @@
 // Concurrency: one event loop; per click the pipeline runs synchronously and the only await is
 // the Kafka write (decision-log.ts).
 import { Type } from '@sinclair/typebox';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { ClickKeyring } from '../core/click-token.js';
 import { MAX_TOKEN_CHARS } from '../core/click-token.js';
 import type { OffsetClock } from '../core/clock.js';
@@ -71,7 +71,9 @@ export function buildApp(config: ClickFilterConfig, deps: ClickFilterDeps): Clic
 
   const app = Fastify({
     loggerInstance: deps.log,
-    disableRequestLogging: true,
+    // Per-request log lines would cost more than a click; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: 'idle',
     trustProxy: config.trustProxy,
     routerOptions: { maxParamLength: 4 * MAX_TOKEN_CHARS },
     // pino's Logger type is wider than FastifyBaseLogger's generic slot; the instance is the same.
