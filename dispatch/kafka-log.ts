@@ -15,7 +15,7 @@
 // for the next write. The writer never acknowledges a failed send.
 //
 // Concurrency: write() is called by the single writer loop only (one send at a time).
-import type { Kafka, Producer } from 'kafkajs';
+import { type Kafka, Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from '../core/logger.js';
 import type { Change, ChangeMessage } from '../core/model.js';
 import type { ChangeLog } from './writer.js';
@@ -84,7 +84,9 @@ export class KafkaChangeLog implements ChangeLog {
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
-        // Bounded retries: a broker that is down must turn into a 503 quickly, not a hang.
+        createPartitioner: Partitioners.DefaultPartitioner,
+        // Bounded retries (kafkajs warns that this "may invalidate EoS guarantees": we do not rely
+        // on exactly-once; a send that fails is answered 503 and the BP sends again, at-least-once): a broker that is down must turn into a 503 quickly, not a hang.
         retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
       });
       producer.on(producer.events.DISCONNECT, () => {

@@ -1,0 +1,174 @@
+// Runs one dispatch instance: connects to ZooKeeper and Kafka, makes sure the changes topic
+// exists, listens, joins the leader election and registers under
+// `<root>/services/dispatch/<id>` (ephemeral, JSON {url, id, startedAt, pid}).
+//
+// Kafka being down at start-up does not stop dispatch from starting: it answers 503
+// IM_ERR_KAFKA_UNAVAILABLE (and /readyz says why) until a write succeeds; the topic is created
+// in the background as soon as the cluster answers.
+//
+// Graceful stop: leave the election first (a follower takes over at once), stop accepting, let
+// the writer finish the batches it holds (answered with ids or 503), then close Kafka and
+// ZooKeeper. Concurrency: one event loop; the writer serializes id assignment and writes.
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kafka } from 'kafkajs';
+import { createKafka, ensureTopics } from '../core/kafka.js';
+import type { Logger } from '../core/logger.js';
+import { zkPaths } from '../core/zk-paths.js';
+import { connectZk, type Registration } from '../core/zookeeper.js';
+import { buildApp } from './app.js';
+import type { DispatchConfig } from './config.js';
+import { IdBlocks, zkIdCell } from './id-blocks.js';
+import { KafkaChangeLog } from './kafka-log.js';
+import { Election } from './leader.js';
+import { createDispatchMetrics } from './metrics.js';
+import { ChangeWriter } from './writer.js';
+
+export interface RunningDispatch {
+  url: string;
+  id: string;
+  /** Graceful stop (idempotent). */
+  close(): Promise<void>;
+}
+
+export async function startDispatch(config: DispatchConfig, log: Logger): Promise<RunningDispatch> {
+  const zk = await connectZk({ connect: config.zkConnect, sessionTimeoutMs: config.zkSessionTimeoutMs, log });
+  const paths = zkPaths(config.zkRoot);
+  const kafka = createKafka({
+    brokers: [...config.kafkaBrokers],
+    clientId: `${config.kafkaClientId}-dispatch`,
+    log,
+  });
+  const metrics = createDispatchMetrics();
+  const changeLog = new KafkaChangeLog(kafka, {
+    topic: config.topicChanges,
+    requestTimeoutMs: config.kafkaTimeoutMs,
+    logger: log.child({ component: 'kafka' }),
+  });
+  const topic = ensureTopicInBackground(kafka, config, log);
+
+  // The election needs this instance's URL, so listen first; until elected, every change is
+  // answered 503 IM_ERR_NOT_LEADER.
+  let election: Election | undefined;
+  const leadership = {
+    state: () => election?.state() ?? { leader: false, term: 0, leaderUrl: undefined },
+  };
+  const ids = new IdBlocks(zkIdCell(zk, paths.dispatchIds), {
+    blockSize: config.idBlockSize,
+    onReserve: (first, end) => {
+      metrics.blocks.inc();
+      log.info({ first, end }, 'reserved a block of message ids');
+    },
+  });
+  const writer = new ChangeWriter({
+    ids,
+    log: changeLog,
+    leadership,
+    logger: log.child({ component: 'writer' }),
+    maxWriteBatch: config.maxWriteBatch,
+    maxPending: config.maxPendingChanges,
+    writeTimeoutMs: config.kafkaTimeoutMs,
+    hooks: {
+      onWritten: (messages, _requests, ms) => {
+        metrics.writeSeconds.observe(ms / 1000);
+        metrics.writeMessages.observe(messages);
+      },
+    },
+  });
+  const app = buildApp(config, {
+    writer,
+    leadership,
+    metrics,
+    log,
+    notReady: () => {
+      const why: string[] = [];
+      if (!zk.isConnected()) why.push('ZooKeeper not connected');
+      if (!topic.ready) why.push(`changes topic ${config.topicChanges} not confirmed in Kafka yet`);
+      return why;
+    },
+  });
+
+  let registration: Registration | undefined;
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    topic.stop();
+    await app.close().catch(() => undefined);
+    await zk.close();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const host = config.advertiseHost ?? config.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const id = config.id ?? `${host.replace(/[^A-Za-z0-9_.-]/g, '_')}-${port}`;
+
+  election = new Election(zk, config.zkRoot, url, log);
+  election.on('change', (s: { leader: boolean }) => metrics.leader.set(s.leader ? 1 : 0));
+  await election.start();
+  registration = await zk.register(
+    `${paths.serviceKind('dispatch')}/${id}`,
+    JSON.stringify({ url, id, startedAt: new Date().toISOString(), pid: process.pid, host: hostname() }),
+  );
+  // Connect the producer now when Kafka is there, so the first change does not pay for it.
+  changeLog.connect().catch((err: unknown) => log.warn({ err }, 'Kafka producer not connected yet'));
+  log.info({ url, id, leader: election.state().leader }, 'dispatch listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      log.info('dispatch shutting down');
+      await election?.stop();
+      await registration?.unregister().catch((err: unknown) => log.warn({ err }, 'deregistration failed'));
+      const forced = setTimeout(() => {
+        log.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight batches did not finish; closing anyway');
+        app.server.closeAllConnections();
+      }, config.shutdownTimeoutMs);
+      await app.close();
+      await writer.close();
+      clearTimeout(forced);
+      topic.stop();
+      await changeLog.close();
+      await zk.close();
+      log.info('dispatch stopped');
+    })();
+    return closing;
+  };
+  return { url, id, close };
+}
+
+/** Creates the changes topic if it is missing, retrying in the background while Kafka is away. */
+function ensureTopicInBackground(kafka: Kafka, config: DispatchConfig, log: Logger) {
+  const abort = new AbortController();
+  const state = { ready: false, stop: () => abort.abort() };
+  void (async () => {
+    for (let attempt = 0; !abort.signal.aborted; attempt++) {
+      try {
+        const created = await ensureTopics(
+          kafka,
+          [{ topic: config.topicChanges, numPartitions: config.changesPartitions }],
+          { replicationFactor: config.changesReplication, timeoutMs: 10_000 },
+        );
+        if (created.length > 0) {
+          log.info(
+            { topic: config.topicChanges, partitions: config.changesPartitions },
+            'created the changes topic',
+          );
+        }
+        state.ready = true;
+        return;
+      } catch (err) {
+        if (attempt === 0 || attempt % 10 === 0) {
+          log.warn(
+            { err, topic: config.topicChanges },
+            'cannot confirm the changes topic in Kafka yet; retrying',
+          );
+        }
+      }
+      await sleep(Math.min(5000, 250 * (attempt + 1)), undefined, { signal: abort.signal }).catch(
+        () => undefined,
+      );
+    }
+  })();
+  return state;
+}
