@@ -5,10 +5,8 @@
 // the log past the new version's watermark into the new index before that index serves, and
 // prunes segments the current version already contains.
 //
-// Which messages a column keeps: offer messages of offers whose column (core/partition.ts) is this
-// one; every customer message (every column holds every customer); every bidword message (a
-// bidword delete carries only its id, and an upsert can move a bidword out of this column, so the
-// index decides: ColumnIndex.apply ignores what it does not hold).
+// Which messages a column keeps: replay.ts relevant() (offers of this column by core/partition.ts,
+// every customer and every bidword message; ColumnIndex.apply ignores what it does not hold).
 //
 // Concurrency model: Node's one thread, plus one async lock (#lock) that serializes the three
 // things that touch the log or the index: ingest (WAL append+fsync, then apply), the replay on
@@ -18,9 +16,9 @@
 // message. Kafka delivers what is there, so a lone change is never held back to fill a batch.
 import type { Logger } from '../../../core/logger.js';
 import type { ChangeMessage } from '../../../core/model.js';
-import { columnOf } from '../../../core/partition.js';
 import type { ColumnIndex } from '../index/column-index.js';
 import type { IsUpdateMetrics } from './metrics.js';
+import { relevant, replayWal } from './replay.js';
 import type { Wal, WalRecord } from './wal.js';
 
 /** How isupdate reaches the index the searcher serves (services/searcher/index-holder.ts). */
@@ -74,12 +72,6 @@ export class IsUpdate {
 
   get wal(): Wal {
     return this.#o.wal;
-  }
-
-  /** True when this column's index needs `msg` (see the module comment). */
-  static relevant(msg: ChangeMessage, column: number, columns: number): boolean {
-    if (msg.entity !== 'offer') return true;
-    return columnOf(msg.data.id, columns) === column;
   }
 
   /**
@@ -171,7 +163,7 @@ export class IsUpdate {
             { partition, offset: raw.offset },
             'skipping a change message that does not parse',
           );
-        } else if (msg.id <= index.watermark || !IsUpdate.relevant(msg, index.column, index.columns)) {
+        } else if (msg.id <= index.watermark || !relevant(msg, index.column, index.columns)) {
           this.#o.metrics?.messages.inc({ result: 'skipped' });
         } else {
           batch.push({ partition, offset: raw.offset, message: msg });
@@ -192,15 +184,8 @@ export class IsUpdate {
   }
 
   async #replayInto(index: ColumnIndex): Promise<number> {
-    let n = 0;
-    for await (const chunk of this.#o.wal.replay(index.watermark)) {
-      for (const msg of chunk) {
-        if (!IsUpdate.relevant(msg, index.column, index.columns)) continue;
-        n++;
-        this.#applyOne(index, msg, 'replayed');
-      }
-    }
-    return n;
+    const out = await replayWal(this.#o.wal, index, (target, msg) => this.#applyOne(target, msg, 'replayed'));
+    return out.read;
   }
 
   #apply(messages: readonly ChangeMessage[]): number {

@@ -1,0 +1,138 @@
+// isupdate as the searcher process runs it: opens the replica's write-ahead log, builds IsUpdate
+// and its metrics, and starts the Kafka consumer once the first version serves. server.ts needs
+// three calls: `catchUp` as the index holder's catch-up hook (replay before a version serves),
+// `swapped` after every switch (prune the WAL; the first call starts consuming), `close` on
+// shutdown.
+//
+// Start-up order (DESIGN.md): load the current version -> replay its WAL past the version's
+// watermark (catchUp, before it serves) -> resume consuming at the WAL's Kafka position.
+//
+// Concurrency: one event loop; IsUpdate serializes ingest/replay; the consumer is started once.
+// A Kafka that is down at start-up does not stop the searcher: it serves its version (plus the
+// WAL) and keeps retrying the consumer in the background; readiness reports it as not caught up.
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Registry } from 'prom-client';
+import { createKafka } from '../../../core/kafka.js';
+import type { Logger } from '../../../core/logger.js';
+import type { ColumnIndex } from '../index/column-index.js';
+import { ChangeConsumer } from './consumer.js';
+import { IsUpdate, type LiveIndex } from './isupdate.js';
+import { isUpdateMetrics } from './metrics.js';
+import { Wal } from './wal.js';
+
+export interface IsUpdateRuntimeConfig {
+  column: number;
+  replica: string;
+  dataDir: string;
+  walDir?: string | undefined;
+  walSegmentBytes: number;
+  isupdateBatch: number;
+  isupdatePublishMs: number;
+  isupdateFetchWaitMs: number;
+  kafkaBrokers: readonly string[];
+  kafkaClientId: string;
+  topicChanges: string;
+}
+
+export interface IsUpdateRuntimeDeps {
+  live: LiveIndex;
+  registry: Registry;
+  log: Logger;
+  /** Publishes the applied id (server.ts rewrites the ZooKeeper registration); throttled. */
+  onApplied?: (appliedId: number) => void;
+}
+
+export interface IsUpdateRuntime {
+  readonly isupdate: IsUpdate;
+  /** Index-holder catch-up hook: replays the WAL past the version's watermark into it. */
+  catchUp(index: ColumnIndex): Promise<void>;
+  /** Call after every switch; the first call starts the consumer. */
+  swapped(): Promise<void>;
+  /** Consumed everything that was in Kafka when consumption started. */
+  readonly caughtUp: boolean;
+  close(): Promise<void>;
+}
+
+/** Where this replica's WAL lives unless --wal-dir says otherwise. */
+export function defaultWalDir(dataDir: string, column: number, replica: string): string {
+  return resolve(join(dataDir, 'wal', `col-${column}-${replica}`));
+}
+
+export async function openIsUpdate(
+  config: IsUpdateRuntimeConfig,
+  deps: IsUpdateRuntimeDeps,
+): Promise<IsUpdateRuntime> {
+  const log = deps.log.child({ component: 'isupdate' });
+  const dir = config.walDir ?? defaultWalDir(config.dataDir, config.column, config.replica);
+  const wal = await Wal.open(dir, { segmentBytes: config.walSegmentBytes, logger: log });
+  const st = wal.stats();
+  log.info(
+    { dir, segments: st.segments, records: st.records, lastId: st.lastId, truncatedBytes: st.truncatedBytes },
+    'opened write-ahead log',
+  );
+  const metrics = isUpdateMetrics(deps.registry);
+  const isupdate = new IsUpdate({
+    wal,
+    live: deps.live,
+    batchSize: config.isupdateBatch,
+    logger: log,
+    metrics,
+    publishIntervalMs: config.isupdatePublishMs,
+    ...(deps.onApplied === undefined ? {} : { onApplied: deps.onApplied }),
+  });
+  const kafka = createKafka({
+    brokers: config.kafkaBrokers,
+    clientId: `${config.kafkaClientId}-searcher`,
+    log,
+  });
+  const consumer = new ChangeConsumer({
+    kafka,
+    topic: config.topicChanges,
+    groupId: `${config.kafkaClientId}.searcher.col-${config.column}.${config.replica}`,
+    isupdate,
+    logger: log,
+    metrics,
+    maxWaitMs: config.isupdateFetchWaitMs,
+  });
+
+  let started: Promise<void> | undefined;
+  let closed = false;
+  const stopWaiting = new AbortController();
+  const startConsumer = async (): Promise<void> => {
+    for (let attempt = 0; !closed; attempt++) {
+      try {
+        await consumer.start();
+        return;
+      } catch (err) {
+        if (closed) return;
+        log.warn({ err, attempt }, 'cannot consume change messages yet (Kafka unavailable?); retrying');
+        await sleep(Math.min(5000, 500 * (attempt + 1)), undefined, { signal: stopWaiting.signal }).catch(
+          () => undefined,
+        );
+      }
+    }
+  };
+
+  return {
+    isupdate,
+    catchUp: async (index) => {
+      await isupdate.catchUp(index);
+    },
+    swapped: async () => {
+      await isupdate.swapped();
+      started ??= startConsumer();
+    },
+    get caughtUp() {
+      return started !== undefined && consumer.caughtUp;
+    },
+    close: async () => {
+      closed = true;
+      stopWaiting.abort();
+      await started;
+      await consumer.stop().catch((err: unknown) => log.warn({ err }, 'stopping the change consumer failed'));
+      await isupdate.stop();
+      await wal.close();
+    },
+  };
+}
