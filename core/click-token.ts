@@ -207,15 +207,6 @@ function nextNonce(): Buffer {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HEX16 = /^[0-9a-f]{16}$/;
 
-function varintSize(v: number): number {
-  let n = 1;
-  while (v >= 128) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
-
 function writeVarint(buf: Buffer, offset: number, v: number): number {
   while (v >= 128) {
     buf[offset++] = (v % 128) | 128;
@@ -241,34 +232,39 @@ function checkMicros(v: number, name: string): void {
   if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`${name} must be a non-negative safe integer`);
 }
 
+// The blender encodes n tokens per page with the same pvId: remember the last one's bytes.
+let lastPvId = '';
+const lastPvBytes = Buffer.alloc(PV_ID_BYTES);
+// Plaintext scratch space, reused (cipher.update copies out of it); large enough for any payload.
+const scratch = Buffer.allocUnsafe(
+  PV_ID_BYTES + 1 + 3 * 8 + CLIENT_DIGEST_BYTES + 3 * (1 + MAX_ID_BYTES) + 2 + MAX_LANDING_URL_BYTES,
+);
+
+function pvIdBytes(pvId: string): Buffer {
+  if (pvId !== lastPvId) {
+    if (!UUID.test(pvId)) throw new RangeError('pvId must be a UUID');
+    lastPvBytes.write(pvId.replace(/-/g, ''), 0, 'hex');
+    lastPvId = pvId;
+  }
+  return lastPvBytes;
+}
+
 /** Encrypts one payload with the keyring's current key. Throws RangeError on a malformed payload. */
 export function encodeClickToken(ring: ClickKeyring, p: ClickTokenPayload): string {
-  if (!UUID.test(p.pvId)) throw new RangeError('pvId must be a UUID');
+  const pv = pvIdBytes(p.pvId);
   if (!Number.isInteger(p.position) || p.position < 1 || p.position > 255)
     throw new RangeError('position must be 1..255');
   checkMicros(p.priceMicros, 'priceMicros');
   checkMicros(p.bidMicros, 'bidMicros');
   checkMicros(p.issuedAtMs, 'issuedAtMs');
-  if (!HEX16.test(p.clientDigest)) throw new RangeError('clientDigest must be 16 lower-case hex characters');
-  const urlBytes = Buffer.byteLength(p.landingUrl, 'utf8');
-  if (urlBytes > MAX_LANDING_URL_BYTES)
-    throw new RangeError(`landingUrl is over ${MAX_LANDING_URL_BYTES} bytes`);
+  if (p.clientDigest.length !== CLIENT_DIGEST_BYTES * 2 || !HEX16.test(p.clientDigest))
+    throw new RangeError('clientDigest must be 16 lower-case hex characters');
+  const key = ring.keys.get(ring.currentKid);
+  if (key === undefined) throw new RangeError(`current key id ${ring.currentKid} is not in the ring`);
 
-  const size =
-    PV_ID_BYTES +
-    1 +
-    varintSize(p.issuedAtMs) +
-    varintSize(p.priceMicros) +
-    varintSize(p.bidMicros) +
-    CLIENT_DIGEST_BYTES +
-    3 +
-    p.offerId.length +
-    p.customerId.length +
-    p.bidwordId.length +
-    varintSize(urlBytes) +
-    urlBytes;
-  const plain = Buffer.allocUnsafe(size);
-  let o = plain.write(p.pvId.replace(/-/g, ''), 0, 'hex');
+  const plain = scratch;
+  pv.copy(plain, 0);
+  let o = PV_ID_BYTES;
   plain[o++] = p.position;
   o = writeVarint(plain, o, p.issuedAtMs);
   o = writeVarint(plain, o, p.priceMicros);
@@ -277,24 +273,37 @@ export function encodeClickToken(ring: ClickKeyring, p: ClickTokenPayload): stri
   o = writeAsciiId(plain, o, p.offerId, 'offerId');
   o = writeAsciiId(plain, o, p.customerId, 'customerId');
   o = writeAsciiId(plain, o, p.bidwordId, 'bidwordId');
-  o = writeVarint(plain, o, urlBytes);
-  plain.write(p.landingUrl, o, 'utf8');
+  // The URL goes last: write it after a 2-byte gap, then close the gap if its length fits 1 byte.
+  const urlAt = o + 2;
+  if (
+    p.landingUrl.length > MAX_LANDING_URL_BYTES / 3 &&
+    Buffer.byteLength(p.landingUrl, 'utf8') > MAX_LANDING_URL_BYTES
+  )
+    throw new RangeError(`landingUrl is over ${MAX_LANDING_URL_BYTES} bytes`);
+  const urlBytes = plain.write(p.landingUrl, urlAt, 'utf8');
+  let end: number;
+  if (urlBytes < 128) {
+    plain[o] = urlBytes;
+    plain.copyWithin(o + 1, urlAt, urlAt + urlBytes);
+    end = o + 1 + urlBytes;
+  } else {
+    writeVarint(plain, o, urlBytes); // 2 bytes for 128..16383
+    end = urlAt + urlBytes;
+  }
 
-  const key = ring.keys.get(ring.currentKid);
-  if (key === undefined) throw new RangeError(`current key id ${ring.currentKid} is not in the ring`);
-  const out = Buffer.allocUnsafe(HEADER_BYTES + NONCE_BYTES + size + TAG_BYTES);
+  const out = Buffer.allocUnsafe(HEADER_BYTES + NONCE_BYTES + end + TAG_BYTES);
   out[0] = CLICK_TOKEN_VERSION;
   out[1] = ring.currentKid;
   const nonce = nextNonce();
   nonce.copy(out, HEADER_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(out.subarray(0, HEADER_BYTES));
-  const ct = cipher.update(plain);
+  const ct = cipher.update(plain.subarray(0, end));
   ct.copy(out, HEADER_BYTES + NONCE_BYTES);
-  let end = HEADER_BYTES + NONCE_BYTES + ct.length;
+  let at = HEADER_BYTES + NONCE_BYTES + ct.length;
   const fin = cipher.final();
-  if (fin.length > 0) end += fin.copy(out, end);
-  cipher.getAuthTag().copy(out, end);
+  if (fin.length > 0) at += fin.copy(out, at);
+  cipher.getAuthTag().copy(out, at);
   return out.toString('base64url');
 }
 

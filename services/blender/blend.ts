@@ -75,13 +75,24 @@ export function isUsableHit(h: MergeHit): h is BlenderHit {
   );
 }
 
+// Landing URLs repeat from query to query (the same offers win), and WHATWG URL parsing costs
+// about a microsecond: keep the hosts of recent URLs (cleared when full; one event loop, no locks).
+const HOST_CACHE_MAX = 20_000;
+const hostCache = new Map<string, string>();
+
 /** Host of a landing URL ("https://Shop.Example.com:8443/p?x" -> "shop.example.com:8443"). */
 export function displayUrlOf(landingUrl: string): string {
-  try {
-    return new URL(landingUrl).host;
-  } catch {
-    return '';
+  let host = hostCache.get(landingUrl);
+  if (host === undefined) {
+    try {
+      host = new URL(landingUrl).host;
+    } catch {
+      host = '';
+    }
+    if (hostCache.size >= HOST_CACHE_MAX) hostCache.clear();
+    hostCache.set(landingUrl, host);
   }
+  return host;
 }
 
 export function blend(input: BlendInput): Blended {
