@@ -42,7 +42,7 @@ describe('balancer', () => {
     const { balancer, now } = setup([2]);
     const [r0, r1] = balancer.replicas(0);
     balancer.begin(r0!);
-    balancer.end(r0!, false);
+    balancer.end(r0!, 'error');
     for (let i = 0; i < 4; i++) expect(balancer.pick(0)).toBe(r1);
     expect(balancer.healthyCount(0)).toBe(1);
     now.t += 100;
@@ -54,7 +54,7 @@ describe('balancer', () => {
     const [r] = balancer.replicas(0);
     const fail = () => {
       balancer.begin(r!);
-      balancer.end(r!, false);
+      balancer.end(r!, 'error');
       return r!.unhealthyUntil - now.t;
     };
     expect(fail()).toBe(100);
@@ -64,7 +64,7 @@ describe('balancer', () => {
     expect(fail()).toBe(350);
     now.t += 350;
     balancer.begin(r!);
-    balancer.end(r!, true);
+    balancer.end(r!, 'ok');
     expect(fail()).toBe(100);
   });
 
@@ -72,17 +72,35 @@ describe('balancer', () => {
     const { balancer, now } = setup([1]);
     const [r] = balancer.replicas(0);
     for (let i = 0; i < 5; i++) balancer.begin(r!);
-    for (let i = 0; i < 5; i++) balancer.end(r!, false);
+    for (let i = 0; i < 5; i++) balancer.end(r!, 'error');
     expect(r!.failures).toBe(1);
     expect(r!.unhealthyUntil - now.t).toBe(100);
     expect(r!.outstanding).toBe(0);
+  });
+
+  it('ejects a replica only after three timeouts in a row (slow is not dead)', () => {
+    const { balancer } = setup([1]);
+    const [r] = balancer.replicas(0);
+    const timeout = () => {
+      balancer.begin(r!);
+      balancer.end(r!, 'timeout');
+    };
+    timeout();
+    timeout();
+    balancer.begin(r!);
+    balancer.end(r!, 'ok');
+    timeout();
+    timeout();
+    expect(balancer.healthyCount(0)).toBe(1);
+    timeout();
+    expect(balancer.healthyCount(0)).toBe(0);
   });
 
   it('has nothing to pick in a column whose replicas all failed', () => {
     const { balancer } = setup([2, 1]);
     for (const r of balancer.replicas(0)) {
       balancer.begin(r);
-      balancer.end(r, false);
+      balancer.end(r, 'error');
     }
     expect(balancer.pick(0)).toBeUndefined();
     expect(balancer.pick(1)).toBeDefined();

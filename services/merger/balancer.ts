@@ -2,7 +2,10 @@
 // each query: least outstanding requests among healthy replicas, ties broken round robin. A
 // replica that fails is unhealthy for a backoff that doubles with consecutive failures (capped)
 // and resets on the first success; when the backoff ends it takes traffic again (that request is
-// the probe). Discovery hands in the full replica set whenever ZooKeeper changes; replicas that
+// the probe). An error (refused, reset, non-200) ejects at once: the replica is broken. A timeout
+// only ejects after `ejectAfterTimeouts` in a row without a success: one slow answer on a busy
+// machine says "slow", not "dead", and ejecting the only replica of a column for it would turn a
+// latency blip into seconds of missing columns. Discovery hands in the full replica set whenever ZooKeeper changes; replicas that
 // disappear are closed once their in-flight requests finish.
 //
 // Concurrency: single-threaded (event loop). `outstanding` counts requests between begin() and
@@ -17,6 +20,8 @@ export interface BalancerOptions {
   backoffMs: number;
   /** Upper bound of the unhealthy time (ms). */
   maxBackoffMs: number;
+  /** Consecutive timeouts (no success between) that make a replica unhealthy; default 3. */
+  ejectAfterTimeouts?: number;
   /** Clock in ms (tests pass a fake one). */
   now?: () => number;
   /** Told when a replica starts a backoff (for the log). */
@@ -25,8 +30,10 @@ export interface BalancerOptions {
 
 export class Replica {
   outstanding = 0;
-  /** Consecutive failures; 0 when the last request succeeded. */
+  /** Consecutive ejections; 0 after a success. */
   failures = 0;
+  /** Consecutive timeouts since the last success or ejection. */
+  timeouts = 0;
   /** ms timestamp until which the replica gets no traffic. */
   unhealthyUntil = 0;
   constructor(
@@ -124,16 +131,22 @@ export class Balancer {
     replica.outstanding++;
   }
 
-  /** Ends a request: success resets the backoff, failure makes the replica unhealthy for a while. */
-  end(replica: Replica, ok: boolean): void {
+  /**
+   * Ends a request. Success resets the backoff; an error makes the replica unhealthy for a while;
+   * a timeout does so only when it is the ejectAfterTimeouts-th in a row.
+   */
+  end(replica: Replica, outcome: 'ok' | 'error' | 'timeout'): void {
     replica.outstanding--;
-    if (ok) {
+    if (outcome === 'ok') {
       replica.failures = 0;
+      replica.timeouts = 0;
       return;
     }
     const now = this.now();
     // Requests that were in flight when the replica went bad fail together: one episode, one step.
     if (replica.unhealthyUntil > now) return;
+    if (outcome === 'timeout' && ++replica.timeouts < (this.options.ejectAfterTimeouts ?? 3)) return;
+    replica.timeouts = 0;
     replica.failures++;
     const backoff = Math.min(
       this.options.maxBackoffMs,

@@ -54,6 +54,13 @@ export const MergerConfig = Type.Object(
       minimum: 1,
       description: 'Cap of the replica backoff (ms)',
     }),
+    ejectAfterTimeouts: Type.Integer({
+      default: 3,
+      minimum: 1,
+      maximum: 1000,
+      description:
+        'Timeouts in a row (no success between) that make a replica unhealthy; errors eject at once',
+    }),
     connectionsPerReplica: Type.Integer({
       default: 16,
       minimum: 1,

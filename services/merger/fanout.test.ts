@@ -78,7 +78,7 @@ describe('fan-out', () => {
     const { fanout, balancer, client, events } = setup([2, 1]);
     for (const r of balancer.replicas(0)) {
       balancer.begin(r);
-      balancer.end(r, false);
+      balancer.end(r, 'error');
     }
     const out = await fanout.askAll([0, 1], BODY, Date.now() + 1_000);
     expect(out[0]).toEqual({ column: 0, failure: 'no-replica', attempts: 0 });

@@ -87,13 +87,13 @@ export class Fanout {
     this.balancer.begin(replica);
     try {
       const answer = await replica.client.search(body, timeoutMs);
-      this.balancer.end(replica, true);
+      this.balancer.end(replica, 'ok');
       this.observer.attempt(column, replica, (performance.now() - started) / 1000);
       return { hits: answer.hits };
     } catch (err) {
-      this.balancer.end(replica, false);
       const failure: ColumnFailure =
         isImatchError(err) && err.code === 'IM_ERR_UPSTREAM_TIMEOUT' ? 'timeout' : 'error';
+      this.balancer.end(replica, failure);
       this.observer.attempt(column, replica, (performance.now() - started) / 1000, failure, err);
       return { failure };
     }

@@ -45,6 +45,7 @@ export async function startMerger(config: MergerConfig, log: Logger): Promise<Ru
       }),
     backoffMs: config.backoffMs,
     maxBackoffMs: config.maxBackoffMs,
+    ejectAfterTimeouts: config.ejectAfterTimeouts,
     onUnhealthy: (replica, backoffMs) =>
       balancerLog.warn(
         {
