@@ -18,6 +18,10 @@ export class MergerMetrics implements FanoutObserver {
   private readonly skippedColumns: Counter<'column' | 'reason'>;
   private readonly deepened: Counter;
   private readonly latencyChildren = new Map<string, ReturnType<Histogram<'column' | 'outcome'>['labels']>>();
+  private readonly resultChildren = new Map<
+    MergeResult,
+    { count: ReturnType<Counter<'result'>['labels']>; duration: ReturnType<Histogram<'result'>['labels']> }
+  >();
 
   constructor(balancer: Balancer, options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -76,8 +80,13 @@ export class MergerMetrics implements FanoutObserver {
   }
 
   request(result: MergeResult, seconds: number): void {
-    this.requests.inc({ result });
-    this.duration.observe({ result }, seconds);
+    let children = this.resultChildren.get(result);
+    if (children === undefined) {
+      children = { count: this.requests.labels({ result }), duration: this.duration.labels({ result }) };
+      this.resultChildren.set(result, children);
+    }
+    children.count.inc();
+    children.duration.observe(seconds);
   }
 
   deepen(): void {
