@@ -1,8 +1,8 @@
 // The brute-force reference the searcher is checked against. Written independently of
 // services/searcher/index: it imports only the shared semantics (core/normalize, core/ranking,
-// core/model, core/partition) and scans every offer of a column for every query, so any shortcut
-// the real index takes (n-gram maps, subset enumeration, flexsearch) is checked against the plain
-// definitions in DESIGN.md:
+// core/model, core/partition) and scans every bidword of every offer of a column for every query,
+// so any shortcut the real index takes (n-gram maps, subset enumeration, flexsearch) is checked
+// against the plain definitions in DESIGN.md:
 //   - after tokenize(): exact = equal token sequences; phrase = bidword tokens contiguous in the
 //     query; broad = every bidword token in the query (set containment);
 //   - negative-exact excludes the offer when the query equals it; negative-phrase when the query
@@ -13,10 +13,15 @@
 //   - score = score(bid, qualityToBp(quality), matchType); one hit per offer with its best bidword
 //     (ties: exact > phrase > broad, then bidword id ascending); order compareRanked;
 //   - text expansion only when bidword hits are fewer than k and textExpansion !== false: offers
-//     whose title tokens contain every query token, not already matched, passing the filters,
-//     priced with the offer's highest online positive bid (ties: lowest bidword id), match 'text'.
-// Single-threaded, test-only; loads the whole snapshot into memory (fine for ~100k offers).
+//     whose title tokens contain every query token, not already matched, passing the filters and
+//     the negatives, priced with the offer's highest online positive bid (ties: lowest bidword
+//     id), match 'text'; merged with the bidword hits by compareRanked, top k.
+// The only speed-ups are representational, never a shortcut past a row: tokens are interned to
+// integers (so comparisons are integer compares) and each query gets a membership table; every
+// bidword and every title is still looked at for every query. Test-only, single-threaded; holds
+// the whole snapshot in memory (fine for ~100k offers).
 import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Bidword, Customer, Offer, SnapshotMeta } from '../../core/model.js';
@@ -31,16 +36,34 @@ import {
 } from '../../core/ranking.js';
 import type { SearchHit, SearchRequest } from '../../core/search-contract.js';
 
-interface RefBidword {
-  readonly row: Bidword;
-  readonly tokens: readonly string[];
-  readonly tokenSet: ReadonlySet<string>;
+const EXACT = 0;
+const PHRASE = 1;
+const BROAD = 2;
+const KIND: Readonly<Record<Bidword['matchType'], number>> = {
+  exact: EXACT,
+  phrase: PHRASE,
+  broad: BROAD,
+  'negative-exact': EXACT,
+  'negative-phrase': PHRASE,
+};
+
+class RefBidword {
+  constructor(
+    readonly row: Bidword,
+    /** EXACT, PHRASE or BROAD (negatives: EXACT or PHRASE). */
+    readonly kind: number,
+    readonly bid: number,
+    readonly online: boolean,
+    /** Interned token ids of the normalized keyword. */
+    readonly tokens: Int32Array,
+  ) {}
 }
 
 interface RefOffer {
   readonly row: Offer;
   readonly qualityBp: number;
-  readonly titleTokens: ReadonlySet<string>;
+  /** Interned token ids of the normalized title. */
+  readonly titleTokens: Int32Array;
   readonly positives: RefBidword[];
   readonly negatives: RefBidword[];
 }
@@ -50,6 +73,8 @@ export interface ReferenceSnapshot {
   readonly customers: ReadonlyMap<string, Customer>;
   /** Offers in snapshot order. */
   readonly offers: readonly RefOffer[];
+  /** token -> id, for interning query tokens. */
+  readonly dictionary: ReadonlyMap<string, number>;
 }
 
 async function* jsonLines<T>(file: string): AsyncGenerator<T> {
@@ -65,8 +90,17 @@ async function* jsonLines<T>(file: string): AsyncGenerator<T> {
 
 /** Reads a BP snapshot folder (customers.jsonl, offers.jsonl, bidwords.jsonl, snapshot.json). */
 export async function loadReferenceSnapshot(dir: string): Promise<ReferenceSnapshot> {
-  const { readFile } = await import('node:fs/promises');
   const meta = JSON.parse(await readFile(join(dir, 'snapshot.json'), 'utf8')) as SnapshotMeta;
+  const dictionary = new Map<string, number>();
+  const intern = (text: string) =>
+    Int32Array.from(tokenize(text), (t) => {
+      let id = dictionary.get(t);
+      if (id === undefined) {
+        id = dictionary.size;
+        dictionary.set(t, id);
+      }
+      return id;
+    });
   const customers = new Map<string, Customer>();
   for await (const c of jsonLines<Customer>(join(dir, 'customers.jsonl'))) customers.set(c.id, c);
   const byId = new Map<string, RefOffer>();
@@ -74,7 +108,7 @@ export async function loadReferenceSnapshot(dir: string): Promise<ReferenceSnaps
     byId.set(o.id, {
       row: o,
       qualityBp: qualityToBp(o.quality),
-      titleTokens: new Set(tokenize(o.title)),
+      titleTokens: intern(o.title),
       positives: [],
       negatives: [],
     });
@@ -82,58 +116,49 @@ export async function loadReferenceSnapshot(dir: string): Promise<ReferenceSnaps
   for await (const b of jsonLines<Bidword>(join(dir, 'bidwords.jsonl'))) {
     const offer = byId.get(b.offerId);
     if (offer === undefined) continue;
-    const tokens = tokenize(b.keyword);
-    const ref: RefBidword = { row: b, tokens, tokenSet: new Set(tokens) };
+    const ref = new RefBidword(
+      b,
+      KIND[b.matchType]!,
+      b.bidMicros ?? 0,
+      b.status === 'online',
+      intern(b.keyword),
+    );
     if (b.matchType === 'negative-exact' || b.matchType === 'negative-phrase') offer.negatives.push(ref);
     else offer.positives.push(ref);
   }
-  return { meta, customers, offers: [...byId.values()] };
+  return { meta, customers, offers: [...byId.values()], dictionary };
 }
 
-function sameSequence(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** A query as token ids (-1 for a token no row has) plus a membership table over the dictionary. */
+interface Query {
+  readonly ids: Int32Array;
+  readonly present: Uint8Array;
 }
 
-function containsContiguous(query: readonly string[], part: readonly string[]): boolean {
-  if (part.length === 0 || part.length > query.length) return false;
-  for (let start = 0; start + part.length <= query.length; start++) {
-    let ok = true;
-    for (let i = 0; i < part.length; i++) {
-      if (query[start + i] !== part[i]) {
-        ok = false;
-        break;
-      }
-    }
-    if (ok) return true;
+function matches(b: RefBidword, q: Query): boolean {
+  const t = b.tokens;
+  const n = t.length;
+  if (n === 0) return false;
+  const present = q.present;
+  // Every match type needs every bidword token in the query: check that first, for all of them.
+  for (let i = 0; i < n; i++) if (present[t[i]!] !== 1) return false;
+  if (b.kind === BROAD) return true;
+  const ids = q.ids;
+  if (b.kind === EXACT) {
+    if (ids.length !== n) return false;
+    for (let i = 0; i < n; i++) if (ids[i] !== t[i]) return false;
+    return true;
+  }
+  for (let start = 0; start + n <= ids.length; start++) {
+    let i = 0;
+    while (i < n && ids[start + i] === t[i]) i++;
+    if (i === n) return true;
   }
   return false;
 }
 
-function matches(b: RefBidword, query: readonly string[], querySet: ReadonlySet<string>): boolean {
-  if (b.tokens.length === 0) return false;
-  switch (b.row.matchType) {
-    case 'exact':
-    case 'negative-exact':
-      return sameSequence(b.tokens, query);
-    case 'phrase':
-    case 'negative-phrase':
-      return containsContiguous(query, b.tokens);
-    case 'broad':
-      for (const t of b.tokenSet) if (!querySet.has(t)) return false;
-      return true;
-    default:
-      return false;
-  }
-}
-
-function bidOf(b: RefBidword): number {
-  return b.row.bidMicros ?? 0;
-}
-
-function servable(b: RefBidword): boolean {
-  return b.row.status === 'online' && bidOf(b) >= 1;
+function isServable(b: RefBidword): boolean {
+  return b.online && b.bid >= 1;
 }
 
 function passesFilters(o: RefOffer, customers: ReadonlyMap<string, Customer>, req: SearchRequest): boolean {
@@ -151,22 +176,21 @@ function passesFilters(o: RefOffer, customers: ReadonlyMap<string, Customer>, re
   return true;
 }
 
-function excludedByNegative(o: RefOffer, query: readonly string[], querySet: ReadonlySet<string>): boolean {
-  for (const n of o.negatives) if (n.row.status === 'online' && matches(n, query, querySet)) return true;
+function excludedByNegative(o: RefOffer, q: Query): boolean {
+  for (const n of o.negatives) if (n.online && matches(n, q)) return true;
   return false;
 }
 
 function hitOf(o: RefOffer, b: RefBidword, matchType: RankedMatchType): SearchHit {
-  const bid = bidOf(b);
   return {
     offerId: o.row.id,
     customerId: o.row.customerId,
     bidwordId: b.row.id,
     keyword: b.row.keyword,
     matchType,
-    bidMicros: bid,
+    bidMicros: b.bid,
     qualityBp: o.qualityBp,
-    score: score(bid, o.qualityBp, matchType),
+    score: score(b.bid, o.qualityBp, matchType),
     title: o.row.title,
     category: o.row.category,
     imageUrl: o.row.imageUrl,
@@ -183,26 +207,105 @@ function better(a: SearchHit, b: SearchHit): boolean {
   return a.bidwordId < b.bidwordId;
 }
 
-const partitions = new WeakMap<ReferenceSnapshot, Map<number, RefOffer[][]>>();
+/**
+ * The offers of one column with their positive bidwords and titles laid out in flat arrays, so a
+ * scan of every bidword reads contiguous memory (the scan is the same; only the layout differs).
+ */
+interface ColumnScan {
+  readonly offers: readonly RefOffer[];
+  /** Positive bidwords of offer i: positions posStart[i] .. posStart[i+1]-1. */
+  readonly posStart: Int32Array;
+  readonly bidwords: readonly RefBidword[];
+  readonly servable: Uint8Array;
+  readonly kind: Uint8Array;
+  /** Tokens of bidword j: tokens[tokStart[j] .. tokStart[j+1]-1]. */
+  readonly tokStart: Int32Array;
+  readonly tokens: Int32Array;
+  /** Title tokens of offer i: titles[titleStart[i] .. titleStart[i+1]-1]. */
+  readonly titleStart: Int32Array;
+  readonly titles: Int32Array;
+}
 
-/** The offers of one column, partitioned once per column count with core/partition. */
-function columnOffers(snap: ReferenceSnapshot, column: number, columns: number): readonly RefOffer[] {
-  let byCount = partitions.get(snap);
-  if (byCount === undefined) {
-    byCount = new Map();
-    partitions.set(snap, byCount);
+function layout(offers: readonly RefOffer[]): ColumnScan {
+  const bidwords = offers.flatMap((o) => o.positives);
+  const posStart = new Int32Array(offers.length + 1);
+  const titleStart = new Int32Array(offers.length + 1);
+  offers.forEach((o, i) => {
+    posStart[i + 1] = posStart[i]! + o.positives.length;
+    titleStart[i + 1] = titleStart[i]! + o.titleTokens.length;
+  });
+  const titles = new Int32Array(titleStart[offers.length]!);
+  offers.forEach((o, i) => titles.set(o.titleTokens, titleStart[i]!));
+  const tokStart = new Int32Array(bidwords.length + 1);
+  bidwords.forEach((b, j) => {
+    tokStart[j + 1] = tokStart[j]! + b.tokens.length;
+  });
+  const tokens = new Int32Array(tokStart[bidwords.length]!);
+  const servable = new Uint8Array(bidwords.length);
+  const kind = new Uint8Array(bidwords.length);
+  bidwords.forEach((b, j) => {
+    tokens.set(b.tokens, tokStart[j]!);
+    servable[j] = isServable(b) ? 1 : 0;
+    kind[j] = b.kind;
+  });
+  return { offers, posStart, bidwords, servable, kind, tokStart, tokens, titleStart, titles };
+}
+
+const scans = new WeakMap<ReferenceSnapshot, Map<string, ColumnScan>>();
+
+/** The scan layout of one column (or of the whole snapshot), built once per snapshot and split. */
+function columnScan(snap: ReferenceSnapshot, partition?: { column: number; columns: number }): ColumnScan {
+  let byKey = scans.get(snap);
+  if (byKey === undefined) {
+    byKey = new Map();
+    scans.set(snap, byKey);
   }
-  let split = byCount.get(columns);
-  if (split === undefined) {
-    split = Array.from({ length: columns }, () => []);
-    for (const o of snap.offers) split[columnOf(o.row.id, columns)]!.push(o);
-    byCount.set(columns, split);
+  const key = partition === undefined ? 'all' : `${partition.column}/${partition.columns}`;
+  let scan = byKey.get(key);
+  if (scan === undefined) {
+    const offers =
+      partition === undefined
+        ? snap.offers
+        : snap.offers.filter((o) => columnOf(o.row.id, partition.columns) === partition.column);
+    scan = layout(offers);
+    byKey.set(key, scan);
   }
-  return split[column] ?? [];
+  return scan;
+}
+
+function queryOf(snap: ReferenceSnapshot, text: string): Query {
+  const ids = Int32Array.from(tokenize(text), (t) => snap.dictionary.get(t) ?? -1);
+  const present = new Uint8Array(snap.dictionary.size);
+  for (const id of ids) if (id >= 0) present[id] = 1;
+  return { ids, present };
+}
+
+/** matches() over the flat layout: bidword j of the scan against the query. */
+function matchesAt(s: ColumnScan, j: number, q: Query): boolean {
+  const from = s.tokStart[j]!;
+  const n = s.tokStart[j + 1]! - from;
+  if (n === 0) return false;
+  const t = s.tokens;
+  const present = q.present;
+  for (let i = 0; i < n; i++) if (present[t[from + i]!] !== 1) return false;
+  const kind = s.kind[j];
+  if (kind === BROAD) return true;
+  const ids = q.ids;
+  if (kind === EXACT) {
+    if (ids.length !== n) return false;
+    for (let i = 0; i < n; i++) if (ids[i] !== t[from + i]) return false;
+    return true;
+  }
+  for (let start = 0; start + n <= ids.length; start++) {
+    let i = 0;
+    while (i < n && ids[start + i] === t[from + i]) i++;
+    if (i === n) return true;
+  }
+  return false;
 }
 
 /**
- * The exact answer of one column (or, with `column` undefined, of the whole snapshot as one
+ * The exact answer of one column (or, with `partition` undefined, of the whole snapshot as one
  * column) for a request, in order, at most k hits.
  */
 export function referenceSearch(
@@ -210,47 +313,53 @@ export function referenceSearch(
   req: SearchRequest,
   partition?: { column: number; columns: number },
 ): SearchHit[] {
-  const query = tokenize(req.query);
-  if (query.length === 0) return [];
-  const querySet = new Set(query);
-  const offers =
-    partition === undefined ? snap.offers : columnOffers(snap, partition.column, partition.columns);
+  const q = queryOf(snap, req.query);
+  if (q.ids.length === 0) return [];
+  const s = columnScan(snap, partition);
 
   const bidwordHits: SearchHit[] = [];
-  const matched = new Set<string>();
-  for (const o of offers) {
+  const matched = new Uint8Array(s.offers.length);
+  for (let i = 0; i < s.offers.length; i++) {
     let best: SearchHit | undefined;
-    for (const b of o.positives) {
-      if (!servable(b) || !matches(b, query, querySet)) continue;
-      const hit = hitOf(o, b, b.row.matchType as RankedMatchType);
+    for (let j = s.posStart[i]!; j < s.posStart[i + 1]!; j++) {
+      if (s.servable[j] !== 1 || !matchesAt(s, j, q)) continue;
+      const b = s.bidwords[j]!;
+      const hit = hitOf(s.offers[i]!, b, b.row.matchType as RankedMatchType);
       if (best === undefined || better(hit, best)) best = hit;
     }
     if (best === undefined) continue;
-    if (!passesFilters(o, snap.customers, req) || excludedByNegative(o, query, querySet)) continue;
+    const o = s.offers[i]!;
+    if (!passesFilters(o, snap.customers, req) || excludedByNegative(o, q)) continue;
     bidwordHits.push(best);
-    matched.add(o.row.id);
+    matched[i] = 1;
   }
   bidwordHits.sort(compareRanked);
   if (bidwordHits.length >= req.k || req.textExpansion === false) return bidwordHits.slice(0, req.k);
 
   const textHits: SearchHit[] = [];
-  for (const o of offers) {
-    if (matched.has(o.row.id)) continue;
+  for (let i = 0; i < s.offers.length; i++) {
+    if (matched[i] === 1) continue;
     let all = true;
-    for (const t of querySet) {
-      if (!o.titleTokens.has(t)) {
+    for (const id of q.ids) {
+      let found = false;
+      for (let p = s.titleStart[i]!; p < s.titleStart[i + 1]!; p++) {
+        if (s.titles[p] === id) {
+          found = true;
+          break;
+        }
+      }
+      if (!found) {
         all = false;
         break;
       }
     }
     if (!all) continue;
-    if (!passesFilters(o, snap.customers, req) || excludedByNegative(o, query, querySet)) continue;
+    const o = s.offers[i]!;
+    if (!passesFilters(o, snap.customers, req) || excludedByNegative(o, q)) continue;
     let top: RefBidword | undefined;
     for (const b of o.positives) {
-      if (!servable(b)) continue;
-      if (top === undefined || bidOf(b) > bidOf(top) || (bidOf(b) === bidOf(top) && b.row.id < top.row.id)) {
-        top = b;
-      }
+      if (!isServable(b)) continue;
+      if (top === undefined || b.bid > top.bid || (b.bid === top.bid && b.row.id < top.row.id)) top = b;
     }
     if (top === undefined) continue;
     textHits.push(hitOf(o, top, 'text'));
