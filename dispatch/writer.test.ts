@@ -192,3 +192,20 @@ describe('change writer', () => {
     expect(log.written.map((w) => w.length)).toEqual([1, 2, 3]);
   });
 });
+
+describe('change writer deadlines', () => {
+  it('answers a request queued behind a write that never settles with 503 at its own deadline', async () => {
+    const { writer, log } = setup({ writeTimeoutMs: 30 });
+    log.auto = false;
+    const stuck = writer.submit(changes(1, 1));
+    await tick();
+    const queued = writer.submit(changes(2, 1));
+    await expect(stuck).rejects.toMatchObject({ code: 'IM_ERR_KAFKA_UNAVAILABLE' });
+    await expect(queued).rejects.toMatchObject({ code: 'IM_ERR_KAFKA_UNAVAILABLE' });
+    expect(log.written).toHaveLength(1); // the queued request was never assigned or written
+    expect(writer.pending).toBe(1); // only the stuck write is still out
+    log.complete();
+    await tick();
+    expect(writer.pending).toBe(0);
+  });
+});

@@ -61,6 +61,8 @@ interface Pending {
   changes: readonly Change[];
   resolve: (ids: number[]) => void;
   reject: (err: Error) => void;
+  /** Answers 503 if the request is still queued (no id assigned) when it fires. */
+  timer: NodeJS.Timeout;
 }
 
 export class ChangeWriter {
@@ -92,7 +94,18 @@ export class ChangeWriter {
       );
     }
     return new Promise<number[]>((resolve, reject) => {
-      this.#queue.push({ changes, resolve, reject });
+      // A request stuck behind a write that does not settle (Kafka gone) is answered 503 at its
+      // own deadline instead of waiting for the loop; nothing of it was assigned or written.
+      const timer = setTimeout(() => {
+        const at = this.#queue.indexOf(pending);
+        if (at < 0) return;
+        this.#queue.splice(at, 1);
+        this.#queued -= changes.length;
+        this.#o.hooks?.onFailed?.(changes.length, 'timed out in the queue');
+        reject(kafkaDown());
+      }, this.#o.writeTimeoutMs);
+      const pending: Pending = { changes, resolve, reject, timer };
+      this.#queue.push(pending);
       this.#queued += changes.length;
       if (!this.#running) void this.#drain();
     });
@@ -122,6 +135,7 @@ export class ChangeWriter {
       const next = this.#queue[0]!;
       if (turn.length > 0 && size + next.changes.length > this.#o.maxWriteBatch) break;
       this.#queue.shift();
+      clearTimeout(next.timer);
       turn.push(next);
       size += next.changes.length;
     }

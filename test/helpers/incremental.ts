@@ -1,0 +1,254 @@
+// Helpers of the incremental-path tests (test/dispatch-*, test/isupdate-*, test/freshness*):
+// dispatch and isupdate-enabled searcher processes on the test run's ZooKeeper and Kafka, a
+// BP-side client of POST /v1/changes that keeps every acknowledged message, a paced feeder, and
+// reads of a searcher's /debug/dump. Every process goes through spawn.ts (stopped at the end of
+// its test or file); every undici Pool is closed when the test or file ends.
+import { randomBytes } from 'node:crypto';
+import { Pool } from 'undici';
+import type { Change, ChangeMessage } from '../../core/model.js';
+import { kafkaBrokers, zkConnect } from './servers.js';
+import { type ServiceProcess, spawnImatch } from './spawn.js';
+import { waitFor } from './wait.js';
+
+export const TEST_SECRET = `test-secret-${randomBytes(12).toString('hex')}`;
+
+export interface DispatchProcess {
+  proc: ServiceProcess;
+  url: string;
+}
+
+/** Starts `imatch dispatch` and waits for the URL it prints. */
+export async function startDispatch(
+  zkRoot: string,
+  topic: string,
+  extra: string[] = [],
+  env: Record<string, string> = {},
+): Promise<DispatchProcess> {
+  const proc = spawnImatch(
+    [
+      'dispatch',
+      '--zk-connect',
+      zkConnect(),
+      '--zk-root',
+      zkRoot,
+      '--kafka-brokers',
+      kafkaBrokers().join(','),
+      '--topic-changes',
+      topic,
+      '--zk-session-timeout-ms',
+      '4000',
+      '--log-level',
+      'warn',
+      ...extra,
+    ],
+    { env: { IMATCH_SECRET: TEST_SECRET, IMATCH_LOG_PRETTY: '0', ...env } },
+  );
+  const m = await proc.waitForOutput(/"service":"dispatch".*"url":"(http:[^"]+)"/, 60_000);
+  return { proc, url: m[1]! };
+}
+
+export interface IsSearcher {
+  proc: ServiceProcess;
+  url: string;
+  column: number;
+  replica: string;
+}
+
+/** Starts a searcher with isupdate on `topic`, its WAL under `dataDir`, /debug/dump on. */
+export async function startIsSearcher(opts: {
+  zkRoot: string;
+  topic: string;
+  column: number;
+  replica: string;
+  dataDir: string;
+  batch?: number;
+  extra?: string[];
+}): Promise<IsSearcher> {
+  const proc = spawnImatch(
+    [
+      'searcher',
+      '--column',
+      String(opts.column),
+      '--replica',
+      opts.replica,
+      '--zk-connect',
+      zkConnect(),
+      '--zk-root',
+      opts.zkRoot,
+      '--zk-session-timeout-ms',
+      '4000',
+      '--kafka-brokers',
+      kafkaBrokers().join(','),
+      '--topic-changes',
+      opts.topic,
+      '--data-dir',
+      opts.dataDir,
+      '--isupdate-batch',
+      String(opts.batch ?? 50),
+      '--debug-endpoints',
+      'true',
+      '--log-level',
+      'info',
+      ...(opts.extra ?? []),
+    ],
+    { name: `searcher-${opts.column}-${opts.replica}`, env: { IMATCH_LOG_PRETTY: '0' } },
+  );
+  const m = await proc.waitForOutput(/"url":"(http:[^"]+)"[^\n]*"msg":"searcher listening"/, 60_000);
+  return { proc, url: m[1]!, column: opts.column, replica: opts.replica };
+}
+
+export interface DumpAnswer {
+  version: string;
+  column: number;
+  columns: number;
+  watermark: number;
+  appliedId: number;
+  dump: {
+    customers: unknown[];
+    offers: Array<{ offer: { id: string }; bidwords: unknown[] }>;
+    pendingBidwords: unknown[];
+  };
+}
+
+/** GET /debug/dump of a searcher (undefined while it has no version). */
+export async function dumpOf(url: string): Promise<DumpAnswer | undefined> {
+  const pool = new Pool(url, { connections: 1, keepAliveTimeout: 100 });
+  try {
+    const res = await pool.request({ path: '/debug/dump', method: 'GET' });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) return undefined;
+    return JSON.parse(text) as DumpAnswer;
+  } finally {
+    await pool.close();
+  }
+}
+
+/** Waits until the searcher's live index has applied `id` (or more) and returns its dump. */
+export async function dumpWhenApplied(
+  url: string,
+  id: number,
+  timeoutMs = 60_000,
+  version?: string,
+): Promise<DumpAnswer> {
+  return waitFor(
+    async () => {
+      const d = await dumpOf(url);
+      return d !== undefined && d.appliedId >= id && (version === undefined || d.version === version)
+        ? d
+        : undefined;
+    },
+    {
+      what: `searcher ${url} to apply message ${id}${version ? ` on ${version}` : ''}`,
+      timeoutMs,
+      intervalMs: 200,
+    },
+  );
+}
+
+export interface PostResult {
+  status: number;
+  body: { ids?: number[]; code?: string; message?: string; details?: unknown };
+}
+
+/** The BP's side: posts batches and remembers every acknowledged message (change + id). */
+export class ChangeClient {
+  readonly pool: Pool;
+  readonly acked: ChangeMessage[] = [];
+
+  constructor(readonly url: string) {
+    this.pool = new Pool(url, { connections: 4, keepAliveTimeout: 1000 });
+  }
+
+  async post(changes: readonly unknown[], secret: string | null = TEST_SECRET): Promise<PostResult> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (secret !== null) headers.authorization = `Bearer ${secret}`;
+    const res = await this.pool.request({
+      path: '/v1/changes',
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ changes }),
+    });
+    const body = (await res.body.json()) as PostResult['body'];
+    if (res.statusCode === 200 && body.ids !== undefined) {
+      const at = new Date().toISOString();
+      body.ids.forEach((id, i) => {
+        this.acked.push({ ...(changes[i] as Change), id, acceptedAt: at } as ChangeMessage);
+      });
+    }
+    return { status: res.statusCode, body };
+  }
+
+  /** Posts until accepted (a follower or a restarting leader answers 503); returns the ids. */
+  async postUntilAccepted(changes: readonly unknown[], timeoutMs = 60_000): Promise<number[]> {
+    return waitFor(
+      async () => {
+        try {
+          const r = await this.post(changes);
+          return r.status === 200 ? r.body.ids : undefined;
+        } catch {
+          return undefined; // connection refused while the process restarts
+        }
+      },
+      { what: 'dispatch to accept a batch', timeoutMs, intervalMs: 100 },
+    );
+  }
+
+  /** Acknowledged messages sorted by id (acceptance order). */
+  ackedInIdOrder(): ChangeMessage[] {
+    return [...this.acked].sort((a, b) => a.id - b.id);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}
+
+/**
+ * Posts `changes` at about `perSecond` in batches of `batch`, until they run out or stop() is
+ * called. Batches are sent one after another (the next waits for the answer).
+ */
+export class Feeder {
+  #stop = false;
+  #done: Promise<void>;
+  sent = 0;
+  failures = 0;
+
+  constructor(client: ChangeClient, changes: readonly unknown[], perSecond: number, batch: number) {
+    const intervalMs = (1000 * batch) / perSecond;
+    this.#done = (async () => {
+      const started = Date.now();
+      for (let i = 0; i < changes.length && !this.#stop; i += batch) {
+        const slice = changes.slice(i, i + batch);
+        try {
+          const r = await client.post(slice);
+          if (r.status !== 200) this.failures++;
+        } catch {
+          this.failures++;
+        }
+        this.sent += slice.length;
+        const due = started + ((i + batch) / batch) * intervalMs;
+        const wait = due - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+    })();
+  }
+
+  /** Resolves when everything was sent (or after stop()). */
+  done(): Promise<void> {
+    return this.#done;
+  }
+
+  async stop(): Promise<void> {
+    this.#stop = true;
+    await this.#done;
+  }
+}
+
+/** A customer upsert used as a marker: every column applies customer messages. */
+export function markerChange(n: number): Change {
+  return {
+    entity: 'customer',
+    op: 'upsert',
+    data: { id: 'cmarker', name: `marker ${n}`, status: 'offline', dailyBudgetMicros: 0 },
+  };
+}
