@@ -13,7 +13,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { ImatchError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import type { ServerJars } from './fetch.js';
-import { HOST, launch, type RunningServer } from './launch.js';
+import { HOST, type LaunchSpec, launch, type RunningServer } from './launch.js';
 
 export interface KafkaOptions {
   /** `<dataDir>/infra`: this server lives in its `kafka/` subfolder. */
@@ -95,6 +95,11 @@ export function newClusterId(): string {
 }
 
 export async function startKafka(options: KafkaOptions): Promise<RunningServer> {
+  return launch(kafkaSpec(options));
+}
+
+/** What launch() needs to start this server (also used for preflight checks). */
+export function kafkaSpec(options: KafkaOptions): LaunchSpec {
   const log = (options.log ?? silentLogger()).child({ component: 'infra', server: 'kafka' });
   const dir = kafkaDir(options.infraDir);
   const props = join(dir, 'server.properties');
@@ -110,7 +115,7 @@ export async function startKafka(options: KafkaOptions): Promise<RunningServer> 
     '-cp',
     options.jars.classpath,
   ];
-  return launch({
+  return {
     server: 'kafka',
     version: options.jars.version,
     dir,
@@ -152,7 +157,7 @@ export async function startKafka(options: KafkaOptions): Promise<RunningServer> 
         options.env,
       );
     },
-  });
+  };
 }
 
 function formatStorage(args: string[], env: NodeJS.ProcessEnv | undefined): Promise<void> {

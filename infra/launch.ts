@@ -95,6 +95,29 @@ export function isPortFree(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Before starting anything: fails with a clear message when a port of `spec` is taken by
+ * something other than the server this data folder already runs.
+ */
+export async function preflight(spec: LaunchSpec): Promise<void> {
+  const existing = await readRecord(spec.dir);
+  if (existing && isOurProcess(existing.pid, existing.marker)) return;
+  await assertPortsFree(spec);
+}
+
+async function assertPortsFree(spec: LaunchSpec): Promise<void> {
+  for (const port of spec.ports) {
+    if (await isPortFree(port)) continue;
+    const what = await spec.identify(port).catch(() => null);
+    throw new ImatchError(
+      'IM_ERR_INFRA',
+      `Cannot start ${spec.server}: port ${port} on ${HOST} is already in use by ${what ?? 'another program'}` +
+        ` that was not started from ${spec.dir}. Stop it, or choose other ports with ${spec.portFlags}.`,
+      { details: { server: spec.server, port, occupant: what } },
+    );
+  }
+}
+
 export async function launch(spec: LaunchSpec): Promise<RunningServer> {
   const { log, server } = spec;
   await mkdir(spec.dir, { recursive: true });
@@ -113,17 +136,7 @@ export async function launch(spec: LaunchSpec): Promise<RunningServer> {
     return { ...existing, address: `${existing.host}:${existing.port}`, alreadyRunning: true, answer };
   }
   if (existing) await removeRecord(spec.dir); // stale: its process is gone
-
-  for (const port of spec.ports) {
-    if (await isPortFree(port)) continue;
-    const what = await spec.identify(port).catch(() => null);
-    throw new ImatchError(
-      'IM_ERR_INFRA',
-      `Cannot start ${server}: port ${port} on ${HOST} is already in use by ${what ?? 'another program'}` +
-        ` that was not started from ${spec.dir}. Stop it, or choose other ports with ${spec.portFlags}.`,
-      { details: { server, port, occupant: what } },
-    );
-  }
+  await assertPortsFree(spec);
 
   await spec.prepare();
   const started = Date.now();

@@ -8,10 +8,17 @@ import { join } from 'node:path';
 import { ImatchError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { fetchServers, SERVER_NAMES, type ServerName } from './fetch.js';
-import { describeKafka, kafkaDir, startKafka } from './kafka-server.js';
-import { type RunningServer, readRecord, removeRecord, type ServerRecord } from './launch.js';
+import { describeKafka, kafkaDir, kafkaSpec } from './kafka-server.js';
+import {
+  launch,
+  preflight,
+  type RunningServer,
+  readRecord,
+  removeRecord,
+  type ServerRecord,
+} from './launch.js';
 import { isOurProcess, stopProcess } from './process.js';
-import { fourLetterWord, startZooKeeper, zooKeeperDir } from './zookeeper-server.js';
+import { fourLetterWord, zooKeeperDir, zooKeeperSpec } from './zookeeper-server.js';
 
 export { fetchServer, fetchServers, type ServerJars, type ServerName } from './fetch.js';
 export { describeKafka, startKafka } from './kafka-server.js';
@@ -53,15 +60,15 @@ export async function upServers(options: UpOptions): Promise<UpResult> {
     ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.jvmArgs === undefined ? {} : { jvmArgs: options.jvmArgs }),
   };
-  const results = await Promise.allSettled([
-    startZooKeeper({
+  const specs = [
+    zooKeeperSpec({
       ...common,
       jars: jars.zookeeper,
       port: options.zkPort,
       ...(options.zkHeap === undefined ? {} : { heap: options.zkHeap }),
       ...(options.zkOverrides === undefined ? {} : { overrides: options.zkOverrides }),
     }),
-    startKafka({
+    kafkaSpec({
       ...common,
       jars: jars.kafka,
       port: options.kafkaPort,
@@ -69,8 +76,11 @@ export async function upServers(options: UpOptions): Promise<UpResult> {
       ...(options.kafkaHeap === undefined ? {} : { heap: options.kafkaHeap }),
       ...(options.kafkaOverrides === undefined ? {} : { overrides: options.kafkaOverrides }),
     }),
-  ]);
-  const [zk, kafka] = results;
+  ];
+  // Check every port first, so a taken one fails fast, before either JVM starts.
+  for (const spec of specs) await preflight(spec);
+  const results = await Promise.allSettled(specs.map(launch));
+  const [zk, kafka] = results as [PromiseSettledResult<RunningServer>, PromiseSettledResult<RunningServer>];
   if (zk.status === 'fulfilled' && kafka.status === 'fulfilled')
     return { zookeeper: zk.value, kafka: kafka.value };
   // Leave nothing behind that this call started.

@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { type Logger, silentLogger } from '../core/logger.js';
 import type { ServerJars } from './fetch.js';
-import { HOST, launch, type RunningServer } from './launch.js';
+import { HOST, type LaunchSpec, launch, type RunningServer } from './launch.js';
 
 export interface ZooKeeperOptions {
   /** `<dataDir>/infra`: this server lives in its `zookeeper/` subfolder. */
@@ -62,11 +62,16 @@ const LOGBACK = `<configuration>
 `;
 
 export async function startZooKeeper(options: ZooKeeperOptions): Promise<RunningServer> {
+  return launch(zooKeeperSpec(options));
+}
+
+/** What launch() needs to start this server (also used for preflight checks). */
+export function zooKeeperSpec(options: ZooKeeperOptions): LaunchSpec {
   const log = (options.log ?? silentLogger()).child({ component: 'infra', server: 'zookeeper' });
   const dir = zooKeeperDir(options.infraDir);
   const cfg = join(dir, 'zoo.cfg');
   const logback = join(dir, 'logback.xml');
-  return launch({
+  return {
     server: 'zookeeper',
     version: options.jars.version,
     dir,
@@ -106,7 +111,7 @@ export async function startZooKeeper(options: ZooKeeperOptions): Promise<Running
       await writeFile(cfg, zooCfg(join(dir, 'data'), options.port, options.overrides));
       await writeFile(logback, LOGBACK);
     },
-  });
+  };
 }
 
 /**
