@@ -9,6 +9,7 @@ import type { TSchema } from '@sinclair/typebox';
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { httpReason, ImatchError, isImatchError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import type { IndexPointer } from '../../core/zk-paths.js';
 import type { SearcherConfig } from './config.js';
 import { type ColumnIndex, loadColumnIndex } from './index/column-index.js';
 import { IndexHolder, type Serving } from './index-holder.js';
@@ -40,6 +41,8 @@ export interface SearcherStateOptions {
   ) => void | Promise<void>;
   /** Collect process metrics too (default true; off in unit tests that build many apps). */
   processMetrics?: boolean;
+  /** Runs after a version is loaded and before it serves (isupdate replays its WAL here). */
+  catchUp?: (index: ColumnIndex, pointer: IndexPointer) => Promise<void>;
 }
 
 /** The holder and the metrics registry of one searcher, wired to each other. */
@@ -71,6 +74,7 @@ export function createSearcherState(
     log,
     metrics,
     ...(options.onSwapped === undefined ? {} : { onSwapped: options.onSwapped }),
+    ...(options.catchUp === undefined ? {} : { catchUp: options.catchUp }),
   });
   return { holder, metrics };
 }

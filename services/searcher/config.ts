@@ -2,13 +2,17 @@
 // the program edge by bin/commands/searcher.ts with core/config.ts loadConfig, then frozen and
 // passed down. No I/O and no state here.
 import { type Static, Type } from '@sinclair/typebox';
-import { CommonSettings, HttpSettings, ZkSettings } from '../../core/config.js';
+import { CommonSettings, HttpSettings, KafkaSettings, ZkSettings } from '../../core/config.js';
+import { IsUpdateSettings } from './isupdate/config.js';
 
 export const SearcherConfig = Type.Object(
   {
     ...CommonSettings,
     ...ZkSettings,
     ...HttpSettings,
+    // isupdate: change messages from Kafka into the live index (services/searcher/isupdate).
+    ...KafkaSettings,
+    ...IsUpdateSettings,
     column: Type.Integer({
       minimum: 0,
       maximum: 1023,

@@ -20,6 +20,8 @@ import { buildApp, createSearcherState, type SearcherState } from './app.js';
 import type { SearcherConfig } from './config.js';
 import type { ColumnIndex } from './index/column-index.js';
 import type { Serving } from './index-holder.js';
+import { dumpRoutes } from './isupdate/dump-route.js';
+import { type IsUpdateRuntime, openIsUpdate } from './isupdate/runtime.js';
 import { watchIndexVersion } from './version-watcher.js';
 
 export interface RunningSearcher {
@@ -60,9 +62,16 @@ export async function startSearcher(config: SearcherConfig, log: Logger): Promis
     }
   };
 
+  // isupdate (services/searcher/isupdate): replays its WAL into each version before it serves,
+  // prunes the WAL after each switch and starts consuming change messages after the first one.
+  let isupdate: IsUpdateRuntime | undefined;
   const state = createSearcherState(config, {
     log,
+    catchUp: async (index) => {
+      await isupdate?.catchUp(index);
+    },
     onSwapped: async (serving) => {
+      await isupdate?.swapped().catch((err) => log.error({ err }, 'isupdate after-swap step failed'));
       try {
         await publish(serving);
       } catch (err) {
@@ -72,6 +81,12 @@ export async function startSearcher(config: SearcherConfig, log: Logger): Promis
       }
     },
   });
+  const refreshRegistration = async (): Promise<void> => {
+    const serving = state.holder.current;
+    if (serving !== undefined && registration !== undefined && !closing) {
+      await registration.update(JSON.stringify(registrationOf(serving)));
+    }
+  };
   let retryTimer: NodeJS.Timeout | undefined;
   const retryRegistration = () => {
     clearTimeout(retryTimer);
@@ -90,6 +105,7 @@ export async function startSearcher(config: SearcherConfig, log: Logger): Promis
     log,
     isRegistered: () => registration !== undefined && zk?.isConnected() === true,
   });
+  if (config.debugEndpoints) dumpRoutes(app, { current: () => state.holder.current?.index });
 
   let unwatch: Unwatch | undefined;
   try {
@@ -101,6 +117,15 @@ export async function startSearcher(config: SearcherConfig, log: Logger): Promis
     if (config.advertiseHost === undefined && (host === '0.0.0.0' || host === '::')) host = hostname();
     url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     log.info({ url, column: config.column, replica: config.replica }, 'searcher listening');
+    if (config.isupdate) {
+      isupdate = await openIsUpdate(config, {
+        live: { current: () => state.holder.current?.index },
+        registry: state.metrics.registry,
+        log,
+        onApplied: () =>
+          void refreshRegistration().catch((err) => log.warn({ err }, 'could not publish appliedId')),
+      });
+    }
     unwatch = await watchIndexVersion({
       zk,
       zkRoot: config.zkRoot,
@@ -110,6 +135,7 @@ export async function startSearcher(config: SearcherConfig, log: Logger): Promis
     });
   } catch (err) {
     await app.close().catch(() => {});
+    await isupdate?.close().catch(() => {});
     await zk?.close();
     throw err;
   }
@@ -131,23 +157,14 @@ export async function startSearcher(config: SearcherConfig, log: Logger): Promis
       }, config.shutdownTimeoutMs);
       await app.close();
       clearTimeout(forced);
+      await isupdate?.close().catch((err) => log.warn({ err }, 'isupdate did not close cleanly'));
       await zk?.close();
       log.info('searcher stopped');
     })();
     return closed;
   };
 
-  return {
-    url,
-    state,
-    refreshRegistration: async () => {
-      const serving = state.holder.current;
-      if (serving !== undefined && registration !== undefined && !closing) {
-        await registration.update(JSON.stringify(registrationOf(serving)));
-      }
-    },
-    close,
-  };
+  return { url, state, refreshRegistration, close };
 }
 
 /** Starts a searcher and runs it until SIGTERM or SIGINT, then shuts it down gracefully. */
