@@ -79,7 +79,7 @@ describe('balancer', () => {
   });
 
   it('ejects a replica only after three timeouts in a row (slow is not dead)', () => {
-    const { balancer } = setup([1]);
+    const { balancer } = setup([2]);
     const [r] = balancer.replicas(0);
     const timeout = () => {
       balancer.begin(r!);
@@ -91,8 +91,21 @@ describe('balancer', () => {
     balancer.end(r!, 'ok');
     timeout();
     timeout();
-    expect(balancer.healthyCount(0)).toBe(1);
+    expect(balancer.healthyCount(0)).toBe(2);
     timeout();
+    expect(balancer.healthyCount(0)).toBe(1);
+  });
+
+  it('never ejects the last healthy replica of a column for timeouts, but does for errors', () => {
+    const { balancer } = setup([1]);
+    const [r] = balancer.replicas(0);
+    for (let i = 0; i < 10; i++) {
+      balancer.begin(r!);
+      balancer.end(r!, 'timeout');
+    }
+    expect(balancer.healthyCount(0)).toBe(1);
+    balancer.begin(r!);
+    balancer.end(r!, 'error');
     expect(balancer.healthyCount(0)).toBe(0);
   });
 

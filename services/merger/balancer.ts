@@ -3,9 +3,10 @@
 // replica that fails is unhealthy for a backoff that doubles with consecutive failures (capped)
 // and resets on the first success; when the backoff ends it takes traffic again (that request is
 // the probe). An error (refused, reset, non-200) ejects at once: the replica is broken. A timeout
-// only ejects after `ejectAfterTimeouts` in a row without a success: one slow answer on a busy
-// machine says "slow", not "dead", and ejecting the only replica of a column for it would turn a
-// latency blip into seconds of missing columns. Discovery hands in the full replica set whenever ZooKeeper changes; replicas that
+// says "slow", not "dead": it ejects only after `ejectAfterTimeouts` in a row without a success,
+// and never the last healthy replica of its column, because ejecting that one turns a busy
+// machine's latency into seconds of missing columns (load shedding by 502). A hung replica among
+// healthy ones is ejected quickly; a lone slow one keeps answering within the attempt timeout. Discovery hands in the full replica set whenever ZooKeeper changes; replicas that
 // disappear are closed once their in-flight requests finish.
 //
 // Concurrency: single-threaded (event loop). `outstanding` counts requests between begin() and
@@ -145,7 +146,10 @@ export class Balancer {
     const now = this.now();
     // Requests that were in flight when the replica went bad fail together: one episode, one step.
     if (replica.unhealthyUntil > now) return;
-    if (outcome === 'timeout' && ++replica.timeouts < (this.options.ejectAfterTimeouts ?? 3)) return;
+    if (outcome === 'timeout') {
+      if (++replica.timeouts < (this.options.ejectAfterTimeouts ?? 3)) return;
+      if (!this.hasOtherHealthy(replica, now)) return;
+    }
     replica.timeouts = 0;
     replica.failures++;
     const backoff = Math.min(
@@ -154,6 +158,13 @@ export class Balancer {
     );
     replica.unhealthyUntil = now + backoff;
     this.options.onUnhealthy?.(replica, backoff);
+  }
+
+  private hasOtherHealthy(replica: Replica, now: number): boolean {
+    for (const r of this.columns[replica.registration.column] ?? []) {
+      if (r !== replica && r.unhealthyUntil <= now) return true;
+    }
+    return false;
   }
 
   async close(): Promise<void> {
