@@ -52,7 +52,8 @@ export interface GenSummary {
     bidwords: number;
     negativeBidwords: number;
     queries: number;
-    distinctQueries: number;
+    /** Distinct popularity ranks drawn (different ranks may still make the same text). */
+    queryRanks: number;
     changes: number;
   };
   changeMix: ChangeStats['events'];
@@ -153,7 +154,7 @@ export async function generate(options: GenerateOptions): Promise<GenSummary> {
         bidwords: nextBid - 1,
         negativeBidwords: negatives,
         queries: queryStats.lines,
-        distinctQueries: queryStats.distinct,
+        queryRanks: queryStats.ranks,
         changes: changeStats.lines,
       },
       changeMix: changeStats.events,

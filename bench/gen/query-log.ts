@@ -133,7 +133,8 @@ export function toFullWidth(text: string): string {
 
 export interface QueryLogStats {
   lines: number;
-  distinct: number;
+  /** Distinct popularity ranks drawn. */
+  ranks: number;
 }
 
 /** Writes `count` query lines. */
@@ -168,5 +169,5 @@ export async function writeQueryLog(
     progress.tick();
   }
   progress.end();
-  return { lines: count, distinct: seen.size };
+  return { lines: count, ranks: seen.size };
 }
