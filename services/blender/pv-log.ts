@@ -51,10 +51,13 @@ export class PvLog {
   private buffer: PvMessage[] = [];
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
+  private inFlightSize = 0;
   private failures = 0;
   private droppedSinceLog = 0;
   private lastDropLogMs = 0;
   private closed = false;
+  /** Set when close() stopped waiting: a send still in flight is then not retried. */
+  private abandoned = false;
   private readonly counters: PvLogCounters;
 
   constructor(private readonly opts: PvLogOptions) {
@@ -98,16 +101,24 @@ export class PvLog {
     }
   }
 
-  /** Stops accepting, flushes what it can within `deadlineMs`; returns how many records were left unsent. */
+  /**
+   * Stops accepting, flushes what it can within `deadlineMs`; returns how many records were not
+   * confirmed by Kafka (still buffered, or in a send that had not answered by the deadline).
+   */
   async close(deadlineMs = 5000): Promise<number> {
     this.closed = true;
     await this.flush(deadlineMs);
+    this.abandoned = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    const left = this.buffer.length;
+    const buffered = this.buffer.length;
+    const left = buffered + this.inFlightSize;
     if (left > 0) {
-      this.opts.log.error({ unsent: left }, 'page-view records not sent before shutdown');
-      this.counters.dropped(left);
+      this.opts.log.error(
+        { unsent: buffered, unconfirmed: this.inFlightSize },
+        'page-view records not sent before shutdown',
+      );
+      this.counters.dropped(buffered);
       this.buffer = [];
     }
     return left;
@@ -125,11 +136,14 @@ export class PvLog {
   private sendOne(): void {
     if (this.buffer.length === 0) return;
     const batch = this.buffer.splice(0, this.opts.batchSize);
+    this.inFlightSize = batch.length;
     this.inFlight = this.opts.sink.send(batch).then(
       () => {
         this.failures = 0;
         this.counters.sent(batch.length);
         this.inFlight = undefined;
+        this.inFlightSize = 0;
+        if (this.abandoned) return;
         if (this.buffer.length >= this.opts.batchSize) this.kick(0);
         else if (this.buffer.length > 0) this.kick(this.opts.flushMs);
       },
@@ -137,6 +151,13 @@ export class PvLog {
         this.failures++;
         this.counters.failed();
         this.inFlight = undefined;
+        this.inFlightSize = 0;
+        if (this.abandoned) {
+          // close() has given up on this batch already: count it, do not retry after shutdown.
+          this.counters.dropped(batch.length);
+          this.opts.log.error({ err, dropped: batch.length }, 'page-view batch failed after shutdown');
+          return;
+        }
         // Back to the front, in order; what no longer fits is dropped (newest first).
         const room = Math.max(0, this.opts.bufferMax - this.buffer.length);
         const keep = batch.length <= room ? batch : batch.slice(0, room);
