@@ -304,7 +304,7 @@ describe('imatch gen: the query log', () => {
     for (const row of rows[FILES.queries] as { q: string }[]) {
       const tokens = tokenize(row.q);
       expect(tokens.length, row.q).toBeGreaterThanOrEqual(1);
-      expect(row.q.trim().split(/\s+/).length, row.q).toBeLessThanOrEqual(5); // "city name" may be 2 words
+      expect(row.q.trim().split(/\s+/).length, row.q).toBeLessThanOrEqual(4);
       let hit = distinct.get(tokens.join(' '));
       if (hit === undefined) {
         hit = matchesAny(tokens, keywords);

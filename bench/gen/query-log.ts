@@ -44,8 +44,11 @@ export function baseQuery(root: Rng, plan: Plan, r: number, universe: number): B
   const v = vocabulary();
   const rng = root.derive('query', r);
   if (rng.chance(NO_AD_SHARE)) {
-    const city = rng.pick(v.noAdCities);
-    return { text: rng.pick(v.noAdTemplates).replace('{city}', city).toLowerCase() };
+    const template = rng.pick(v.noAdTemplates);
+    let text = '';
+    for (let i = 0; i < 20 && (text === '' || wordCount(text) > MAX_QUERY_WORDS); i++)
+      text = template.replace('{city}', rng.pick(v.noAdCities)).toLowerCase();
+    return { text };
   }
   const leaf = v.leaves[v.leafTable.sample(rng)] as Leaf;
   const brand = rng.chance(0.1) ? customerBrand(root, rng.int(1, plan.customers)) : undefined;
@@ -114,7 +117,7 @@ export function vary(rng: Rng, q: string): string {
     if (r < 0.4 && w.length >= 2) {
       const i = rng.int(0, w.length - 2);
       tryVariant([...w.slice(0, i), `${w[i]}-${w[i + 1]}`, ...w.slice(i + 2)].join(' '));
-    } else if (r < 0.7) tryVariant(`${out}${rng.pick(['?', '!', '.', ' ?'])}`);
+    } else if (r < 0.7) tryVariant(`${out}${rng.pick(['?', '!', '.'])}`);
     else if (r < 0.85) tryVariant(out.replace(' ', '  '));
     else tryVariant(out.replace(' ', ', '));
   }
