@@ -17,7 +17,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { ImatchError } from './errors.js';
-import type { Bidword, Customer, Offer } from './model.js';
+import type { Customer, MatchType, Offer } from './model.js';
 import { PARTITION_FUNCTION } from './partition.js';
 
 export const INDEX_FORMAT = 'imatch-index' as const;
@@ -264,19 +264,27 @@ export interface CustomerLine {
   t: 'c';
   d: Customer;
 }
+/**
+ * A held bidword in a segment, compact: [id, keyword, matchType, bidMicros (0 for a negative
+ * keyword), normalize(keyword) when it differs from keyword]. Its offer id is the enclosing
+ * offer's (or the pending line's `o`), and its status is "online" (offline ones are not stored).
+ */
+export type SegmentBidword =
+  | [string, string, MatchType, number]
+  | [string, string, MatchType, number, string];
 export interface OfferLine {
   t: 'o';
   d: Offer;
   /** normalize(d.title) */
   n: string;
-  b: Bidword[];
-  /** normalize(b[i].keyword) */
-  bn: string[];
+  /** The offer's bidwords, positive and negative. */
+  b: SegmentBidword[];
 }
 export interface PendingLine {
   t: 'p';
-  d: Bidword;
-  n: string;
+  /** Offer id the bidword names (absent from the snapshot). */
+  o: string;
+  b: SegmentBidword;
 }
 export interface FooterLine {
   t: 'e';

@@ -31,7 +31,7 @@ import { type Logger, silentLogger } from '../core/logger.js';
 import { normalize } from '../core/normalize.js';
 import { fnv1a32, PARTITION_FUNCTION } from '../core/partition.js';
 import { removeStaleTemps } from './prune.js';
-import { BufferedFile, SegmentWriter } from './segment-writer.js';
+import { BufferedFile, SegmentWriter, segmentBidwordJson } from './segment-writer.js';
 import { readLines, readSnapshotMeta, SNAPSHOT_FILES, snapshotSizes } from './snapshot-reader.js';
 import { validateLine } from './validate-row.js';
 
@@ -164,7 +164,8 @@ export async function buildIndex(opts: BuildOptions): Promise<BuildResult> {
       );
     }
 
-    // 2. offers and bidwords -> bucket files. Lines: `offerId \t flag \t entity JSON \t normalized JSON`.
+    // 2. offers and bidwords -> bucket files. Offer lines: `id \t online \t Offer JSON \t title norm JSON`;
+    //    bidword lines: `offerId \t negative \t SegmentBidword JSON`.
     const offerBuckets: BufferedFile[] = [];
     const bidwordBuckets: BufferedFile[] = [];
     for (let b = 0; b < buckets; b++) {
@@ -189,14 +190,26 @@ export async function buildIndex(opts: BuildOptions): Promise<BuildResult> {
           offerIds.add(o.id);
           if (!customerIds.has(o.customerId)) offersWithoutCustomer++;
           const flag = o.status === 'online' ? '1' : '0';
+          // The validated line itself is the entity's JSON (the schema allows no other keys).
           offerBuckets[fnv1a32(o.id) % buckets]!.write(
-            `${o.id}\t${flag}\t${JSON.stringify(o)}\t${JSON.stringify(normalize(o.title))}\n`,
+            `${o.id}\t${flag}\t${text}\t${JSON.stringify(normalize(o.title))}\n`,
           );
         },
         { onBytes: p.bytes, ...(opts.signal ? { signal: opts.signal } : {}) },
       );
     }
     {
+      // Keywords repeat a lot across advertisers: normalize each distinct one once.
+      const normCache = new Map<string, string>();
+      const keywordNorm = (keyword: string): string => {
+        let norm = normCache.get(keyword);
+        if (norm === undefined) {
+          if (normCache.size >= 1_000_000) normCache.clear();
+          norm = normalize(keyword);
+          normCache.set(keyword, norm);
+        }
+        return norm;
+      };
       const bidwordIds = new Set<string>();
       const p = progress('bidwords', sizes.bidwords);
       await readLines(
@@ -223,7 +236,7 @@ export async function buildIndex(opts: BuildOptions): Promise<BuildResult> {
             return;
           }
           bidwordBuckets[fnv1a32(bw.offerId) % buckets]!.write(
-            `${bw.offerId}\t${negative ? '1' : '0'}\t${JSON.stringify(bw)}\t${JSON.stringify(normalize(bw.keyword))}\n`,
+            `${bw.offerId}\t${negative ? '1' : '0'}\t${segmentBidwordJson(bw, keywordNorm(bw.keyword))}\n`,
           );
         },
         { onBytes: p.bytes, ...(opts.signal ? { signal: opts.signal } : {}) },
@@ -248,19 +261,16 @@ export async function buildIndex(opts: BuildOptions): Promise<BuildResult> {
       for (const json of customerJsons) writer.customer(json);
       for (let b = column; b < buckets; b += columns) {
         if (opts.signal?.aborted) throw opts.signal.reason;
-        const byOffer = new Map<string, { jsons: string[]; norms: string[]; negatives: number }>();
+        const byOffer = new Map<string, { jsons: string[]; negatives: number }>();
         await readLines(join(work, `b-${b}.tsv`), (line) => {
           const t1 = line.indexOf('\t');
-          const t2 = line.indexOf('\t', t1 + 1);
-          const t3 = line.lastIndexOf('\t');
           const offerId = line.slice(0, t1);
           let group = byOffer.get(offerId);
           if (group === undefined) {
-            group = { jsons: [], norms: [], negatives: 0 };
+            group = { jsons: [], negatives: 0 };
             byOffer.set(offerId, group);
           }
-          group.jsons.push(line.slice(t2 + 1, t3));
-          group.norms.push(line.slice(t3 + 1));
+          group.jsons.push(line.slice(t1 + 3));
           if (line.charCodeAt(t1 + 1) === 49 /* '1' */) group.negatives++;
         });
         await readLines(join(work, `o-${b}.tsv`), (line) => {
@@ -275,15 +285,12 @@ export async function buildIndex(opts: BuildOptions): Promise<BuildResult> {
             line.charCodeAt(t1 + 1) === 49,
             line.slice(t3 + 1),
             group?.jsons ?? [],
-            group?.norms ?? [],
             group?.negatives ?? 0,
           );
           offersWritten++;
         });
         // Bidwords whose offer is not in the snapshot: kept aside, the offer may arrive later.
-        for (const group of byOffer.values()) {
-          for (let i = 0; i < group.jsons.length; i++) writer.pending(group.jsons[i]!, group.norms[i]!);
-        }
+        for (const [offerId, group] of byOffer) for (const json of group.jsons) writer.pending(offerId, json);
         await unlink(join(work, `b-${b}.tsv`));
         await unlink(join(work, `o-${b}.tsv`));
         bucketsDone++;

@@ -8,7 +8,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { SEGMENT_FORMAT, SEGMENT_FORMAT_VERSION } from '../core/index-manifest.js';
-import type { Customer } from '../core/model.js';
+import type { Bidword, Customer } from '../core/model.js';
 
 const FLUSH_AT = 4 << 20;
 
@@ -35,10 +35,21 @@ export class BufferedFile {
 
   flush(): void {
     if (this.parts.length === 0) return;
-    const buf = Buffer.from(this.parts.join(''), 'utf8');
+    const text = this.parts.join('');
     this.parts = [];
     this.pending = 0;
-    this.hash?.update(buf);
+    if (this.hash === undefined) {
+      // No checksum wanted: let writeSync encode the string (one copy fewer).
+      const written = writeSync(this.fd, text);
+      const expected = Buffer.byteLength(text);
+      if (written !== expected) {
+        throw new Error(`short write to ${this.path}: ${written} of ${expected} bytes`);
+      }
+      this.bytes += written;
+      return;
+    }
+    const buf = Buffer.from(text, 'utf8');
+    this.hash.update(buf);
     let off = 0;
     while (off < buf.length) off += writeSync(this.fd, buf, off);
     this.bytes += buf.length;
@@ -87,28 +98,25 @@ export class SegmentWriter {
 
   /**
    * One offer line from already-serialized parts: `offerJson` is the Offer, `titleNormJson` the
-   * JSON string of its normalized title, `bidwordJsons` / `normJsons` its bidwords and their
-   * normalized keywords (JSON strings), index-aligned.
+   * JSON string of its normalized title, `bidwordJsons` its bidwords as SegmentBidword JSON arrays.
    */
   offer(
     offerJson: string,
     online: boolean,
     titleNormJson: string,
     bidwordJsons: readonly string[],
-    normJsons: readonly string[],
     negatives: number,
   ): void {
-    this.file.write(
-      `{"t":"o","d":${offerJson},"n":${titleNormJson},"b":[${bidwordJsons.join(',')}],"bn":[${normJsons.join(',')}]}\n`,
-    );
+    this.file.write(`{"t":"o","d":${offerJson},"n":${titleNormJson},"b":[${bidwordJsons.join(',')}]}\n`);
     this.counts.offers++;
     if (online) this.counts.onlineOffers++;
     this.counts.bidwords += bidwordJsons.length - negatives;
     this.counts.negatives += negatives;
   }
 
-  pending(bidwordJson: string, normJson: string): void {
-    this.file.write(`{"t":"p","d":${bidwordJson},"n":${normJson}}\n`);
+  /** A bidword whose offer is not in the snapshot. */
+  pending(offerId: string, bidwordJson: string): void {
+    this.file.write(`{"t":"p","o":${JSON.stringify(offerId)},"b":${bidwordJson}}\n`);
     this.counts.pendingBidwords++;
   }
 
@@ -135,4 +143,12 @@ export class SegmentWriter {
 /** Serialized customer for a segment line (the validated row, compact). */
 export function customerJson(c: Customer): string {
   return JSON.stringify(c);
+}
+
+/** A validated bidword as a SegmentBidword JSON array (core/index-manifest.ts). */
+export function segmentBidwordJson(b: Bidword, norm: string): string {
+  const bid = b.bidMicros ?? 0;
+  return norm === b.keyword
+    ? JSON.stringify([b.id, b.keyword, b.matchType, bid])
+    : JSON.stringify([b.id, b.keyword, b.matchType, bid, norm]);
 }

@@ -10,7 +10,9 @@ export type RowKind = 'customer' | 'offer' | 'bidword';
 export type RowResult<T> = { ok: true; row: T } | { ok: false; reason: string; detail: string };
 
 // allErrors so that a bad value of a union (status, matchType) reports the union, not one branch.
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
+// unicodeRegExp off: the model's patterns are ASCII classes (and \s), which mean the same without
+// the u flag, and non-unicode regexps are markedly faster on millions of rows.
+const ajv = new Ajv({ allErrors: true, verbose: true, strict: false, unicodeRegExp: false });
 const validators: {
   customer: ValidateFunction<Customer>;
   offer: ValidateFunction<Offer>;

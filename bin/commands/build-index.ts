@@ -101,6 +101,7 @@ export function register(program: Command): void {
           durationMs: manifest.build.durationMs,
           published: published !== undefined,
           pruned,
+          peakRssBytes: process.resourceUsage().maxRSS * 1024,
         })}\n`,
       );
     } catch (err) {

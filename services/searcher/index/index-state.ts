@@ -9,12 +9,13 @@
 // Lookup structures (all keyed by normalized token strings, see docs/index-format.md):
 //   exact:  Map<"t1 t2 ...", bidwords>              one lookup with the whole query
 //   phrase: Map<"t1 t2 ...", bidwords>              one lookup per query n-gram up to maxPhraseLen
-//   broad:  Map<sorted unique tokens joined, bidwords>  one lookup per subset of the query's tokens
-//           that occur in some broad bidword (broadVocab), up to maxBroadLen tokens
-//   broadByFirst: Map<first sorted token, bidwords>  exact fallback for queries with many tokens
+//   broad:  Map<sorted unique tokens joined, bidwords>  one lookup per subset of the query's unique
+//           tokens, up to maxBroadLen tokens
+//   broadByFirst: Map<first sorted token, bidwords>  exact fallback for queries with so many tokens
+//           that subsets would cost too much; built on first use, then maintained
 //   title:  flexsearch Index over normalized titles (numeric slot ids), for text expansion
 import { Index as FlexIndex } from 'flexsearch';
-import type { Bidword, ChangeMessage, Customer, Offer } from '../../../core/model.js';
+import type { Bidword, ChangeMessage, Customer, MatchType, Offer } from '../../../core/model.js';
 import { normalize } from '../../../core/normalize.js';
 import { columnOf } from '../../../core/partition.js';
 import { qualityToBp } from '../../../core/ranking.js';
@@ -34,9 +35,18 @@ export interface CustomerRec {
   readonly online: boolean;
 }
 
+/**
+ * A held bidword (positive or negative). Every held bidword is online (offline ones are dropped),
+ * so the entity is its fields plus status "online" (bidwordRow rebuilds it).
+ */
 export interface BidwordRec {
-  readonly row: Bidword;
-  /** normalize(row.keyword). */
+  readonly id: string;
+  readonly offerId: string;
+  readonly keyword: string;
+  readonly matchType: MatchType;
+  /** 0 for negative keywords. */
+  readonly bidMicros: number;
+  /** normalize(keyword). */
   readonly norm: string;
   /** Token count of norm (0 = never matches). */
   readonly length: number;
@@ -45,6 +55,19 @@ export interface BidwordRec {
   readonly negative: boolean;
   /** The offer it is attached to; null while pending. */
   offer: OfferRec | null;
+}
+
+/** The Bidword entity of a held bidword. */
+export function bidwordRow(rec: BidwordRec): Bidword {
+  const row: Bidword = {
+    id: rec.id,
+    offerId: rec.offerId,
+    keyword: rec.keyword,
+    matchType: rec.matchType,
+    status: 'online',
+  };
+  if (!rec.negative) row.bidMicros = rec.bidMicros;
+  return row;
 }
 
 export interface OfferRec {
@@ -112,10 +135,16 @@ class LengthCounts {
   }
 }
 
+/** The broad-match key of a normalized keyword: its unique tokens, sorted (code-unit order), joined. */
 export function broadKey(norm: string): string {
-  const tokens = norm.split(' ');
-  if (tokens.length === 1) return norm;
-  return [...new Set(tokens)].sort().join(' ');
+  const space = norm.indexOf(' ');
+  if (space < 0) return norm;
+  if (norm.indexOf(' ', space + 1) < 0) {
+    const a = norm.slice(0, space);
+    const b = norm.slice(space + 1);
+    return a < b ? norm : a === b ? a : `${b} ${a}`;
+  }
+  return [...new Set(norm.split(' '))].sort().join(' ');
 }
 
 export class IndexState {
@@ -130,9 +159,8 @@ export class IndexState {
   readonly exact = new Map<string, BidwordRec[]>();
   readonly phrase = new Map<string, BidwordRec[]>();
   readonly broad = new Map<string, BidwordRec[]>();
-  readonly broadByFirst = new Map<string, BidwordRec[]>();
-  /** Token -> number of broad keys (with multiplicity) containing it. */
-  readonly broadVocab = new Map<string, number>();
+  /** Built by broadFallback() on first use (rare: very long queries), then kept up to date. */
+  private broadByFirstMap: Map<string, BidwordRec[]> | null = null;
   readonly phraseLengths = new LengthCounts();
   readonly broadLengths = new LengthCounts();
   readonly title = createTitleIndex();
@@ -148,6 +176,16 @@ export class IndexState {
     readonly column: number,
     readonly columns: number,
   ) {}
+
+  /** Broad bidwords by the first token of their key (every key is sorted, so that token is its least). */
+  broadFallback(): Map<string, BidwordRec[]> {
+    if (this.broadByFirstMap === null) {
+      const map = new Map<string, BidwordRec[]>();
+      for (const list of this.broad.values()) for (const rec of list) pushTo(map, firstToken(rec.key), rec);
+      this.broadByFirstMap = map;
+    }
+    return this.broadByFirstMap;
+  }
 
   ownsOffer(offerId: string): boolean {
     return this.columns === 1 || columnOf(offerId, this.columns) === this.column;
@@ -219,20 +257,45 @@ export class IndexState {
   putBidword(row: Bidword, norm: string = normalize(row.keyword)): void {
     this.deleteBidword(row.id);
     if (row.status !== 'online') return;
-    const negative = row.matchType === 'negative-exact' || row.matchType === 'negative-phrase';
-    const length = norm === '' ? 0 : countTokens(norm);
-    const rec: BidwordRec = {
-      row,
+    this.insertBidword(
+      row.id,
+      row.offerId,
+      row.keyword,
+      row.matchType as MatchType,
+      row.bidMicros ?? 0,
       norm,
-      length,
-      key: row.matchType === 'broad' ? broadKey(norm) : norm,
+    );
+  }
+
+  /**
+   * Inserts an online bidword that is not held yet (the loader's path: a segment holds each
+   * bidword once, so there is nothing to replace).
+   */
+  insertBidword(
+    id: string,
+    offerId: string,
+    keyword: string,
+    matchType: MatchType,
+    bidMicros: number,
+    norm: string,
+  ): void {
+    const negative = matchType === 'negative-exact' || matchType === 'negative-phrase';
+    const rec: BidwordRec = {
+      id,
+      offerId,
+      keyword,
+      matchType: MATCH_TYPE_CONSTANTS[matchType] ?? matchType,
+      bidMicros,
+      norm,
+      length: norm === '' ? 0 : countTokens(norm),
+      key: matchType === 'broad' ? broadKey(norm) : norm,
       negative,
       offer: null,
     };
-    this.bidwordsById.set(row.id, rec);
-    const offer = this.offers.get(row.offerId);
+    this.bidwordsById.set(id, rec);
+    const offer = this.offers.get(offerId);
     if (offer === undefined) {
-      pushTo(this.pending, row.offerId, rec);
+      pushTo(this.pending, offerId, rec);
       this.pendingCount++;
     } else {
       this.attach(rec, offer);
@@ -246,14 +309,14 @@ export class IndexState {
     this.bidwordsById.delete(id);
     const offer = rec.offer;
     if (offer === null) {
-      const list = this.pending.get(rec.row.offerId);
+      const list = this.pending.get(rec.offerId);
       if (list !== undefined) {
         const i = list.indexOf(rec);
         if (i >= 0) {
           list.splice(i, 1);
           this.pendingCount--;
         }
-        if (list.length === 0) this.pending.delete(rec.row.offerId);
+        if (list.length === 0) this.pending.delete(rec.offerId);
       }
       return true;
     }
@@ -274,7 +337,7 @@ export class IndexState {
     }
     this.positives++;
     if (rec.length === 0) return; // normalizes to nothing: never matches
-    switch (rec.row.matchType) {
+    switch (rec.matchType) {
       case 'exact':
         pushTo(this.exact, rec.key, rec);
         break;
@@ -284,10 +347,8 @@ export class IndexState {
         break;
       case 'broad': {
         pushTo(this.broad, rec.key, rec);
-        const tokens = rec.key.split(' ');
-        pushTo(this.broadByFirst, tokens[0]!, rec);
-        for (const t of tokens) this.broadVocab.set(t, (this.broadVocab.get(t) ?? 0) + 1);
-        this.broadLengths.add(tokens.length);
+        if (this.broadByFirstMap !== null) pushTo(this.broadByFirstMap, firstToken(rec.key), rec);
+        this.broadLengths.add(countTokens(rec.key));
         break;
       }
     }
@@ -303,7 +364,7 @@ export class IndexState {
     }
     this.positives--;
     if (rec.length === 0) return;
-    switch (rec.row.matchType) {
+    switch (rec.matchType) {
       case 'exact':
         removeFrom(this.exact, rec.key, rec);
         break;
@@ -313,19 +374,27 @@ export class IndexState {
         break;
       case 'broad': {
         removeFrom(this.broad, rec.key, rec);
-        const tokens = rec.key.split(' ');
-        removeFrom(this.broadByFirst, tokens[0]!, rec);
-        for (const t of tokens) {
-          const n = (this.broadVocab.get(t) ?? 0) - 1;
-          if (n <= 0) this.broadVocab.delete(t);
-          else this.broadVocab.set(t, n);
-        }
-        this.broadLengths.remove(tokens.length);
+        if (this.broadByFirstMap !== null) removeFrom(this.broadByFirstMap, firstToken(rec.key), rec);
+        this.broadLengths.remove(countTokens(rec.key));
         break;
       }
     }
   }
 }
+
+function firstToken(key: string): string {
+  const space = key.indexOf(' ');
+  return space < 0 ? key : key.slice(0, space);
+}
+
+/** Match types as shared constants, so parsed segment rows do not keep a string each. */
+const MATCH_TYPE_CONSTANTS: Readonly<Record<string, MatchType>> = {
+  exact: 'exact',
+  phrase: 'phrase',
+  broad: 'broad',
+  'negative-exact': 'negative-exact',
+  'negative-phrase': 'negative-phrase',
+};
 
 function countTokens(norm: string): number {
   let n = 1;
@@ -383,10 +452,10 @@ export class ColumnIndexImpl implements ColumnIndex {
     const s = this.state;
     const customers = [...s.customers.values()].map((c) => c.row).sort(byId);
     const offers: DumpedOffer[] = [...s.offers.values()]
-      .map((o) => ({ offer: o.row, bidwords: o.bidwords.map((b) => b.row).sort(byId) }))
+      .map((o) => ({ offer: o.row, bidwords: o.bidwords.map(bidwordRow).sort(byId) }))
       .sort((a, b) => byId(a.offer, b.offer));
     const pendingBidwords: Bidword[] = [];
-    for (const list of s.pending.values()) for (const b of list) pendingBidwords.push(b.row);
+    for (const list of s.pending.values()) for (const b of list) pendingBidwords.push(bidwordRow(b));
     pendingBidwords.sort(byId);
     return { customers, offers, pendingBidwords };
   }

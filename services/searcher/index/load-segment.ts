@@ -81,16 +81,18 @@ export async function loadColumnIndex(
         state.putCustomer(line.d);
         return;
       case 'o': {
+        const offerId = line.d.id;
         state.putOffer(line.d, line.n);
         offers++;
-        const b = line.b;
-        for (let i = 0; i < b.length; i++) state.putBidword(b[i]!, line.bn[i]!);
+        for (const b of line.b) state.insertBidword(b[0], offerId, b[1], b[2], b[3], b[4] ?? b[1]);
         return;
       }
-      case 'p':
-        state.putBidword(line.d, line.n);
+      case 'p': {
+        const b = line.b;
+        state.insertBidword(b[0], line.o, b[1], b[2], b[3], b[4] ?? b[1]);
         pendingLines++;
         return;
+      }
       case 'e':
         footer = line;
         return;

@@ -9,10 +9,10 @@ import type { BidwordRec, IndexState } from './index-state.js';
 export type Visit = (bw: BidwordRec) => void;
 
 /**
- * Subset enumeration is used for broad match while it needs at most this many lookups
- * (16 tokens that all occur in broad bidwords, with broad bidwords of up to 3 tokens, is 696
- * lookups). Above it, the exact fallback walks the broad bidwords filed under each query token
- * and checks containment: same answer, cost proportional to those lists instead.
+ * Subset enumeration is used for broad match while it needs at most this many lookups (a query
+ * of 16 unique tokens with broad bidwords of up to 3 tokens is 696). Above it, the exact fallback
+ * walks the broad bidwords filed under each query token and checks containment: same answer,
+ * cost proportional to those lists instead.
  */
 export const MAX_BROAD_SUBSET_LOOKUPS = 4096;
 
@@ -40,19 +40,20 @@ export function visitPhrase(s: IndexState, tokens: readonly string[], visit: Vis
 /** Broad: every bidword whose token set is contained in the query's token set. */
 export function visitBroad(s: IndexState, tokens: readonly string[], visit: Visit): void {
   if (s.broad.size === 0) return;
-  // Only tokens that occur in some broad bidword can be part of a matching key.
-  const useful: string[] = [];
-  for (const t of tokens) if (s.broadVocab.has(t) && !useful.includes(t)) useful.push(t);
-  if (useful.length === 0) return;
-  useful.sort(); // keys hold sorted tokens (code-unit order), as broadKey() builds them
-  const maxLen = Math.min(s.broadLengths.max, useful.length);
-  if (subsetCount(useful.length, maxLen) <= MAX_BROAD_SUBSET_LOOKUPS) {
-    enumerate(s, useful, 0, '', 0, maxLen, visit);
+  const unique: string[] = [];
+  for (const t of tokens) if (!unique.includes(t)) unique.push(t);
+  unique.sort(); // keys hold sorted tokens (code-unit order), as broadKey() builds them
+  const maxLen = Math.min(s.broadLengths.max, unique.length);
+  if (subsetCount(unique.length, maxLen) <= MAX_BROAD_SUBSET_LOOKUPS) {
+    enumerate(s, unique, 0, '', 0, maxLen, visit);
     return;
   }
-  const query = new Set(useful);
-  for (const t of useful) {
-    const list = s.broadByFirst.get(t);
+  // Too many subsets: walk the broad bidwords filed under each query token instead. A key's first
+  // token is its least, so each bidword is seen at most once, under its first token.
+  const query = new Set(unique);
+  const byFirst = s.broadFallback();
+  for (const t of unique) {
+    const list = byFirst.get(t);
     if (list === undefined) continue;
     for (const bw of list) if (containsAll(query, bw.key)) visit(bw);
   }
@@ -106,7 +107,7 @@ export function excludedByNegatives(
 ): boolean {
   for (const bw of bidwords) {
     if (!bw.negative || bw.length === 0) continue;
-    if (bw.row.matchType === 'negative-exact') {
+    if (bw.matchType === 'negative-exact') {
       if (bw.norm === queryNorm) return true;
     } else if (paddedQuery.includes(` ${bw.norm} `)) {
       return true;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SearchRequest } from '../../../core/search-contract.js';
-import { bidword, customer, offer, oneColumn } from './test-support/fixtures.js';
+import { bidword, customer, msg, offer, oneColumn } from './test-support/fixtures.js';
 
 const q = (query: string, extra: Partial<SearchRequest> = {}): SearchRequest => ({
   query,
@@ -73,6 +73,11 @@ describe('match types', () => {
     expect(ids(idx.search(q([...words].reverse().join(' '))))).toEqual(['o1', 'o2']);
     expect(ids(idx.search(q('w39 w3 w3')))).toEqual(['o2']);
     expect(ids(idx.search(q(words.slice(0, 19).join(' '))))).toEqual([]);
+    // The fallback structure, once built, follows changes.
+    idx.apply(msg({ entity: 'bidword', op: 'upsert', data: bidword('b4', 'o3', 'w0 w5', 'broad', 9_000_000) }, 1));
+    idx.apply(msg({ entity: 'offer', op: 'upsert', data: offer('o3', 'c1', 'z') }, 2));
+    idx.apply(msg({ entity: 'bidword', op: 'delete', data: { id: 'b1' } }, 3));
+    expect(ids(idx.search(q([...words].reverse().join(' '))))).toEqual(['o3', 'o2']);
   });
 });
 

@@ -39,7 +39,7 @@ function better(score: number, mt: RankedMatchType, bw: BidwordRec, c: Candidate
   const ra = MATCH_TYPE_RANK[mt];
   const rb = MATCH_TYPE_RANK[c.matchType];
   if (ra !== rb) return ra < rb;
-  return bw.row.id < c.bw.row.id;
+  return bw.id < c.bw.id;
 }
 
 class Query {
@@ -96,9 +96,9 @@ class Query {
   readonly visit = (bw: BidwordRec): void => {
     const o = bw.offer;
     if (o === null || !this.admissible(o)) return;
-    const bid = bw.row.bidMicros ?? 0;
+    const bid = bw.bidMicros;
     if (bid < 1) return;
-    const mt = bw.row.matchType as RankedMatchType;
+    const mt = bw.matchType as RankedMatchType;
     const score = bid * o.qualityBp * MATCH_WEIGHT_PCT[mt];
     if (o.slotInQuery === ADMISSIBLE) {
       o.slotInQuery = this.candidates.length;
@@ -143,7 +143,7 @@ class Query {
       if (!all || !this.admissible(o)) continue;
       const top = topBid(o);
       if (top === undefined) continue;
-      const bid = top.row.bidMicros!;
+      const bid = top.bidMicros;
       out.push(new Candidate(o, top, 'text', bid * o.qualityBp * MATCH_WEIGHT_PCT.text));
     }
     return out;
@@ -156,9 +156,9 @@ function topBid(o: OfferRec): BidwordRec | undefined {
   let topBid = 0;
   for (const bw of o.bidwords) {
     if (bw.negative) continue;
-    const bid = bw.row.bidMicros ?? 0;
+    const bid = bw.bidMicros;
     if (bid < 1) continue;
-    if (top === undefined || bid > topBid || (bid === topBid && bw.row.id < top.row.id)) {
+    if (top === undefined || bid > topBid || (bid === topBid && bw.id < top.id)) {
       top = bw;
       topBid = bid;
     }
@@ -205,14 +205,14 @@ export function topK<T extends { score: number; qualityBp: number; offerId: stri
 
 function toHit(c: Candidate): SearchHit {
   const row = c.offer.row;
-  const bw = c.bw.row;
+  const bw = c.bw;
   return {
     offerId: row.id,
     customerId: row.customerId,
     bidwordId: bw.id,
     keyword: bw.keyword,
     matchType: c.matchType,
-    bidMicros: bw.bidMicros!,
+    bidMicros: bw.bidMicros,
     qualityBp: c.offer.qualityBp,
     score: c.score,
     title: row.title,
