@@ -11,6 +11,8 @@
 //   phrase: Map<"t1 t2 ...", bidwords>              one lookup per query n-gram up to maxPhraseLen
 //   broad:  Map<sorted unique tokens joined, bidwords>  one lookup per subset of the query's unique
 //           tokens, up to maxBroadLen tokens
+// Every exact/phrase/broad list is kept in bid-descending order, so a search can stop reading a
+// list once even the best quality could not lift a bidword into the current top k.
 //   broadByFirst: Map<first sorted token, bidwords>  exact fallback for queries with so many tokens
 //           that subsets would cost too much; built on first use, then maintained
 //   title:  flexsearch Index over normalized titles (numeric slot ids), for text expansion
@@ -116,6 +118,37 @@ function removeFrom(map: Map<string, BidwordRec[]>, key: string, rec: BidwordRec
   list.pop();
 }
 
+/** Bid descending: the order of every retrieval list, so a search can stop early (search.ts). */
+const byBidDesc = (a: BidwordRec, b: BidwordRec): number => b.bidMicros - a.bidMicros;
+
+/** Inserts keeping the list in bid-descending order (after equal bids). */
+function insertSorted(map: Map<string, BidwordRec[]>, key: string, rec: BidwordRec): void {
+  const list = map.get(key);
+  if (list === undefined) {
+    map.set(key, [rec]);
+    return;
+  }
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.bidMicros >= rec.bidMicros) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo === list.length) list.push(rec);
+  else list.splice(lo, 0, rec);
+}
+
+/** Removes keeping the order. */
+function removeSorted(map: Map<string, BidwordRec[]>, key: string, rec: BidwordRec): void {
+  const list = map.get(key);
+  if (list === undefined) return;
+  const i = list.indexOf(rec);
+  if (i < 0) return;
+  if (list.length === 1) map.delete(key);
+  else list.splice(i, 1);
+}
+
 /** Counts of keys by token length, to know the longest phrase / broad bidword present. */
 class LengthCounts {
   private readonly counts: number[] = [];
@@ -171,11 +204,29 @@ export class IndexState {
   pendingCount = 0;
   /** Search stamp counter (search.ts). */
   stamp = 0;
+  /**
+   * While true (bulk loading), retrieval lists are appended to and sorted once by finishBulk();
+   * afterwards every insert keeps them sorted.
+   */
+  private bulk = true;
 
   constructor(
     readonly column: number,
     readonly columns: number,
   ) {}
+
+  private insert(map: Map<string, BidwordRec[]>, rec: BidwordRec): void {
+    if (this.bulk) pushTo(map, rec.key, rec);
+    else insertSorted(map, rec.key, rec);
+  }
+
+  /** Ends bulk loading: sorts every retrieval list by bid, descending. Call once. */
+  finishBulk(): void {
+    for (const map of [this.exact, this.phrase, this.broad]) {
+      for (const list of map.values()) if (list.length > 1) list.sort(byBidDesc);
+    }
+    this.bulk = false;
+  }
 
   /** Broad bidwords by the first token of their key (every key is sorted, so that token is its least). */
   broadFallback(): Map<string, BidwordRec[]> {
@@ -339,14 +390,14 @@ export class IndexState {
     if (rec.length === 0) return; // normalizes to nothing: never matches
     switch (rec.matchType) {
       case 'exact':
-        pushTo(this.exact, rec.key, rec);
+        this.insert(this.exact, rec);
         break;
       case 'phrase':
-        pushTo(this.phrase, rec.key, rec);
+        this.insert(this.phrase, rec);
         this.phraseLengths.add(rec.length);
         break;
       case 'broad': {
-        pushTo(this.broad, rec.key, rec);
+        this.insert(this.broad, rec);
         if (this.broadByFirstMap !== null) pushTo(this.broadByFirstMap, firstToken(rec.key), rec);
         this.broadLengths.add(countTokens(rec.key));
         break;
@@ -366,14 +417,14 @@ export class IndexState {
     if (rec.length === 0) return;
     switch (rec.matchType) {
       case 'exact':
-        removeFrom(this.exact, rec.key, rec);
+        removeSorted(this.exact, rec.key, rec);
         break;
       case 'phrase':
-        removeFrom(this.phrase, rec.key, rec);
+        removeSorted(this.phrase, rec.key, rec);
         this.phraseLengths.remove(rec.length);
         break;
       case 'broad': {
-        removeFrom(this.broad, rec.key, rec);
+        removeSorted(this.broad, rec.key, rec);
         if (this.broadByFirstMap !== null) removeFrom(this.broadByFirstMap, firstToken(rec.key), rec);
         this.broadLengths.remove(countTokens(rec.key));
         break;
@@ -466,7 +517,9 @@ export function createColumnIndex(input: ColumnIndexInput): ColumnIndex {
   const state = new IndexState(input.column, input.columns);
   for (const c of input.customers) state.putCustomer(c);
   for (const o of input.offers) if (state.ownsOffer(o.id)) state.putOffer(o);
-  for (const b of input.bidwords)
+  for (const b of input.bidwords) {
     if (b.status === 'online' && state.ownsOffer(b.offerId)) state.putBidword(b);
+  }
+  state.finishBulk();
   return new ColumnIndexImpl(state, input.version, input.watermark);
 }

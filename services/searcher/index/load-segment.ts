@@ -142,6 +142,7 @@ export async function loadColumnIndex(
         `the file holds ${state.customers.size} / ${offers} / ${pendingLines}`,
     );
   }
+  state.finishBulk();
   const index = new ColumnIndexImpl(state, manifest.version, manifest.watermark);
   opts.logger?.info(
     { version: manifest.version, column, ms: Math.round(performance.now() - started), ...index.stats() },

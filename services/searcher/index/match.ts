@@ -4,9 +4,35 @@
 // and the longest bidword present, not on the number of offers.
 //
 // Concurrency model: pure functions over a read-only IndexState; synchronous.
+import { MATCH_WEIGHT_PCT } from '../../../core/ranking.js';
 import type { BidwordRec, IndexState } from './index-state.js';
 
-export type Visit = (bw: BidwordRec) => void;
+/** Receives matching bidwords; `threshold` lets a list be cut short (see visitList). */
+export interface Visitor {
+  /**
+   * A score that the k-th best hit already reaches: a bidword whose best possible score is below
+   * it cannot enter the top k. -1 while there are fewer than k hits.
+   */
+  readonly threshold: number;
+  visit(bw: BidwordRec): void;
+}
+
+const MAX_QUALITY_BP = 10_000;
+const EXACT_BOUND = MAX_QUALITY_BP * MATCH_WEIGHT_PCT.exact;
+const PHRASE_BOUND = MAX_QUALITY_BP * MATCH_WEIGHT_PCT.phrase;
+const BROAD_BOUND = MAX_QUALITY_BP * MATCH_WEIGHT_PCT.broad;
+
+/**
+ * Visits a bid-descending list until even a perfect-quality offer could not beat the threshold
+ * with the remaining bids (every later bidword scores at most bid x 10000 x weight).
+ */
+function visitList(list: readonly BidwordRec[], bound: number, v: Visitor): void {
+  for (let i = 0; i < list.length; i++) {
+    const bw = list[i]!;
+    if (bw.bidMicros * bound < v.threshold) return;
+    v.visit(bw);
+  }
+}
 
 /**
  * Subset enumeration is used for broad match while it needs at most this many lookups (a query
@@ -17,13 +43,13 @@ export type Visit = (bw: BidwordRec) => void;
 export const MAX_BROAD_SUBSET_LOOKUPS = 4096;
 
 /** Exact: the normalized query equals the bidword. */
-export function visitExact(s: IndexState, queryNorm: string, visit: Visit): void {
+export function visitExact(s: IndexState, queryNorm: string, v: Visitor): void {
   const list = s.exact.get(queryNorm);
-  if (list !== undefined) for (const bw of list) visit(bw);
+  if (list !== undefined) visitList(list, EXACT_BOUND, v);
 }
 
 /** Phrase: every contiguous n-gram of the query up to the longest phrase bidword. */
-export function visitPhrase(s: IndexState, tokens: readonly string[], visit: Visit): void {
+export function visitPhrase(s: IndexState, tokens: readonly string[], v: Visitor): void {
   const maxLen = Math.min(s.phraseLengths.max, tokens.length);
   if (maxLen === 0 || s.phrase.size === 0) return;
   for (let i = 0; i < tokens.length; i++) {
@@ -32,20 +58,20 @@ export function visitPhrase(s: IndexState, tokens: readonly string[], visit: Vis
     for (let j = i; j < end; j++) {
       if (j > i) key += ` ${tokens[j]!}`;
       const list = s.phrase.get(key);
-      if (list !== undefined) for (const bw of list) visit(bw);
+      if (list !== undefined) visitList(list, PHRASE_BOUND, v);
     }
   }
 }
 
 /** Broad: every bidword whose token set is contained in the query's token set. */
-export function visitBroad(s: IndexState, tokens: readonly string[], visit: Visit): void {
+export function visitBroad(s: IndexState, tokens: readonly string[], v: Visitor): void {
   if (s.broad.size === 0) return;
   const unique: string[] = [];
   for (const t of tokens) if (!unique.includes(t)) unique.push(t);
   unique.sort(); // keys hold sorted tokens (code-unit order), as broadKey() builds them
   const maxLen = Math.min(s.broadLengths.max, unique.length);
   if (subsetCount(unique.length, maxLen) <= MAX_BROAD_SUBSET_LOOKUPS) {
-    enumerate(s, unique, 0, '', 0, maxLen, visit);
+    enumerate(s, unique, 0, '', 0, maxLen, v);
     return;
   }
   // Too many subsets: walk the broad bidwords filed under each query token instead. A key's first
@@ -55,7 +81,7 @@ export function visitBroad(s: IndexState, tokens: readonly string[], visit: Visi
   for (const t of unique) {
     const list = byFirst.get(t);
     if (list === undefined) continue;
-    for (const bw of list) if (containsAll(query, bw.key)) visit(bw);
+    for (const bw of list) if (containsAll(query, bw.key)) v.visit(bw);
   }
 }
 
@@ -66,13 +92,13 @@ function enumerate(
   prefix: string,
   depth: number,
   maxLen: number,
-  visit: Visit,
+  v: Visitor,
 ): void {
   for (let i = start; i < tokens.length; i++) {
     const key = depth === 0 ? tokens[i]! : `${prefix} ${tokens[i]!}`;
     const list = s.broad.get(key);
-    if (list !== undefined) for (const bw of list) visit(bw);
-    if (depth + 1 < maxLen) enumerate(s, tokens, i + 1, key, depth + 1, maxLen, visit);
+    if (list !== undefined) visitList(list, BROAD_BOUND, v);
+    if (depth + 1 < maxLen) enumerate(s, tokens, i + 1, key, depth + 1, maxLen, v);
   }
 }
 

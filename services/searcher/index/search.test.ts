@@ -74,7 +74,9 @@ describe('match types', () => {
     expect(ids(idx.search(q('w39 w3 w3')))).toEqual(['o2']);
     expect(ids(idx.search(q(words.slice(0, 19).join(' '))))).toEqual([]);
     // The fallback structure, once built, follows changes.
-    idx.apply(msg({ entity: 'bidword', op: 'upsert', data: bidword('b4', 'o3', 'w0 w5', 'broad', 9_000_000) }, 1));
+    idx.apply(
+      msg({ entity: 'bidword', op: 'upsert', data: bidword('b4', 'o3', 'w0 w5', 'broad', 9_000_000) }, 1),
+    );
     idx.apply(msg({ entity: 'offer', op: 'upsert', data: offer('o3', 'c1', 'z') }, 2));
     idx.apply(msg({ entity: 'bidword', op: 'delete', data: { id: 'b1' } }, 3));
     expect(ids(idx.search(q([...words].reverse().join(' '))))).toEqual(['o3', 'o2']);

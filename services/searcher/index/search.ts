@@ -13,7 +13,7 @@ import {
 } from '../../../core/ranking.js';
 import type { SearchHit, SearchRequest } from '../../../core/search-contract.js';
 import type { BidwordRec, IndexState, OfferRec } from './index-state.js';
-import { excludedByNegatives, visitBroad, visitExact, visitPhrase } from './match.js';
+import { excludedByNegatives, type Visitor, visitBroad, visitExact, visitPhrase } from './match.js';
 
 const EXCLUDED = -1;
 const ADMISSIBLE = -2;
@@ -42,11 +42,19 @@ function better(score: number, mt: RankedMatchType, bw: BidwordRec, c: Candidate
   return bw.id < c.bw.id;
 }
 
-class Query {
+class Query implements Visitor {
   readonly stamp: number;
   readonly norm: string;
   readonly padded: string;
   readonly candidates: Candidate[] = [];
+  /** Min-heap of the first score of each candidate, at most k of them (see `threshold`). */
+  private readonly firstScores: number[] = [];
+  /**
+   * The k-th largest first score of k distinct candidates, or -1. A candidate's score only grows
+   * after its first, so at least k offers score this much already: a lower bound of the final
+   * k-th best score, which makes it safe for cutting retrieval lists short (match.ts).
+   */
+  threshold = -1;
 
   constructor(
     readonly state: IndexState,
@@ -93,7 +101,40 @@ class Query {
     return true;
   }
 
-  readonly visit = (bw: BidwordRec): void => {
+  private recordFirst(score: number): void {
+    const h = this.firstScores;
+    const k = this.req.k;
+    if (h.length < k) {
+      // sift up
+      let i = h.length;
+      h.push(score);
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (h[parent]! <= score) break;
+        h[i] = h[parent]!;
+        i = parent;
+      }
+      h[i] = score;
+    } else if (score > h[0]!) {
+      // replace the minimum, sift down
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= k) break;
+        const r = l + 1;
+        const c = r < k && h[r]! < h[l]! ? r : l;
+        if (h[c]! >= score) break;
+        h[i] = h[c]!;
+        i = c;
+      }
+      h[i] = score;
+    } else {
+      return;
+    }
+    if (h.length === k) this.threshold = h[0]!;
+  }
+
+  visit(bw: BidwordRec): void {
     const o = bw.offer;
     if (o === null || !this.admissible(o)) return;
     const bid = bw.bidMicros;
@@ -103,6 +144,7 @@ class Query {
     if (o.slotInQuery === ADMISSIBLE) {
       o.slotInQuery = this.candidates.length;
       this.candidates.push(new Candidate(o, bw, mt, score));
+      this.recordFirst(score);
       return;
     }
     const c = this.candidates[o.slotInQuery]!;
@@ -111,7 +153,7 @@ class Query {
       c.matchType = mt;
       c.score = score;
     }
-  };
+  }
 
   /** Title-text expansion candidates (see column-index.ts for the rules). */
   textCandidates(): Candidate[] {
@@ -226,9 +268,9 @@ export function searchIndex(state: IndexState, req: SearchRequest): SearchHit[] 
   const tokens = tokenize(req.query);
   if (tokens.length === 0 || req.k < 1) return [];
   const q = new Query(state, req, tokens);
-  visitExact(state, q.norm, q.visit);
-  visitPhrase(state, tokens, q.visit);
-  visitBroad(state, tokens, q.visit);
+  visitExact(state, q.norm, q);
+  visitPhrase(state, tokens, q);
+  visitBroad(state, tokens, q);
   const fromBidwords = q.candidates;
   let ranked: Candidate[];
   if (fromBidwords.length < req.k && req.textExpansion !== false) {

@@ -1,0 +1,178 @@
+// The column index against the brute-force reference of test/helpers/reference.ts (written
+// independently of this code) on random data: same hits, same order, for many queries and small
+// k (so the early cut of retrieval lists matters), before and after random changes.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Bidword, ChangeMessage, Customer, Offer } from '../../../core/model.js';
+import type { SearchRequest } from '../../../core/search-contract.js';
+import { loadReferenceSnapshot, referenceSearch } from '../../../test/helpers/reference.js';
+import { createColumnIndex } from './column-index.js';
+import { bidword, customer, msg, offer } from './test-support/fixtures.js';
+
+const root = mkdtempSync(join(tmpdir(), 'imatch-index-ref-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const WORDS = [
+  'red',
+  'blue',
+  'shoe',
+  'shoes',
+  'boot',
+  'wide',
+  'mens',
+  'womens',
+  'leather',
+  'cheap',
+  'run',
+  'bag',
+];
+
+async function referenceOf(
+  dir: string,
+  customers: Iterable<Customer>,
+  offers: Iterable<Offer>,
+  bidwords: Iterable<Bidword>,
+) {
+  const lines = (rows: Iterable<unknown>) => [...rows].map((r) => `${JSON.stringify(r)}\n`).join('');
+  writeFileSync(join(dir, 'customers.jsonl'), lines(customers));
+  writeFileSync(join(dir, 'offers.jsonl'), lines(offers));
+  writeFileSync(join(dir, 'bidwords.jsonl'), lines(bidwords));
+  writeFileSync(
+    join(dir, 'snapshot.json'),
+    JSON.stringify({ takenAt: '2025-01-01T00:00:00Z', watermark: 0 }),
+  );
+  return loadReferenceSnapshot(dir);
+}
+
+describe('column index == brute-force reference', () => {
+  for (const seed of [11, 12, 13]) {
+    it(`random data, seed ${seed}`, async () => {
+      const r = rng(seed);
+      const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
+      const phrase = (max = 3) =>
+        Array.from({ length: 1 + Math.floor(r() * max) }, () => pick(WORDS)).join(' ');
+      const customerIds = Array.from({ length: 8 }, (_, i) => `c${i}`);
+      const offerIds = Array.from({ length: 400 }, (_, i) => `o${i}`);
+      const randCustomer = (id: string): Customer =>
+        customer(id, {
+          status: pick(['online', 'online', 'online', 'offline', 'suspended'] as const),
+          ...(r() < 0.3 ? { regions: [pick(['US', 'DE', 'FR'])] } : {}),
+        });
+      const randOffer = (id: string): Offer =>
+        offer(id, pick(customerIds), phrase(4), {
+          status: r() < 0.9 ? 'online' : 'offline',
+          quality: Math.round(r() * 1000) / 1000 + 0.001,
+          category: pick(['apparel/shoes', 'apparel/shoes/running', 'apparel/bags', 'home']),
+          ...(r() < 0.25 ? { regions: [pick(['US', 'DE', 'FR'])] } : {}),
+        });
+      let nextBidword = 0;
+      const randBidword = (id = `b${nextBidword++}`): Bidword => {
+        const mt = pick([
+          'exact',
+          'phrase',
+          'broad',
+          'broad',
+          'broad',
+          'negative-phrase',
+          'negative-exact',
+        ] as const);
+        const negative = mt.startsWith('negative');
+        return bidword(
+          id,
+          pick(offerIds),
+          phrase(),
+          mt,
+          negative ? undefined : 10_000 * (1 + Math.floor(r() * 40)),
+          {
+            status: r() < 0.92 ? 'online' : 'offline',
+          },
+        );
+      };
+      const customers = new Map(customerIds.map((id) => [id, randCustomer(id)]));
+      const offers = new Map(offerIds.slice(0, 380).map((id) => [id, randOffer(id)]));
+      const bidwords = new Map<string, Bidword>();
+      for (let i = 0; i < 2000; i++) {
+        const b = randBidword();
+        bidwords.set(b.id, b);
+      }
+      const columns = 2;
+      const live = [0, 1].map((column) =>
+        createColumnIndex({
+          version: 'v',
+          column,
+          columns,
+          watermark: 0,
+          customers: customers.values(),
+          offers: offers.values(),
+          bidwords: bidwords.values(),
+        }),
+      );
+      const randRequest = (): SearchRequest => {
+        const req: SearchRequest = { query: phrase(4), k: pick([1, 2, 3, 5, 10, 40]) };
+        if (r() < 0.3) req.region = pick(['US', 'DE', 'FR']);
+        if (r() < 0.3) req.category = pick(['apparel', 'apparel/shoes', 'home']);
+        if (r() < 0.2) req.textExpansion = false;
+        return req;
+      };
+      const check = async (label: string) => {
+        const ref = await referenceOf(
+          mkdtempSync(join(root, 'snap-')),
+          customers.values(),
+          offers.values(),
+          bidwords.values(),
+        );
+        for (let i = 0; i < 300; i++) {
+          const req = randRequest();
+          for (const column of [0, 1]) {
+            expect(live[column]!.search(req), `${label}: ${JSON.stringify(req)} column ${column}`).toEqual(
+              referenceSearch(ref, req, { column, columns }),
+            );
+          }
+        }
+      };
+      await check('snapshot');
+
+      // Random changes applied to the live indexes and to the plain tables.
+      for (let id = 1; id <= 600; id++) {
+        const roll = r();
+        let change: Omit<ChangeMessage, 'id' | 'acceptedAt'>;
+        if (roll < 0.1) {
+          const c = pick(customerIds);
+          change = { entity: 'customer', op: 'upsert', data: randCustomer(c) };
+        } else if (roll < 0.3) {
+          const o = pick(offerIds);
+          change =
+            r() < 0.85
+              ? { entity: 'offer', op: 'upsert', data: randOffer(o) }
+              : { entity: 'offer', op: 'delete', data: { id: o } };
+        } else {
+          const existing = `b${Math.floor(r() * (nextBidword + 50))}`;
+          change =
+            r() < 0.85
+              ? { entity: 'bidword', op: 'upsert', data: randBidword(existing) }
+              : { entity: 'bidword', op: 'delete', data: { id: existing } };
+        }
+        const m = msg(change, id);
+        for (const index of live) index.apply(m);
+        const d = m.data as { id: string };
+        const table = (m.entity === 'customer' ? customers : m.entity === 'offer' ? offers : bidwords) as Map<
+          string,
+          unknown
+        >;
+        if (m.op === 'upsert') table.set(d.id, m.data);
+        else table.delete(d.id);
+      }
+      await check('after changes');
+    });
+  }
+});
