@@ -30,6 +30,8 @@ export interface LoadOptions {
   timeoutMs?: number;
   /** Text in a 200 body that counts as "degraded" (e.g. '"degraded":true'). */
   degradedMarker?: string;
+  /** Called when the warmup ends and measuring starts (e.g. to snapshot CPU counters). */
+  onMeasureStart?: () => void;
 }
 
 export interface LoadResult {
@@ -108,6 +110,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const endNs = measureFromNs + BigInt(options.durationMs) * 1_000_000n;
   const markTimer = setTimeout(() => {
     measuring = true;
+    options.onMeasureStart?.();
   }, warmupMs);
 
   if (options.rate === undefined) {

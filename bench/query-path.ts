@@ -13,10 +13,10 @@
 // Every process it starts is stopped at the end by PID (never by name).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { downServers, upServers } from '../infra/servers.js';
 import { startBareChain } from './bare-chain/chain.js';
-import { findPeak, type LoadResult, runLoad } from './http-load.js';
+import { type LoadOptions, type LoadResult, runLoad } from './http-load.js';
 
 const CLI = fileURLToPath(new URL('../bin/imatch.js', import.meta.url));
 
@@ -167,20 +167,73 @@ async function queryPaths(): Promise<string[]> {
   return paths;
 }
 
-interface ChainRun {
+interface Chain {
   name: string;
-  ramp: LoadResult[];
-  peak: LoadResult;
-  half?: LoadResult;
+  url: string;
+  /** Processes whose CPU time is this chain's cost (services, and the servers they write to). */
+  procs: { name: string; pid: number }[];
 }
 
-function row(r: LoadResult): string {
+interface Measured {
+  result: LoadResult;
+  /** CPU microseconds per answered request, by process, plus the load generator and the total. */
+  cpu: { byProcess: Record<string, number>; total: number };
+}
+
+interface ChainRun {
+  name: string;
+  ramp: Measured[];
+  peak: Measured;
+  half?: Measured;
+}
+
+const CLK_TCK = 100; // Linux USER_HZ for /proc/<pid>/stat utime/stime
+
+/** CPU time (ms) a process has used, all threads, from /proc/<pid>/stat. */
+function cpuMsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** One load run, with each process's CPU time over the measured part divided by the answers. */
+async function measured(chain: Chain, options: LoadOptions): Promise<Measured> {
+  let before: number[] = [];
+  let loadBefore = process.cpuUsage();
+  const result = await runLoad({
+    ...options,
+    onMeasureStart: () => {
+      before = chain.procs.map((p) => cpuMsOf(p.pid));
+      loadBefore = process.cpuUsage();
+    },
+  });
+  const after = chain.procs.map((p) => cpuMsOf(p.pid));
+  const loader = process.cpuUsage(loadBefore);
+  const answered = Math.max(1, result.requests);
+  const byProcess: Record<string, number> = {};
+  chain.procs.forEach((p, i) => {
+    byProcess[p.name] = Math.round(((after[i]! - before[i]!) * 1000) / answered);
+  });
+  byProcess.load = Math.round((loader.user + loader.system) / answered);
+  const total = Object.values(byProcess).reduce((a, b) => a + (Number.isNaN(b) ? 0 : b), 0);
+  return { result, cpu: { byProcess, total } };
+}
+
+function row(m: Measured): string {
+  const r = m.result;
   const mode = r.mode === 'open' ? `open ${r.rate}/s` : `c=${r.concurrency}`;
-  return `| ${mode} | ${r.rps} | ${r.p50Ms} | ${r.p90Ms} | ${r.p99Ms} | ${r.maxMs} | ${r.errors} | ${r.degraded} | ${r.shed} |`;
+  return `| ${mode} | ${r.rps} | ${r.p50Ms} | ${r.p90Ms} | ${r.p99Ms} | ${r.maxMs} | ${r.errors} | ${r.degraded} | ${r.shed} | ${m.cpu.total} |`;
 }
 
 async function main(): Promise<void> {
   const t0 = Date.now();
+  const loadBefore = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
   const cleanups: (() => Promise<void>)[] = [];
   const cleanupAll = async () => {
     for (const c of cleanups.reverse()) await c().catch((err) => say(`cleanup: ${String(err)}`));
@@ -191,6 +244,7 @@ async function main(): Promise<void> {
   try {
     let zk = args.zk;
     let kafka = args.kafka;
+    const infraPids: { name: string; pid: number }[] = [];
     if (zk === undefined || kafka === undefined) {
       const infraDir = await mkdtemp(join(tmpdir(), 'imatch-bench-'));
       const [zkPort, kafkaPort, ctlPort] = [await freePort(), await freePort(), await freePort()];
@@ -210,6 +264,7 @@ async function main(): Promise<void> {
       });
       zk = up.zookeeper.address;
       kafka = up.kafka.address;
+      infraPids.push({ name: 'zookeeper', pid: up.zookeeper.pid }, { name: 'kafka', pid: up.kafka.pid });
     }
     await ensureSnapshot();
     const root = `/imatch-bench/qp-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -307,9 +362,37 @@ async function main(): Promise<void> {
       `sample ${paths[0]}: ${sample.statusCode}, ${sampleBody.ads?.length ?? 0} ads, coverage ${JSON.stringify(sampleBody.coverage)}`,
     );
 
-    const chains = [
-      { name: 'iMatch', url: realUrl },
-      ...(args['only-real'] ? [] : [{ name: 'bare chain', url: bare.url }]),
+    // A sequential pass first: what fraction of the query set answers 200, and why not.
+    const sanity: Record<string, number> = {};
+    const examples: string[] = [];
+    for (const p of paths.slice(0, 300)) {
+      const res = await request(`${realUrl}${p}`);
+      const text = await res.body.text();
+      sanity[res.statusCode] = (sanity[res.statusCode] ?? 0) + 1;
+      if (res.statusCode !== 200 && examples.length < 5)
+        examples.push(`${p} -> ${res.statusCode} ${text.slice(0, 300)}`);
+    }
+    say(`sanity pass over 300 queries: ${JSON.stringify(sanity)}`);
+    for (const e of examples) say(`  ${e}`);
+
+    const chains: Chain[] = [
+      {
+        name: 'iMatch',
+        url: realUrl,
+        procs: [...procs.map((p) => ({ name: p.name, pid: p.child.pid ?? -1 })), ...infraPids],
+      },
+      ...(args['only-real']
+        ? []
+        : [
+            {
+              name: 'bare chain',
+              url: bare.url,
+              procs: bare.processes.map((p, i) => ({
+                name: p.role === 'searcher' ? `searcher-${i}` : p.role,
+                pid: p.child.pid ?? -1,
+              })),
+            },
+          ]),
     ];
     const runs: ChainRun[] = [];
     const common = { paths, durationMs: stepMs, warmupMs, degradedMarker: '"degraded":true' };
@@ -319,31 +402,40 @@ async function main(): Promise<void> {
     }
     for (const chain of chains) {
       say(`ramp ${chain.name}`);
-      const { peak, steps: ramp } = await findPeak({
-        ...common,
-        origin: chain.url,
-        steps,
-        onStep: (r) =>
-          say(
-            `  ${chain.name} c=${r.concurrency}: ${r.rps} req/s p50 ${r.p50Ms} p99 ${r.p99Ms} ms, errors ${r.errors}`,
-          ),
-      });
-      runs.push({ name: chain.name, ramp, peak });
+      const ramp: Measured[] = [];
+      let best: Measured | undefined;
+      let flat = 0;
+      for (const concurrency of steps) {
+        const m = await measured(chain, { ...common, origin: chain.url, concurrency });
+        ramp.push(m);
+        const r = m.result;
+        say(
+          `  ${chain.name} c=${concurrency}: ${r.rps} req/s p50 ${r.p50Ms} p99 ${r.p99Ms} ms, statuses ${JSON.stringify(r.statuses)}, ` +
+            `CPU ${m.cpu.total} us/req`,
+        );
+        if (best === undefined || r.rps > best.result.rps * 1.03) {
+          best = m;
+          flat = 0;
+        } else {
+          if (r.rps > best.result.rps) best = m;
+          if (++flat >= 2) break;
+        }
+      }
+      runs.push({ name: chain.name, ramp, peak: best! });
     }
     for (const chainRun of runs) {
       const chain = chains.find((c) => c.name === chainRun.name)!;
-      const rate = Math.max(1, Math.round(chainRun.peak.rps / 2));
+      const rate = Math.max(1, Math.round(chainRun.peak.result.rps / 2));
       say(`${chain.name} open loop at ${rate}/s (half of peak)`);
-      chainRun.half = await runLoad({
+      chainRun.half = await measured(chain, {
         ...common,
         origin: chain.url,
         concurrency: 64,
         rate,
         durationMs: halfMs,
       });
-      say(
-        `  p50 ${chainRun.half.p50Ms} p99 ${chainRun.half.p99Ms} ms, errors ${chainRun.half.errors}, shed ${chainRun.half.shed}`,
-      );
+      const h = chainRun.half.result;
+      say(`  p50 ${h.p50Ms} p99 ${h.p99Ms} ms, errors ${h.errors}, shed ${h.shed}`);
     }
 
     const real = runs[0]!;
@@ -351,28 +443,39 @@ async function main(): Promise<void> {
     const lines: string[] = [];
     lines.push(
       `Machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}; ` +
-        `${new Date().toISOString()}`,
+        `${new Date().toISOString()}; load average before the run ${loadBefore}`,
     );
     lines.push(
-      `Data: ${offers} offers (imatch gen), ${columns} columns x 1 replica, n=${n}, ${paths.length} distinct query lines`,
+      `Data: ${offers} offers (imatch gen), ${columns} columns x 1 replica, n=${n}, ${paths.length} query lines`,
     );
     lines.push('');
     for (const r of runs) {
       lines.push(`### ${r.name}`);
-      lines.push('| load | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | degraded | shed |');
-      lines.push('|---|---|---|---|---|---|---|---|---|');
-      for (const s of r.ramp) lines.push(row(s));
+      lines.push(
+        '| load | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | degraded | shed | CPU us/req |',
+      );
+      lines.push('|---|---|---|---|---|---|---|---|---|---|');
+      for (const m of r.ramp) lines.push(row(m));
       if (r.half !== undefined) lines.push(row(r.half));
+      lines.push('');
+      lines.push(`CPU per request at peak (us, all threads of each process; "load" = this generator):`);
+      lines.push(`| ${Object.keys(r.peak.cpu.byProcess).join(' | ')} | total |`);
+      lines.push(
+        `|${Object.keys(r.peak.cpu.byProcess)
+          .map(() => '---|')
+          .join('')}---|`,
+      );
+      lines.push(`| ${Object.values(r.peak.cpu.byProcess).join(' | ')} | ${r.peak.cpu.total} |`);
       lines.push('');
     }
     if (bareRun !== undefined) {
-      const ratio = real.peak.rps / bareRun.peak.rps;
+      const ratio = real.peak.result.rps / bareRun.peak.result.rps;
       lines.push(
-        `Peak: iMatch ${real.peak.rps} req/s (c=${real.peak.concurrency}), bare ${bareRun.peak.rps} req/s ` +
-          `(c=${bareRun.peak.concurrency}): ${(ratio * 100).toFixed(1)}% (target >= 60%).`,
+        `Peak: iMatch ${real.peak.result.rps} req/s (c=${real.peak.result.concurrency}), bare ${bareRun.peak.result.rps} req/s ` +
+          `(c=${bareRun.peak.result.concurrency}): ${(ratio * 100).toFixed(1)}% (target >= 60%).`,
       );
     }
-    lines.push(`p99 at half of peak: iMatch ${real.half?.p99Ms} ms (target < 15 ms).`);
+    lines.push(`p99 at half of peak: iMatch ${real.half?.result.p99Ms} ms (target < 15 ms).`);
     process.stdout.write(`${lines.join('\n')}\n`);
     if (args.json !== undefined) {
       await writeFile(
