@@ -5,7 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { Pool } from 'undici';
-import { onTestFinished } from 'vitest';
+import { afterAll, onTestFinished } from 'vitest';
 import type { ClickDecision, Refund, Settlement } from '../core/click-records.js';
 import {
   type ClickKeyring,
@@ -22,6 +22,21 @@ import {
   uniqueGroupId,
   zkConnect,
 } from './helpers/index.js';
+
+// Cleanup of what a test (or a file's beforeAll) opened: at the end of that test, or of the file.
+const atFileEnd: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  await Promise.all(atFileEnd.splice(0).map((f) => f().catch(() => {})));
+});
+function defer(f: () => Promise<unknown>): void {
+  try {
+    onTestFinished(async () => {
+      await f();
+    });
+  } catch {
+    atFileEnd.push(f);
+  }
+}
 
 export const BROWSER =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36';
@@ -88,7 +103,7 @@ async function urlOf(proc: ServiceProcess, msg: string): Promise<string> {
 
 function withPool(proc: ServiceProcess, url: string): Service {
   const pool = new Pool(url, { connections: 8, keepAliveTimeout: 1000 });
-  onTestFinished(() => pool.close());
+  defer(() => pool.close());
   return { proc, url, pool };
 }
 
@@ -198,6 +213,6 @@ export async function collect(t: Topics): Promise<Collected> {
       else out.changes.push(v);
     },
   });
-  onTestFinished(() => consumer.disconnect());
+  defer(() => consumer.disconnect());
   return out;
 }
