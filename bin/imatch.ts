@@ -22,6 +22,7 @@ const program = new Command('imatch')
 (await import('./commands/merger.js')).register(program);
 (await import('./commands/searcher.js')).register(program);
 (await import('./commands/spend.js')).register(program);
+(await import('./commands/start.js')).register(program);
 
 try {
   await program.parseAsync(process.argv);

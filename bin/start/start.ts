@@ -1,0 +1,446 @@
+// `imatch start`: the whole engine on this machine, for a first look and for the end-to-end test.
+// Steps: fetch and start ZooKeeper and Kafka (reused when already up), generate demo BP data
+// (once; reused on the next start), build and publish the index when ZooKeeper has no usable
+// current version, create the Kafka topics, then start 2 columns x 2 searcher replicas, a merger,
+// dispatch, a blender, the click filter and billing as separate processes, wait until each
+// answers /readyz, and print their URLs with working examples. SIGINT/SIGTERM stops everything
+// (services first, newest first, then the servers). Runs on the main thread; services are
+// children (bin/start/supervisor.ts).
+import { spawn } from 'node:child_process';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { type Static, Type } from '@sinclair/typebox';
+import { request } from 'undici';
+import { generateClickSecret } from '../../core/click-token.js';
+import { CommonSettings, KafkaSettings } from '../../core/config.js';
+import { createKafka, ensureTopics } from '../../core/kafka.js';
+import type { Logger } from '../../core/logger.js';
+import type { Customer } from '../../core/model.js';
+import { type IndexPointer, zkPaths } from '../../core/zk-paths.js';
+import { connectZk } from '../../core/zookeeper.js';
+import { downServers, upServers } from '../../infra/servers.js';
+import { expandPath, InfraSettings, infraDirOf } from '../../infra/settings.js';
+import { Supervisor } from './supervisor.js';
+
+const port = (dflt: number, description: string) =>
+  Type.Integer({ default: dflt, minimum: 1, maximum: 65535, description });
+
+export const StartConfig = Type.Object({
+  ...CommonSettings,
+  ...InfraSettings,
+  zkRoot: Type.String({ default: '/imatch', pattern: '^/[A-Za-z0-9_./-]*$', description: 'Root znode' }),
+  offers: Type.Integer({
+    default: 20_000,
+    minimum: 100,
+    maximum: 2_000_000,
+    description: 'Demo offers to generate',
+  }),
+  seed: Type.String({ default: 'demo', minLength: 1, description: 'Seed of the demo data' }),
+  columns: Type.Integer({ default: 2, minimum: 1, maximum: 16, description: 'Index columns' }),
+  replicas: Type.Integer({ default: 2, minimum: 1, maximum: 4, description: 'Searcher replicas per column' }),
+  blenderPort: port(8080, 'Blender (public ad query API) port'),
+  clickPort: port(8081, 'Click filter port (click URLs point here)'),
+  dispatchPort: port(8082, 'Dispatch (BP change API) port'),
+  mergerPort: port(8083, 'Merger port'),
+  billingPort: port(8084, 'Billing port'),
+  searcherBasePort: port(8090, 'First searcher port (column c, replica r gets base + c x replicas + r)'),
+  secret: Type.String({
+    default: 'demo-secret-change-me',
+    minLength: 16,
+    description: 'Dispatch shared secret for the demo',
+  }),
+  topicChanges: KafkaSettings.topicChanges,
+  topicPv: KafkaSettings.topicPv,
+  topicClicks: KafkaSettings.topicClicks,
+  topicSettlement: KafkaSettings.topicSettlement,
+  topicCorrections: KafkaSettings.topicCorrections,
+});
+export type StartConfig = Static<typeof StartConfig>;
+
+const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'imatch.js');
+
+export async function runStart(config: StartConfig, log: Logger): Promise<void> {
+  const dataDir = resolve(expandPath(config.dataDir));
+  const demoDir = join(dataDir, 'demo');
+  const snapshotDir = join(demoDir, 'snapshot');
+  const indexDir = join(demoDir, 'index');
+  const infraDir = infraDirOf(config.dataDir);
+  await mkdir(demoDir, { recursive: true });
+
+  const sup = new Supervisor(join(demoDir, 'logs'), log);
+  let stopping: Promise<void> | undefined;
+  const stop = (why: string) => {
+    stopping ??= (async () => {
+      log.info({ why }, 'stopping the engine');
+      await sup.stopAll();
+      await downServers(infraDir, log);
+      log.info('stopped');
+    })();
+    return stopping;
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    void stop(sig).then(() => process.exit(0));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    log.info('starting ZooKeeper and Kafka (fetched from Maven Central the first time)');
+    const up = await upServers({
+      infraDir,
+      cacheDir: config.infraCacheDir,
+      zkPort: config.zkPort,
+      kafkaPort: config.kafkaPort,
+      kafkaControllerPort: config.kafkaControllerPort,
+      zkHeap: config.zkHeap,
+      kafkaHeap: config.kafkaHeap,
+      startTimeoutMs: config.infraStartTimeoutMs,
+      jvmArgs: [...config.infraJvmArgs],
+      log,
+    });
+    const zkConnect = up.zookeeper.address;
+    const brokers = up.kafka.address;
+
+    if (!existsSync(join(snapshotDir, 'snapshot.json'))) {
+      log.info({ offers: config.offers }, 'generating demo BP data');
+      await runCli(
+        [
+          'gen',
+          '--out',
+          snapshotDir,
+          '--offers',
+          String(config.offers),
+          '--seed',
+          config.seed,
+          '--queries',
+          '5000',
+          '--changes',
+          '2000',
+          '--progress',
+          'log',
+        ],
+        log,
+      );
+    } else {
+      log.info({ snapshotDir }, 'reusing demo data');
+    }
+
+    const pointer = await currentPointer(zkConnect, config.zkRoot);
+    if (pointer === undefined || !existsSync(pointer.dir) || pointer.columns !== config.columns) {
+      log.info('building and publishing the index');
+      await runCli(
+        [
+          'build-index',
+          '--snapshot',
+          snapshotDir,
+          '--columns',
+          String(config.columns),
+          '--out',
+          indexDir,
+          '--publish',
+          '--zk-connect',
+          zkConnect,
+          '--zk-root',
+          config.zkRoot,
+          '--progress',
+          'log',
+        ],
+        log,
+      );
+    } else {
+      log.info({ version: pointer.version }, 'reusing the published index');
+    }
+
+    const kafka = createKafka({ brokers: [brokers], clientId: 'imatch-start', log });
+    await ensureTopics(kafka, [
+      config.topicChanges,
+      config.topicPv,
+      config.topicClicks,
+      config.topicSettlement,
+      config.topicCorrections,
+    ]);
+
+    const keys = await demoClickKeys(join(demoDir, 'click-keys.json'));
+    const common = ['--zk-connect', zkConnect, '--zk-root', config.zkRoot, '--kafka-brokers', brokers];
+    const url = (p: number) => `http://127.0.0.1:${p}`;
+
+    await sup.start({
+      name: 'dispatch',
+      args: [
+        CLI,
+        'dispatch',
+        ...common,
+        '--port',
+        String(config.dispatchPort),
+        '--secret',
+        config.secret,
+        '--data-dir',
+        join(demoDir, 'dispatch'),
+      ],
+      url: url(config.dispatchPort),
+    });
+    const searchers: Promise<void>[] = [];
+    for (let c = 0; c < config.columns; c++) {
+      for (let r = 0; r < config.replicas; r++) {
+        const p = config.searcherBasePort + c * config.replicas + r;
+        searchers.push(
+          sup.start({
+            name: `searcher-c${c}-r${r}`,
+            args: [
+              CLI,
+              'searcher',
+              ...common,
+              '--column',
+              String(c),
+              '--replica',
+              `r${r}`,
+              '--port',
+              String(p),
+              '--data-dir',
+              join(demoDir, `searcher-c${c}-r${r}`),
+              '--debug-endpoints',
+              'true',
+            ],
+            url: url(p),
+          }),
+        );
+      }
+    }
+    await Promise.all(searchers);
+    await sup.start({
+      name: 'merger',
+      args: [
+        CLI,
+        'merger',
+        '--zk-connect',
+        zkConnect,
+        '--zk-root',
+        config.zkRoot,
+        '--port',
+        String(config.mergerPort),
+      ],
+      url: url(config.mergerPort),
+    });
+    await sup.start({
+      name: 'blender',
+      args: [
+        CLI,
+        'blender',
+        ...common,
+        '--port',
+        String(config.blenderPort),
+        '--merger-url',
+        url(config.mergerPort),
+        '--click-base-url',
+        url(config.clickPort),
+        '--click-keys',
+        keys.spec,
+        '--click-key-id',
+        keys.kid,
+      ],
+      url: url(config.blenderPort),
+    });
+    await sup.start({
+      name: 'click-filter',
+      args: [
+        CLI,
+        'click-filter',
+        ...common,
+        '--port',
+        String(config.clickPort),
+        '--click-keys',
+        keys.spec,
+        '--click-key-id',
+        keys.kid,
+      ],
+      url: url(config.clickPort),
+    });
+    await sup.start({
+      name: 'billing',
+      args: [
+        CLI,
+        'billing',
+        ...common,
+        '--port',
+        String(config.billingPort),
+        '--ledger-dir',
+        join(demoDir, 'ledger'),
+        '--dispatch-url',
+        url(config.dispatchPort),
+        '--dispatch-secret',
+        config.secret,
+        '--snapshot-dir',
+        snapshotDir,
+      ],
+      url: url(config.billingPort),
+    });
+
+    const examples = await buildExamples(config, snapshotDir);
+    process.stdout.write(banner(zkConnect, brokers, sup, examples, join(demoDir, 'logs')));
+    log.info('engine ready; Ctrl-C stops everything');
+  } catch (err) {
+    await stop('start failed');
+    throw err;
+  }
+  await new Promise<never>(() => {});
+}
+
+async function currentPointer(zkConnect: string, root: string): Promise<IndexPointer | undefined> {
+  const zk = await connectZk({ connect: zkConnect, sessionTimeoutMs: 10_000 });
+  try {
+    const node = await zk.get(zkPaths(root).indexCurrent);
+    if (node === null) return undefined;
+    return JSON.parse(node.data.toString('utf8')) as IndexPointer;
+  } finally {
+    await zk.close();
+  }
+}
+
+async function demoClickKeys(path: string): Promise<{ spec: string; kid: string }> {
+  if (existsSync(path)) return JSON.parse(await readFile(path, 'utf8')) as { spec: string; kid: string };
+  const keys = { spec: `1:${generateClickSecret()}`, kid: '1' };
+  await writeFile(path, JSON.stringify(keys), { mode: 0o600 });
+  return keys;
+}
+
+function runCli(args: string[], log: Logger): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code === 0) resolvePromise();
+      else reject(new Error(`imatch ${args[0]} exited with ${code}`));
+    });
+    log.debug({ args }, 'running');
+  });
+}
+
+interface Examples {
+  query: string;
+  change: string;
+  changedQuery: string;
+  click: string | undefined;
+  spend: string;
+}
+
+/** The click filter does not bill clicks without a user agent or from crawlers: click as a browser. */
+const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0';
+
+/** A query with ads, a change that shows up in the next query, and a real click URL. */
+async function buildExamples(config: StartConfig, snapshotDir: string): Promise<Examples> {
+  const customer = await firstOnlineCustomer(join(snapshotDir, 'customers.jsonl'));
+  const blender = `http://127.0.0.1:${config.blenderPort}`;
+  const query = await firstQueryWithAds(blender, join(snapshotDir, 'queries.jsonl'));
+  const suffix = Date.now().toString(36);
+  const offerId = `o-demo-${suffix}`;
+  const body = {
+    changes: [
+      {
+        entity: 'offer',
+        op: 'upsert',
+        data: {
+          id: offerId,
+          customerId: customer.id,
+          title: 'iMatch Demo Rocket Skates',
+          category: 'sports/skating',
+          imageUrl: 'https://img.example.com/demo/rocket-skates.jpg',
+          landingUrl: 'https://shop.example.com/demo/rocket-skates',
+          status: 'online',
+          quality: 0.9,
+        },
+      },
+      {
+        entity: 'bidword',
+        op: 'upsert',
+        data: {
+          id: `b-demo-${suffix}`,
+          offerId,
+          keyword: 'rocket skates',
+          matchType: 'phrase',
+          bidMicros: 3_000_000,
+          status: 'online',
+        },
+      },
+    ],
+  };
+  let click: string | undefined;
+  let clickCustomer = '<customerId>';
+  try {
+    const res = await request(`${blender}/v1/ads?q=${encodeURIComponent(query)}&n=3`);
+    const answer = (await res.body.json()) as { ads?: { clickUrl: string; customerId: string }[] };
+    click = answer.ads?.[0]?.clickUrl;
+    clickCustomer = answer.ads?.[0]?.customerId ?? clickCustomer;
+  } catch {
+    click = undefined;
+  }
+  return {
+    query: `curl -s '${blender}/v1/ads?q=${encodeURIComponent(query)}&n=3'`,
+    change: `curl -s -X POST http://127.0.0.1:${config.dispatchPort}/v1/changes -H 'Authorization: Bearer ${config.secret}' -H 'Content-Type: application/json' -d '${JSON.stringify(body)}'`,
+    changedQuery: `curl -s '${blender}/v1/ads?q=rocket+skates&n=3'`,
+    click: click === undefined ? undefined : `curl -si -A '${BROWSER_UA}' '${click}'`,
+    spend: `curl -s 'http://127.0.0.1:${config.billingPort}/v1/spend?customer=${clickCustomer}'`,
+  };
+}
+
+async function firstOnlineCustomer(path: string): Promise<Customer> {
+  const lines = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const line of lines) {
+    const c = JSON.parse(line) as Customer;
+    if (c.status === 'online' && c.regions === undefined) {
+      lines.close();
+      return c;
+    }
+  }
+  throw new Error(`no online customer without region limits in ${path}`);
+}
+
+async function firstQueryWithAds(blender: string, queriesPath: string): Promise<string> {
+  const lines = createInterface({
+    input: createReadStream(queriesPath),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  let tried = 0;
+  for await (const line of lines) {
+    const { q } = JSON.parse(line) as { q: string };
+    const res = await request(`${blender}/v1/ads?q=${encodeURIComponent(q)}&n=3`);
+    const answer = (await res.body.json()) as { ads?: unknown[] };
+    if ((answer.ads?.length ?? 0) > 0) {
+      lines.close();
+      return q;
+    }
+    if (++tried > 200) break;
+  }
+  lines.close();
+  return 'shoes';
+}
+
+function banner(zk: string, kafka: string, sup: Supervisor, ex: Examples, logDir: string): string {
+  const rows = sup.children.map((c) => `  ${c.name.padEnd(16)} ${c.url ?? ''}  (pid ${c.pid})`).join('\n');
+  return `
+iMatch-TS is running.
+
+  zookeeper        ${zk}
+  kafka            ${kafka}
+${rows}
+
+Logs: ${logDir}
+
+1. Ask for ads (the public query API):
+   ${ex.query}
+
+2. Send an advertiser change through dispatch (a new offer bidding on "rocket skates"):
+   ${ex.change}
+   ...and see it in the next query, a fraction of a second later:
+   ${ex.changedQuery}
+
+3. Click an ad (302 to the landing page; a genuine click is billed once, at its price):
+   ${ex.click ?? '(take any clickUrl from the answers above and open it)'}
+   ...and see the advertiser's spend for today:
+   ${ex.spend}
+
+Ctrl-C stops everything.
+`;
+}
