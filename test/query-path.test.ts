@@ -15,12 +15,14 @@ import type { MergeResponse } from '../core/merge-contract.js';
 import { columnOf } from '../core/partition.js';
 import { compareRanked } from '../core/ranking.js';
 import type { SearchHit, SearchRequest } from '../core/search-contract.js';
+import { zkPaths } from '../core/zk-paths.js';
 import { DEFAULT_PRICING_RULE, priceAds } from '../services/blender/pricing.js';
 import {
   freePorts,
   kafkaBrokers,
   type ServiceProcess,
   spawnImatch,
+  testZk,
   uniqueTopic,
   uniqueZkRoot,
   waitFor,
@@ -424,5 +426,16 @@ describe('query path with real processes', () => {
     const got = await merge(q, 10, false);
     expect(got.body.degraded).toBe(false);
     expect(got.body.coverage).toEqual({ columns: COLUMNS, answered: COLUMNS });
+  });
+
+  it('the merger is registered in ZooKeeper, and on SIGTERM deregisters and exits 0', async () => {
+    const zk = await testZk();
+    const kind = zkPaths(root).serviceKind('merger');
+    const children = await zk.children(kind);
+    expect(children).toHaveLength(1);
+    const node = await zk.get(`${kind}/${children[0]}`);
+    expect(JSON.parse(node!.data.toString('utf8'))).toMatchObject({ url: mergerUrl, pid: merger.pid });
+    expect(await merger.stop('SIGTERM')).toBe(0);
+    expect(await zk.children(kind)).toEqual([]);
   });
 });
