@@ -71,6 +71,7 @@ export function createSearcherState(
   holder = new IndexHolder<ColumnIndex>({
     column: config.column,
     load: options.load ?? ((dir, column) => loadColumnIndex(dir, column, { logger: log })),
+    versionOf: (index) => index.version,
     log,
     metrics,
     ...(options.onSwapped === undefined ? {} : { onSwapped: options.onSwapped }),

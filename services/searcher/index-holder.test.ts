@@ -115,7 +115,34 @@ describe('index holder', () => {
     await holder.idle();
     expect(holder.current).toBeUndefined();
     expect(loads).toBe(0);
-    expect(holder.takeOutcomes()[0]).toMatchObject({ kind: 'refused', version: 'v1' });
+    expect(holder.takeOutcomes()[0]).toMatchObject({
+      kind: 'refused',
+      version: 'v1',
+      code: 'IM_ERR_INDEX_MISSING',
+      reason: 'version v1 has 1 column(s); this replica serves column 1',
+    });
+  });
+
+  it('refuses a folder that holds another version than the pointer names', async () => {
+    const metrics = createSearcherMetrics({ facts: () => undefined, processMetrics: false });
+    const holder = new IndexHolder<FakeIndex>({
+      column: 0,
+      load: async (dir, column) => ({ dir, column }),
+      versionOf: () => 'v0',
+      log: silentLogger(),
+      metrics,
+    });
+    holder.request(pointer('v1'));
+    await holder.idle();
+    expect(holder.current).toBeUndefined();
+    expect(holder.takeOutcomes()).toEqual([
+      {
+        kind: 'refused',
+        version: 'v1',
+        code: 'IM_ERR_INDEX_MISSING',
+        reason: 'folder /store/v1 holds version v0, but the pointer names v1',
+      },
+    ]);
   });
 
   it('loads only the latest of several versions published during a load', async () => {

@@ -13,7 +13,7 @@
 //   count) is refused: logged with its reason, counted in imatch_searcher_swap_failures_total,
 //   and the current version keeps serving untouched.
 
-import { type ErrorCode, isImatchError } from '../../core/errors.js';
+import { type ErrorCode, ImatchError, isImatchError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { IndexPointer } from '../../core/zk-paths.js';
 import type { SearcherMetrics } from './metrics.js';
@@ -48,6 +48,12 @@ export interface IndexHolderOptions<I> {
    * fresh as the old one at the moment of the switch.
    */
   catchUp?: (index: I, pointer: IndexPointer) => Promise<void>;
+  /**
+   * The version id a loaded index says it holds; when given, an index whose id differs from the
+   * pointer's version is refused (the pointer and the folder disagree, so answers would carry a
+   * wrong version).
+   */
+  versionOf?: (index: I) => string;
   /** Called after every successful switch (the server updates its ZooKeeper registration). */
   onSwapped?: (serving: Serving<I>, previous: Serving<I> | undefined) => void | Promise<void>;
   log: Logger;
@@ -130,12 +136,19 @@ export class IndexHolder<I> {
     let index: I;
     try {
       if (!Number.isInteger(pointer.columns) || column >= pointer.columns) {
-        throw new Error(
+        throw new ImatchError(
+          'IM_ERR_INDEX_MISSING',
           `version ${pointer.version} has ${pointer.columns} column(s); this replica serves column ${column}`,
         );
       }
       log.info({ version: pointer.version, dir: pointer.dir, column }, 'loading index version');
       index = await this.#opts.load(pointer.dir, column);
+      const held = this.#opts.versionOf?.(index);
+      if (held !== undefined && held !== pointer.version) {
+        throw new Error(
+          `folder ${pointer.dir} holds version ${held}, but the pointer names ${pointer.version}`,
+        );
+      }
       await (this.#opts.catchUp ?? replayWalPastWatermark)(index, pointer);
     } catch (err) {
       const code: ErrorCode | 'unknown' = isImatchError(err) ? err.code : 'unknown';
