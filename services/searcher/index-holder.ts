@@ -145,7 +145,8 @@ export class IndexHolder<I> {
       index = await this.#opts.load(pointer.dir, column);
       const held = this.#opts.versionOf?.(index);
       if (held !== undefined && held !== pointer.version) {
-        throw new Error(
+        throw new ImatchError(
+          'IM_ERR_INDEX_MISSING',
           `folder ${pointer.dir} holds version ${held}, but the pointer names ${pointer.version}`,
         );
       }
