@@ -55,8 +55,10 @@ export class ClickPipeline {
     return undefined;
   }
 
-  handle(token: string, ip: string, userAgent: string | undefined): ClickOutcome {
+  handle(token: string, rawIp: string, userAgent: string | undefined): ClickOutcome {
     const nowMs = this.opts.clock.now();
+    // An address never needs more (IPv6 with a zone id); a forged X-Forwarded-For may be anything.
+    const ip = rawIp.length > 64 ? rawIp.slice(0, 64) : rawIp;
     // No maxAgeMs: expiry is the first rule (its threshold changes at run time, and an expired
     // genuine token must still redirect).
     const decoded = decodeClickToken(this.opts.keyring(), token);
