@@ -84,6 +84,12 @@ export const ClickFilterConfig = Type.Object(
         'await: redirect once the decision (and settlement) is acknowledged by Kafka (acks=all); async: redirect at once, write behind',
     }),
     kafkaWaitMs: ms(2_000, 'Longest a redirect waits for Kafka in await mode; then it redirects anyway', 1),
+    kafkaProducers: Type.Integer({
+      default: 2,
+      minimum: 1,
+      maximum: 8,
+      description: 'Idempotent producers writing decisions, each with one request in flight',
+    }),
     maxLogBatch: Type.Integer({
       default: 2_000,
       minimum: 1,

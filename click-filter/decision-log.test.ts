@@ -91,6 +91,38 @@ describe('decision log', () => {
     expect(h.sent[1]!.find((t) => t.topic === 'clicks')?.messages.length).toBe(20);
   });
 
+  it('keeps one request in flight per producer, and uses every producer', async () => {
+    const inFlight: number[] = [];
+    let now = 0;
+    let max = 0;
+    let overlaps = 0;
+    const sender = (id: number) => async () => {
+      if (inFlight.includes(id)) overlaps++;
+      inFlight.push(id);
+      max = Math.max(max, inFlight.length);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight.splice(inFlight.indexOf(id), 1);
+    };
+    const log = new DecisionLog({
+      send: [sender(1), sender(2)],
+      clicksTopic: 'clicks',
+      settlementTopic: 'settlement',
+      maxBatch: 100,
+      maxPending: 1000,
+      maxRetryMs: 1000,
+      now: () => now++,
+      log: silentLogger(),
+    });
+    const all = [];
+    for (let i = 0; i < 50; i++) {
+      all.push(log.write(decision(i), undefined));
+      if (i % 10 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    expect((await Promise.all(all)).every(Boolean)).toBe(true);
+    expect(max).toBe(2);
+    expect(overlaps).toBe(0);
+  });
+
   it('retries a failed request and reports durable once it goes through', async () => {
     const h = harness({ fail: 2 });
     expect(await h.log.write(decision(1), settlement(1))).toBe(true);

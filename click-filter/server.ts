@@ -51,7 +51,7 @@ export async function startClickFilter(config: ClickFilterConfig, log: Logger): 
   const holder: SettingsHolder = { current: defaults, loaded: false };
 
   let zk: ZkClient | undefined;
-  let producer: ImatchProducer | undefined;
+  const producers: ImatchProducer[] = [];
   let registration: Registration | undefined;
   let unwatch: Unwatch | undefined;
   let filter: ClickFilterApp | undefined;
@@ -67,13 +67,12 @@ export async function startClickFilter(config: ClickFilterConfig, log: Logger): 
       { topic: config.topicClicks, numPartitions: config.clickTopicPartitions },
       { topic: config.topicSettlement, numPartitions: config.clickTopicPartitions },
     ]);
-    producer = await createProducer(kafka, { log });
-    const raw = producer.producer;
+    for (let i = 0; i < config.kafkaProducers; i++) producers.push(await createProducer(kafka, { log }));
     let metricsRef: ClickFilterApp['metrics'] | undefined;
     decisions = new DecisionLog({
-      send: async (topicMessages) => {
-        await raw.sendBatch({ topicMessages, acks: -1 });
-      },
+      send: producers.map((p) => async (topicMessages) => {
+        await p.producer.sendBatch({ topicMessages, acks: -1 });
+      }),
       clicksTopic: config.topicClicks,
       settlementTopic: config.topicSettlement,
       maxBatch: config.maxLogBatch,
@@ -114,7 +113,7 @@ export async function startClickFilter(config: ClickFilterConfig, log: Logger): 
     unwatch?.();
     await filter?.app.close().catch(() => {});
     decisions?.close();
-    await producer?.disconnect().catch(() => {});
+    await Promise.all(producers.map((p) => p.disconnect().catch(() => {})));
     await zk?.close();
     throw err;
   }
@@ -132,7 +131,6 @@ export async function startClickFilter(config: ClickFilterConfig, log: Logger): 
   log.info({ url, instance: runId, path: regPath, logMode: config.logMode }, 'click-filter listening');
 
   const zkc = zk;
-  const prod = producer;
   const dl = decisions;
   let closed: Promise<void> | undefined;
   const close = () => {
@@ -146,7 +144,9 @@ export async function startClickFilter(config: ClickFilterConfig, log: Logger): 
       const left = await dl.drain(config.shutdownTimeoutMs);
       if (left > 0) log.error({ left }, 'decisions still not written to Kafka at shutdown');
       dl.close();
-      await prod.disconnect().catch((err) => log.warn({ err }, 'producer disconnect failed'));
+      await Promise.all(
+        producers.map((p) => p.disconnect().catch((err) => log.warn({ err }, 'producer disconnect failed'))),
+      );
       await zkc.close();
       log.info({ written: dl.written }, 'click-filter stopped');
     })();
