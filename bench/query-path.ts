@@ -7,7 +7,9 @@
 //
 //   npm run build && node dist/bench/query-path.js --offers 1000000 [--data .imatch/bench/bp-1m]
 //     [--columns 2] [--n 10] [--step-ms 8000] [--steps 4,8,16,32,64,128] [--cpu-prof DIR]
-//     [--zk host:port --kafka host:port] [--json results.json]
+//     [--zk host:port --kafka host:port] [--json results.json] [--reuse-index]
+// --reuse-index publishes the newest version already built in <data>/index-<columns> instead of
+// building again (the build has its own benchmark).
 // Without --zk/--kafka it starts its own ZooKeeper and Kafka (infra/servers.ts) in a temp folder
 // and stops them at the end. The data set and index are reused when --data already holds them.
 // Every process it starts is stopped at the end by PID (never by name).
@@ -22,6 +24,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
+import { listVersions, readManifest } from '../core/index-manifest.js';
+import { connectZk } from '../core/zookeeper.js';
+import { publishPointer } from '../index-builder/publish.js';
 import { downServers, upServers } from '../infra/servers.js';
 import { startBareChain } from './bare-chain/chain.js';
 import { type LoadOptions, type LoadResult, runLoad } from './http-load.js';
@@ -43,6 +48,7 @@ const { values: args } = parseArgs({
     kafka: { type: 'string' },
     json: { type: 'string' },
     'only-real': { type: 'boolean', default: false },
+    'reuse-index': { type: 'boolean', default: false },
   },
 });
 
@@ -270,20 +276,36 @@ async function main(): Promise<void> {
     const root = `/imatch-bench/qp-${process.pid}-${randomBytes(3).toString('hex')}`;
     const indexDir = join(dataDir, `index-${columns}`);
     const zkFlags = ['--zk-connect', zk, '--zk-root', root];
-    say(`building ${columns} columns into ${indexDir} and publishing under ${root}`);
-    const tb = Date.now();
-    await runToEnd('build-index', [
-      'build-index',
-      '--snapshot',
-      dataDir,
-      '--out',
-      indexDir,
-      '--columns',
-      String(columns),
-      '--publish',
-      ...zkFlags,
-    ]);
-    say(`built in ${((Date.now() - tb) / 1000).toFixed(1)} s`);
+    const existing = args['reuse-index'] ? (await listVersions(indexDir).catch(() => [])).at(-1) : undefined;
+    if (existing !== undefined) {
+      const dir = join(indexDir, existing);
+      const manifest = await readManifest(dir);
+      const zkc = await connectZk({ connect: zk });
+      await publishPointer(zkc, root, {
+        version: manifest.version,
+        dir,
+        columns: manifest.columns,
+        watermark: manifest.watermark,
+        publishedAt: new Date().toISOString(),
+      });
+      await zkc.close();
+      say(`reusing index version ${dir} (${manifest.columns} columns), published under ${root}`);
+    } else {
+      say(`building ${columns} columns into ${indexDir} and publishing under ${root}`);
+      const tb = Date.now();
+      await runToEnd('build-index', [
+        'build-index',
+        '--snapshot',
+        dataDir,
+        '--out',
+        indexDir,
+        '--columns',
+        String(columns),
+        '--publish',
+        ...zkFlags,
+      ]);
+      say(`built in ${((Date.now() - tb) / 1000).toFixed(1)} s`);
+    }
 
     const profArgs = (name: string) =>
       cpuProfDir === undefined
