@@ -182,4 +182,7 @@ export async function runSearcher(config: SearcherConfig, log: Logger): Promise<
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  // A version load still running in the background (its file stream) would keep the process
+  // alive after a graceful stop; nothing else needs the event loop any more.
+  setTimeout(() => process.exit(), 1000).unref();
 }
