@@ -45,7 +45,13 @@ describe('build-index', () => {
       `${JSON.stringify({ id: 'b-orphan', offerId: 'o-missing', keyword: 'red', matchType: 'exact', bidMicros: 5, status: 'online' })}\n`,
     );
     const out = join(base, 'out');
-    const result = await buildIndex({ snapshotDir: snap.dir, columns: 3, outDir: out, bucketBytes: 50_000 });
+    const result = await buildIndex({
+      snapshotDir: snap.dir,
+      columns: 3,
+      outDir: out,
+      bucketBytes: 50_000,
+      workers: 2,
+    });
 
     expect(manifestProblems(result.manifest)).toEqual([]);
     expect(await readManifest(result.dir)).toEqual(result.manifest);
@@ -110,7 +116,7 @@ describe('build-index', () => {
     lines[9] = '{not json';
     writeFileSync(join(snap.dir, 'offers.jsonl'), lines.join('\n'));
     const out = join(base, 'out');
-    const err = await errorOf(buildIndex({ snapshotDir: snap.dir, columns: 2, outDir: out }));
+    const err = await errorOf(buildIndex({ snapshotDir: snap.dir, columns: 2, outDir: out, workers: 2 }));
     expect(err.code).toBe('IM_ERR_BAD_ROW');
     expect(err.message).toBe(`${join(snap.dir, 'offers.jsonl')}:7: offer /quality must be <= 1 (got 1.5)`);
     expect(readdirSync(out)).toEqual([]);
@@ -150,6 +156,34 @@ describe('build-index', () => {
     const all = loaded.flatMap((i) => i.dump().offers.flatMap((o) => o.bidwords.map((b) => b.id)));
     expect(all.filter((id) => id.startsWith('bx'))).toEqual([]);
     expect(loaded.reduce((s, i) => s + i.stats().offers, 0)).toBe(40);
+  });
+
+  it('with worker threads, bad rows and duplicates across many batches come out in file order with exact lines', async () => {
+    const base = fresh();
+    const snap = writeSnapshot(join(base, 'snap'), { offers: 12_000, perOffer: 6 });
+    const path = join(snap.dir, 'bidwords.jsonl');
+    const lines = readFileSync(path, 'utf8').split('\n');
+    const badAt = [3, 9_000, 30_001, 52_345, lines.length - 2]; // 0-based indexes, several 1 MiB batches apart
+    for (const i of badAt) lines[i] = lines[i]!.replace('"matchType":', '"matchType":"fuzzy","x":');
+    lines[40_000] = lines[20_000]!; // a duplicate id far from its first occurrence
+    writeFileSync(path, lines.join('\n'));
+    const result = await buildIndex({
+      snapshotDir: snap.dir,
+      columns: 2,
+      outDir: join(base, 'out'),
+      skipBad: true,
+      workers: 2,
+    });
+    const where = result.skippedExamples.map((e) =>
+      Number(e.slice(path.length + 1, e.indexOf(':', path.length + 1))),
+    );
+    expect(where).toEqual([4, 9_001, 30_002, 40_001, 52_346, lines.length - 1]);
+    expect(result.skippedExamples[3]).toContain('bidword b20000 appears twice');
+    expect(Object.values(result.manifest.counts.skipped).reduce((a, b) => a + b, 0)).toBe(6);
+    const err = await errorOf(
+      buildIndex({ snapshotDir: snap.dir, columns: 2, outDir: join(base, 'out2'), workers: 2 }),
+    );
+    expect(err.message.startsWith(`${path}:4: `)).toBe(true);
   });
 
   it('an aborted build leaves no version and no temp folder', async () => {

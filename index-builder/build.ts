@@ -2,19 +2,22 @@
 // (a segment per column + manifest.json) in an index store folder. Memory stays bounded by one
 // bucket, not by the snapshot:
 //   1. customers.jsonl is validated and kept (customers are few, and every segment holds them all);
-//   2. offers.jsonl and bidwords.jsonl are validated row by row and appended to per-bucket temp
-//      files by fnv1a32(offer id) % buckets (buckets = columns x K, so bucket % columns is the
-//      column), with the normalized title / keyword computed once here;
+//   2. offers.jsonl and bidwords.jsonl are validated row by row on worker threads (row-pool.ts,
+//      results consumed in file order) and appended to per-bucket temp files by
+//      fnv1a32(offer id) % buckets (buckets = columns x K, so bucket % columns is the column),
+//      with the normalized title / keyword computed once here;
 //   3. per column, each of its buckets is joined in memory (bidwords grouped onto their offer,
 //      as the seed's offline platform aggregates them) and appended to the column's segment.
 // Everything is written under <out>/.tmp-<version>-<pid>/, fsynced, and renamed into place in one
 // step, so an interrupted build never leaves a visible half version.
 //
-// Concurrency model: one build per call, async only for file reads (so SIGINT is seen between
+// Concurrency model: one build per call; row validation runs on a pool of worker threads, everything
+// else on the main thread, async only for file reads and worker answers (so SIGINT is seen between
 // 1 MiB chunks); writes are synchronous. Two builds into one folder do not collide (distinct
 // version ids and temp folders).
 import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { mkdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ImatchError } from '../core/errors.js';
 import {
@@ -28,10 +31,11 @@ import {
   TMP_PREFIX,
 } from '../core/index-manifest.js';
 import { type Logger, silentLogger } from '../core/logger.js';
-import { normalize } from '../core/normalize.js';
-import { fnv1a32, PARTITION_FUNCTION } from '../core/partition.js';
+import { PARTITION_FUNCTION } from '../core/partition.js';
 import { removeStaleTemps } from './prune.js';
-import { BufferedFile, SegmentWriter, segmentBidwordJson } from './segment-writer.js';
+import { type BatchKind, type BatchResult, DROP_REASONS } from './row-batch.js';
+import { parallelRows, RowPool } from './row-pool.js';
+import { BufferedFile, SegmentWriter } from './segment-writer.js';
 import { readLines, readSnapshotMeta, SNAPSHOT_FILES, snapshotSizes } from './snapshot-reader.js';
 import { validateLine } from './validate-row.js';
 
@@ -63,6 +67,12 @@ export interface BuildOptions {
   now?: () => Date;
   /** Snapshot bytes (offers + bidwords) per bucket; bounds the join's memory. Default 64 MiB. */
   bucketBytes?: number;
+  /** Worker threads validating rows (default: one per CPU, at most 4; none below 8 MB of rows). */
+  workers?: number;
+}
+
+export function defaultWorkers(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
 }
 
 export interface BuildResult {
@@ -131,6 +141,9 @@ export async function buildIndex(opts: BuildOptions): Promise<BuildResult> {
     let rows = 0;
     return {
       row: () => rows++,
+      rows: (n: number) => {
+        rows += n;
+      },
       bytes: (done: number) => opts.onProgress?.({ phase, done, total, rows }),
     };
   };
@@ -174,73 +187,68 @@ export async function buildIndex(opts: BuildOptions): Promise<BuildResult> {
     }
     openFiles.push(...offerBuckets, ...bidwordBuckets);
     let offersWithoutCustomer = 0;
-    {
-      const offerIds = new Set<string>();
-      const p = progress('offers', sizes.offers);
-      await readLines(
-        join(snapshotDir, SNAPSHOT_FILES.offers),
-        (text, lineNo) => {
-          p.row();
-          const r = validateLine('offer', text);
-          if (!r.ok) return bad(SNAPSHOT_FILES.offers, lineNo, r.reason, r.detail);
-          const o = r.row;
-          if (offerIds.has(o.id)) {
-            return bad(SNAPSHOT_FILES.offers, lineNo, 'offer: duplicate id', `offer ${o.id} appears twice`);
+    // Each batch's rows are checked for duplicate ids and written in file order (row-pool.ts).
+    const consumeRows = (
+      file: string,
+      kind: BatchKind,
+      files: BufferedFile[],
+      p: ReturnType<typeof progress>,
+    ) => {
+      const ids = new Set<string>();
+      return (r: BatchResult, firstLine: number) => {
+        p.rows(r.rows);
+        let b = 0;
+        for (let i = 0; i < r.ids.length; i++) {
+          const line = r.lineOf[i]!;
+          for (; b < r.bad.length && r.bad[b]!.line < line; b++) {
+            bad(file, firstLine + r.bad[b]!.line, r.bad[b]!.reason, r.bad[b]!.detail);
           }
-          offerIds.add(o.id);
-          if (!customerIds.has(o.customerId)) offersWithoutCustomer++;
-          const flag = o.status === 'online' ? '1' : '0';
-          // The validated line itself is the entity's JSON (the schema allows no other keys).
-          offerBuckets[fnv1a32(o.id) % buckets]!.write(
-            `${o.id}\t${flag}\t${text}\t${JSON.stringify(normalize(o.title))}\n`,
-          );
-        },
-        { onBytes: p.bytes, ...(opts.signal ? { signal: opts.signal } : {}) },
-      );
-    }
-    {
-      // Keywords repeat a lot across advertisers: normalize each distinct one once.
-      const normCache = new Map<string, string>();
-      const keywordNorm = (keyword: string): string => {
-        let norm = normCache.get(keyword);
-        if (norm === undefined) {
-          if (normCache.size >= 1_000_000) normCache.clear();
-          norm = normalize(keyword);
-          normCache.set(keyword, norm);
+          const id = r.ids[i]!;
+          if (ids.has(id)) {
+            bad(file, firstLine + line, `${kind}: duplicate id`, `${kind} ${id} appears twice`);
+            continue;
+          }
+          ids.add(id);
+          const drop = r.drop[i]!;
+          if (drop !== 0) {
+            increment(dropped, DROP_REASONS[drop]!);
+            continue;
+          }
+          if (kind === 'offer' && !customerIds.has(r.customerIds[i]!)) offersWithoutCustomer++;
+          files[r.bucket[i]!]!.write(`${r.out[i]!}\n`);
         }
-        return norm;
+        for (; b < r.bad.length; b++)
+          bad(file, firstLine + r.bad[b]!.line, r.bad[b]!.reason, r.bad[b]!.detail);
       };
-      const bidwordIds = new Set<string>();
-      const p = progress('bidwords', sizes.bidwords);
-      await readLines(
-        join(snapshotDir, SNAPSHOT_FILES.bidwords),
-        (text, lineNo) => {
-          p.row();
-          const r = validateLine('bidword', text);
-          if (!r.ok) return bad(SNAPSHOT_FILES.bidwords, lineNo, r.reason, r.detail);
-          const bw = r.row;
-          if (bidwordIds.has(bw.id)) {
-            return bad(
-              SNAPSHOT_FILES.bidwords,
-              lineNo,
-              'bidword: duplicate id',
-              `bidword ${bw.id} appears twice`,
-            );
-          }
-          bidwordIds.add(bw.id);
-          const negative = bw.matchType === 'negative-exact' || bw.matchType === 'negative-phrase';
-          if (bw.status !== 'online') {
-            // A bidword upsert carries the whole bidword, so an offline one is not needed to
-            // bring it back later.
-            increment(dropped, negative ? 'offline negative keyword' : 'offline bidword');
-            return;
-          }
-          bidwordBuckets[fnv1a32(bw.offerId) % buckets]!.write(
-            `${bw.offerId}\t${negative ? '1' : '0'}\t${segmentBidwordJson(bw, keywordNorm(bw.keyword))}\n`,
-          );
-        },
-        { onBytes: p.bytes, ...(opts.signal ? { signal: opts.signal } : {}) },
+    };
+    // Worker threads pay off from a few MB on; small snapshots are processed on this thread.
+    const small = sizes.offers + sizes.bidwords < 8 * 1024 * 1024;
+    const pool = new RowPool(opts.workers ?? (small ? 0 : defaultWorkers()));
+    try {
+      const readOpts = (p: ReturnType<typeof progress>) => ({
+        onBytes: p.bytes,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      const po = progress('offers', sizes.offers);
+      await parallelRows(
+        pool,
+        'offer',
+        join(snapshotDir, SNAPSHOT_FILES.offers),
+        buckets,
+        consumeRows(SNAPSHOT_FILES.offers, 'offer', offerBuckets, po),
+        readOpts(po),
       );
+      const pb = progress('bidwords', sizes.bidwords);
+      await parallelRows(
+        pool,
+        'bidword',
+        join(snapshotDir, SNAPSHOT_FILES.bidwords),
+        buckets,
+        consumeRows(SNAPSHOT_FILES.bidwords, 'bidword', bidwordBuckets, pb),
+        readOpts(pb),
+      );
+    } finally {
+      await pool.close();
     }
     for (const f of openFiles) f.close(false);
     openFiles.length = 0;

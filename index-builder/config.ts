@@ -33,6 +33,14 @@ export const BuildIndexConfig = Type.Object({
     minimum: 1,
     description: 'Versions to keep in the store when publishing (the current one is never pruned)',
   }),
+  workers: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 16,
+      description:
+        'Worker threads validating rows (default: one per CPU up to 4; 0 = validate on the main thread)',
+    }),
+  ),
   progress: Type.Union(
     [Type.Literal('auto'), Type.Literal('bar'), Type.Literal('log'), Type.Literal('off')],
     {

@@ -53,6 +53,7 @@ export function register(program: Command): void {
         columns: config.columns,
         outDir,
         skipBad: config.skipBad,
+        ...(config.workers !== undefined ? { workers: config.workers } : {}),
         logger: log,
         signal: abort.signal,
         ...(reporter ? { onProgress: (p) => reporter.update(p) } : {}),
