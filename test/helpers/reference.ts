@@ -235,7 +235,9 @@ function layout(offers: readonly RefOffer[]): ColumnScan {
     titleStart[i + 1] = titleStart[i]! + o.titleTokens.length;
   });
   const titles = new Int32Array(titleStart[offers.length]!);
-  offers.forEach((o, i) => titles.set(o.titleTokens, titleStart[i]!));
+  offers.forEach((o, i) => {
+    titles.set(o.titleTokens, titleStart[i]!);
+  });
   const tokStart = new Int32Array(bidwords.length + 1);
   bidwords.forEach((b, j) => {
     tokStart[j + 1] = tokStart[j]! + b.tokens.length;
