@@ -4,7 +4,8 @@
 // is bounded in time and the script stops the filter it started.
 //
 //   npx tsx bench/click-filter.ts --zk 127.0.0.1:2181 --kafka 127.0.0.1:9092 \
-//     [--rate 5000] [--duration 20] [--warmup 5] [--concurrency 64] [--log-mode await|async]
+//     [--rate 5000] [--duration 20] [--warmup 5] [--concurrency 64] [--log-mode await|async] [--producers 2]
+//     [--cpu-prof DIR]   (V8 CPU profile of the filter, read it with bench/cpuprofile-top.ts)
 //
 // Traffic: pre-minted genuine tokens (core/click-token.ts, as the blender makes them), each a new
 // page view, 90% from a desktop browser, 5% from a crawler (not billable), 5% replays of an
@@ -38,6 +39,8 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '64' },
     'log-mode': { type: 'string', default: 'await' },
+    producers: { type: 'string', default: '2' },
+    'cpu-prof': { type: 'string' },
     'skip-closed': { type: 'boolean', default: false },
   },
 });
@@ -248,6 +251,7 @@ async function main(): Promise<void> {
   const filter: ChildProcess = spawn(
     process.execPath,
     [
+      ...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : []),
       CLI,
       'click-filter',
       '--port',
@@ -270,6 +274,8 @@ async function main(): Promise<void> {
       '0',
       '--log-mode',
       args['log-mode']!,
+      '--kafka-producers',
+      args.producers!,
       '--log-level',
       'info',
       '--instance-id',
@@ -322,6 +328,7 @@ async function main(): Promise<void> {
     machine: `${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB`,
     node: process.version,
     logMode: args['log-mode'],
+    producers: Number(args.producers),
     phases,
     redirects: sent302,
     clicksInKafka,
