@@ -189,6 +189,28 @@ describe('billing crash safety', () => {
       refundedMicros: want.refunded,
       netMicros: want.charged - want.refunded,
     });
+    // The CLI reads the same ledger (read-only, while billing runs) and agrees with the HTTP report.
+    for (const customer of ['c0', 'c3']) {
+      const http = (await getJson<Record<string, unknown>>(billing, `/v1/spend?customer=${customer}`)).body;
+      const cli = spawnImatch([
+        'spend',
+        '--customer',
+        customer,
+        '--ledger-dir',
+        join(tmp, 'billing', 'billing', 'ledger'),
+        '--json',
+      ]);
+      expect(await cli.exited, cli.output()).toBe(0);
+      expect(JSON.parse(cli.output().trim())).toEqual(http);
+    }
+    const unknown = spawnImatch([
+      'spend',
+      '--customer',
+      'nobody',
+      '--ledger-dir',
+      join(tmp, 'billing', 'billing', 'ledger'),
+    ]);
+    expect(await unknown.exited).toBe(3);
     // And it stays there: nothing is charged twice once caught up.
     await billing.proc.stop('SIGTERM');
     billing = await startBillingProcess(billingArgs);
