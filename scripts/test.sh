@@ -131,7 +131,11 @@ npm_install() {
     echo "node_modules is up to date with package-lock.json"
     return 0
   fi
-  npm ci --no-audit --no-fund
+  # `npm install`, not `npm ci`: it installs the versions package-lock.json pins, but unlike
+  # `npm ci` it tolerates optional per-platform packages (biome's darwin/win32/musl builds) that
+  # the registry these machines reach does not serve, so they are missing from the lock file and
+  # `npm ci` refuses the lock as "out of sync".
+  npm install --no-audit --no-fund
 }
 
 vitest_project() {
