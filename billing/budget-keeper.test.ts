@@ -130,6 +130,25 @@ describe('budget keeper', () => {
     expect(d.sent).toHaveLength(1); // the BP's own change brought it back; nothing else to send
   });
 
+  it('brings a held customer back when the BP raises only the budget of the entity billing sent', async () => {
+    const clock = new ManualClock(DAY1);
+    const d = new FakeDispatch();
+    const k = keeper(clock, d);
+    apply([click('k1', 3_000_000)]);
+    k.evaluate(['c1']);
+    await k.settled();
+    apply([entity({ ...acme, status: 'offline' }, 100)]); // billing's own change comes back
+    apply([entity({ ...acme, status: 'offline', dailyBudgetMicros: 5_000_000 }, 150)]); // the BP raises the budget
+    k.evaluate(['c1']);
+    await k.settled();
+    expect(d.sent.at(-1)).toEqual({
+      entity: 'customer',
+      op: 'upsert',
+      data: { ...acme, status: 'online', dailyBudgetMicros: 5_000_000 },
+    });
+    expect(ledger.hold('c1')).toBeUndefined();
+  });
+
   it('takes a customer offline again if the BP brings it online while still over budget', async () => {
     const clock = new ManualClock(DAY1);
     const d = new FakeDispatch();

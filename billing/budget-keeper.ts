@@ -27,7 +27,10 @@ export interface BudgetKeeperOptions {
   /** Undefined: decisions are logged, nothing is sent (no dispatch secret configured). */
   dispatch: ChangeSender | undefined;
   log: Logger;
-  onAction?: (kind: 'offline' | 'online' | 'release', result: 'sent' | 'failed' | 'skipped') => void;
+  onAction?: (
+    kind: 'offline' | 'online' | 'release' | 'adopt',
+    result: 'sent' | 'failed' | 'skipped',
+  ) => void;
 }
 
 export class BudgetKeeper {
@@ -95,7 +98,7 @@ export class BudgetKeeper {
         const action = this.decide(id);
         if (action.kind === 'none') break;
         const done = await this.act(id, action);
-        if (!done || action.kind !== 'release') break;
+        if (!done || (action.kind !== 'release' && action.kind !== 'adopt')) break;
       }
     } catch (err) {
       this.o.log.error({ err, customerId: id }, 'budget evaluation failed; retried on the next tick');
@@ -121,6 +124,16 @@ export class BudgetKeeper {
     const { ledger, log } = this.o;
     const today = this.today();
     const spent = ledger.netSpend(id, today);
+    if (action.kind === 'adopt') {
+      const hold = ledger.hold(id);
+      if (hold !== undefined) ledger.setHold(id, { ...hold, messageId: action.messageId });
+      log.info(
+        { customerId: id, messageId: action.messageId },
+        'budget hold kept: the BP changed only the daily budget',
+      );
+      this.o.onAction?.('adopt', 'sent');
+      return true;
+    }
     if (action.kind === 'release') {
       ledger.removeHold(id);
       log.info(
@@ -139,11 +152,11 @@ export class BudgetKeeper {
     }
     const sinceMs = this.o.clock.now();
     if (action.kind === 'offline' && ledger.hold(id) === undefined)
-      ledger.setHold(id, { day: today, messageId: null, sinceMs });
+      ledger.setHold(id, { day: today, messageId: null, sinceMs, sent: c });
     try {
       const [messageId] = await this.o.dispatch.send([{ entity: 'customer', op: 'upsert', data: c }]);
       if (action.kind === 'offline') {
-        ledger.setHold(id, { day: today, messageId: messageId!, sinceMs });
+        ledger.setHold(id, { day: today, messageId: messageId!, sinceMs, sent: c });
         log.info({ ...why, messageId }, 'customer offline: daily budget spent');
       } else {
         ledger.removeHold(id);

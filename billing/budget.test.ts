@@ -98,6 +98,37 @@ describe('daily budget transitions', () => {
       }),
     ).toEqual({ kind: 'release' }));
 
+  it("a BP change that only raises the budget on billing's own offline entity keeps the hold (a raise, not a pause)", () => {
+    const sent = customer({ status: 'offline' });
+    expect(
+      decideBudget({
+        entity: customer({ status: 'offline', dailyBudgetMicros: 50_000_000 }),
+        entityMessageId: 9,
+        hold: { day: '2026-11-22', messageId: 7, sinceMs: 0, sent },
+        spentTodayMicros: 10_000_000,
+      }),
+    ).toEqual({ kind: 'adopt', messageId: 9 });
+    // ...and once adopted, the raised budget is not spent: online again.
+    expect(
+      decideBudget({
+        entity: customer({ status: 'offline', dailyBudgetMicros: 50_000_000 }),
+        entityMessageId: 9,
+        hold: { day: '2026-11-22', messageId: 9, sinceMs: 0, sent },
+        spentTodayMicros: 10_000_000,
+      }),
+    ).toEqual({ kind: 'online', customer: customer({ status: 'online', dailyBudgetMicros: 50_000_000 }) });
+  });
+
+  it("a BP change to anything else than the budget (here the name) while offline is the BP's own pause", () =>
+    expect(
+      decideBudget({
+        entity: customer({ status: 'offline', name: 'Acme (paused)' }),
+        entityMessageId: 9,
+        hold: { day: '2026-11-22', messageId: 7, sinceMs: 0, sent: customer({ status: 'offline' }) },
+        spentTodayMicros: 10_000_000,
+      }).kind,
+    ).toBe('release'));
+
   it('after a release, an online customer with a raised budget stays online', () =>
     expect(
       decideBudget({

@@ -13,7 +13,11 @@
 //     between): send the offline again while still over budget (it is idempotent), online if not;
 //   - a change from the BP after the hold wins: the hold is released and the BP's status stands
 //     (a BP that raises the budget and says "online" brings the customer back; one that says
-//     "offline" or "suspended" keeps it off, and billing never turns it on).
+//     "offline" or "suspended" keeps it off, and billing never turns it on);
+//   - except a budget raise on the entity billing itself sent: a BP change identical to billing's
+//     offline entity but for a different daily budget is the BP raising (or lowering) the budget
+//     of a customer it sees offline, not a pause. The hold adopts that change, and the customer
+//     comes back online at once if the new budget is not spent.
 // Concurrency: pure.
 import type { Customer } from '../core/model.js';
 import type { Hold } from './ledger.js';
@@ -31,7 +35,9 @@ export type BudgetAction =
   | { kind: 'offline'; customer: Customer }
   | { kind: 'online'; customer: Customer }
   /** Forget the hold (the BP has spoken since, or the customer is gone); then decide again. */
-  | { kind: 'release' };
+  | { kind: 'release' }
+  /** Keep the hold, now as of this BP change (a new budget on billing's own entity); decide again. */
+  | { kind: 'adopt'; messageId: number };
 
 export function overBudget(c: Customer, spentMicros: number): boolean {
   return c.dailyBudgetMicros > 0 && spentMicros >= c.dailyBudgetMicros;
@@ -46,7 +52,10 @@ export function decideBudget(v: BudgetView): BudgetAction {
         ? { kind: 'offline', customer: { ...c, status: 'offline' } }
         : { kind: 'online', customer: { ...c, status: 'online' } };
     }
-    if (v.entityMessageId > v.hold.messageId) return { kind: 'release' };
+    if (v.entityMessageId > v.hold.messageId)
+      return v.hold.sent !== undefined && onlyBudgetChanged(v.hold.sent, c)
+        ? { kind: 'adopt', messageId: v.entityMessageId }
+        : { kind: 'release' };
     return overBudget(c, v.spentTodayMicros)
       ? { kind: 'none' }
       : { kind: 'online', customer: { ...c, status: 'online' } };
@@ -54,4 +63,16 @@ export function decideBudget(v: BudgetView): BudgetAction {
   if (c.status === 'online' && overBudget(c, v.spentTodayMicros))
     return { kind: 'offline', customer: { ...c, status: 'offline' } };
   return { kind: 'none' };
+}
+
+/** True when `now` is `sent` (billing's offline entity) with another daily budget and nothing else changed. */
+export function onlyBudgetChanged(sent: Customer, now: Customer): boolean {
+  if (now.dailyBudgetMicros === sent.dailyBudgetMicros) return false;
+  const a = { ...sent, dailyBudgetMicros: 0 };
+  const b = { ...now, dailyBudgetMicros: 0 };
+  return canonical(a) === canonical(b);
+}
+
+function canonical(c: Customer): string {
+  return JSON.stringify(c, Object.keys(c).sort());
 }

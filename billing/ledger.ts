@@ -83,6 +83,8 @@ export interface Hold {
   day: string;
   messageId: number | null;
   sinceMs: number;
+  /** The entity billing sent (status offline), to recognise the BP raising only the budget. */
+  sent?: Customer;
 }
 
 export type LedgerEvent =
