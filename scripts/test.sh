@@ -131,11 +131,18 @@ npm_install() {
     echo "node_modules is up to date with package-lock.json"
     return 0
   fi
-  # `npm install`, not `npm ci`: it installs the versions package-lock.json pins, but unlike
-  # `npm ci` it tolerates optional per-platform packages (biome's darwin/win32/musl builds) that
-  # the registry these machines reach does not serve, so they are missing from the lock file and
-  # `npm ci` refuses the lock as "out of sync".
-  npm install --no-audit --no-fund
+  npm ci --no-audit --no-fund && return 0
+  # npm 11 on Linux writes lock files without other platforms' optional packages (biome's and
+  # msgpackr's prebuilt binaries), then `npm ci` refuses them as out of sync. `npm install`
+  # installs the same locked versions; it must leave the lock file exactly as committed.
+  echo "npm ci refused the lock file; installing the locked versions with npm install"
+  local before
+  before=$(cksum <package-lock.json)
+  npm install --no-audit --no-fund || return 1
+  if [[ $(cksum <package-lock.json) != "$before" ]]; then
+    echo "npm install changed package-lock.json: package.json and the lock file disagree; commit a lock file made by npm install" >&2
+    return 1
+  fi
 }
 
 vitest_project() {
