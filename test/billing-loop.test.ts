@@ -6,8 +6,9 @@
 //      ledger; the same URL again is billed once; a crawler is redirected and not billed; a
 //      tampered URL gets 400 and no Location.
 //   2. a customer whose daily budget is spent disappears from blender answers (billing sends
-//      "offline" through dispatch, isupdate applies it), and comes back the next day (billing's
-//      clock moved by a day through its test endpoint). The time from the click to the last
+//      "offline" through dispatch, isupdate applies it), comes back when the BP raises its budget,
+//      leaves again when the raised budget is spent, and comes back the next day (billing's clock
+//      moved by a day through its test endpoint). The time from the click to the last
 //      answer still showing the customer is printed (timings belong in benchmarks, not asserts).
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -270,7 +271,7 @@ describe('the click and billing loop', () => {
     expect(again.body).toMatchObject({ chargedMicros: ad.priceMicros, clicks: 1 });
   });
 
-  it('a spent budget takes the customer out of answers, and the next day brings it back', async () => {
+  it('a spent budget takes the customer out of answers; a budget raise and the next day bring it back', async () => {
     // A customer with ads for a query, not yet charged today.
     let query = '';
     let target: Ad | undefined;
@@ -331,6 +332,27 @@ describe('the click and billing loop', () => {
     );
     expect(report.body).toMatchObject({ heldForBudget: true, netMicros: fresh!.priceMicros });
 
+    // The BP raises the budget of the customer it sees offline (billing's offline entity with only
+    // the budget changed): back in the answers; one more click spends the raised budget.
+    const raised = fresh!.priceMicros + 10_000;
+    await changes.postUntilAccepted([
+      { entity: 'customer', op: 'upsert', data: { ...entity, status: 'offline', dailyBudgetMicros: raised } },
+    ]);
+    await waitFor(async () => (await ads(query, 10)).ads.some((x) => x.customerId === customerId), {
+      what: `customer ${customerId} to come back after the budget raise`,
+      timeoutMs: 30_000,
+    });
+    expect(seen.changes.filter((c) => c.data.id === customerId).at(-1)?.data).toMatchObject({
+      status: 'online',
+      dailyBudgetMicros: raised,
+    });
+    const second = (await ads(query, 10)).ads.find((x) => x.customerId === customerId)!;
+    expect((await click(cf, tokenOf(second.clickUrl))).status).toBe(302);
+    await waitFor(async () => !(await ads(query, 10)).ads.some((x) => x.customerId === customerId), {
+      what: `customer ${customerId} to leave again`,
+      timeoutMs: 30_000,
+    });
+
     // The next day (billing's clock moved forward by 24 h): online again, ads back.
     const moved = await billing.pool.request({
       method: 'PUT',
@@ -345,7 +367,7 @@ describe('the click and billing loop', () => {
       timeoutMs: 30_000,
     });
     const online = seen.changes.filter((c) => c.entity === 'customer' && c.data.id === customerId).at(-1);
-    expect(online?.data).toMatchObject({ status: 'online', dailyBudgetMicros: budget });
+    expect(online?.data).toMatchObject({ status: 'online', dailyBudgetMicros: raised });
     expect(
       (await getJson<{ heldForBudget: boolean }>(billing, `/v1/spend?customer=${customerId}`)).body
         .heldForBudget,
