@@ -31,6 +31,8 @@ export interface ChangeConsumerOptions {
   commitIntervalMs?: number;
   /** Messages handed to one ingest call at most (IsUpdate cuts them into WAL micro-batches). */
   sliceSize?: number;
+  /** Called when kafkajs gives up on the consumer (a crash it does not restart by itself). */
+  onFatal?: (error: Error) => void;
 }
 
 export class ChangeConsumer {
@@ -82,8 +84,11 @@ export class ChangeConsumer {
     const sliceSize = this.#o.sliceSize ?? 1000;
     consumer.on(consumer.events.CRASH, (event) => {
       const { error, restart } = event.payload as { error: Error; restart: boolean };
-      if (!restart) this.#crashed = error;
       logger.error({ err: error, restart }, 'change consumer crashed');
+      if (!restart) {
+        this.#crashed = error;
+        this.#o.onFatal?.(error);
+      }
     });
     try {
       await consumer.connect();

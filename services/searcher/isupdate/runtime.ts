@@ -10,9 +10,11 @@
 // Concurrency: one event loop; IsUpdate serializes ingest/replay; the consumer is started once.
 // A Kafka that is down at start-up does not stop the searcher: it serves its version (plus the
 // WAL) and keeps retrying the consumer in the background; readiness reports it as not caught up.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Registry } from 'prom-client';
+import { ImatchError } from '../../../core/errors.js';
 import { createKafka } from '../../../core/kafka.js';
 import type { Logger } from '../../../core/logger.js';
 import type { ColumnIndex } from '../index/column-index.js';
@@ -65,6 +67,7 @@ export async function openIsUpdate(
 ): Promise<IsUpdateRuntime> {
   const log = deps.log.child({ component: 'isupdate' });
   const dir = config.walDir ?? defaultWalDir(config.dataDir, config.column, config.replica);
+  await checkIdentity(dir, { topic: config.topicChanges, column: config.column });
   const wal = await Wal.open(dir, { segmentBytes: config.walSegmentBytes, logger: log });
   const st = wal.stats();
   log.info(
@@ -86,6 +89,7 @@ export async function openIsUpdate(
     clientId: `${config.kafkaClientId}-searcher`,
     log,
   });
+  let restartAfterCrash: (() => void) | undefined;
   const consumer = new ChangeConsumer({
     kafka,
     topic: config.topicChanges,
@@ -94,6 +98,7 @@ export async function openIsUpdate(
     logger: log,
     metrics,
     maxWaitMs: config.isupdateFetchWaitMs,
+    onFatal: () => restartAfterCrash?.(),
   });
 
   let started: Promise<void> | undefined;
@@ -112,6 +117,16 @@ export async function openIsUpdate(
         );
       }
     }
+  };
+
+  // kafkajs restarts its consumer after most errors; when it gives up, start a new one (it seeks to
+  // the WAL position again, so nothing is skipped or stored twice).
+  restartAfterCrash = () => {
+    if (closed) return;
+    started = (async () => {
+      await consumer.stop().catch(() => undefined);
+      await startConsumer();
+    })();
   };
 
   return {
@@ -135,4 +150,30 @@ export async function openIsUpdate(
       await wal.close();
     },
   };
+}
+
+/**
+ * A WAL belongs to one changes topic and one column: replaying another deployment's messages into
+ * this index would corrupt it silently, so a mismatch refuses to start (clear the folder or point
+ * --wal-dir elsewhere to start afresh; the replica then catches up from Kafka).
+ */
+async function checkIdentity(dir: string, identity: { topic: string; column: number }): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, 'identity.json');
+  let found: { topic?: unknown; column?: unknown } | undefined;
+  try {
+    found = JSON.parse(await readFile(file, 'utf8')) as { topic?: unknown; column?: unknown };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (found === undefined) {
+    await writeFile(file, `${JSON.stringify(identity)}\n`);
+    return;
+  }
+  if (found.topic !== identity.topic || found.column !== identity.column) {
+    throw new ImatchError(
+      'IM_ERR_CONFIG',
+      `write-ahead log ${dir} belongs to topic ${String(found.topic)} column ${String(found.column)}, not topic ${identity.topic} column ${identity.column}; use another --wal-dir (or --data-dir) or empty that folder`,
+    );
+  }
 }
