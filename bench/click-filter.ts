@@ -116,6 +116,8 @@ interface Phase {
   p999Ms: number;
   maxMs: number;
   filterCpuPct: number;
+  /** CPU of this load generator (one core = 100%). */
+  generatorCpuPct: number;
 }
 
 async function phase(
@@ -137,6 +139,7 @@ async function phase(
   let shed = 0;
   let measuring = false;
   let cpuAtStart = 0;
+  let genAtStart = process.cpuUsage();
   const one = async (dueNs: bigint) => {
     const r = reqs[from.next++ % reqs.length]!;
     let status = 'error';
@@ -165,6 +168,7 @@ async function phase(
   const mark = setTimeout(() => {
     measuring = true;
     cpuAtStart = cpuTicks(pid);
+    genAtStart = process.cpuUsage();
   }, WARMUP_S * 1000);
   if (mode === 'closed') {
     await Promise.all(
@@ -200,6 +204,8 @@ async function phase(
   }
   clearTimeout(mark);
   const cpu = (cpuTicks(pid) - cpuAtStart) / DURATION_S; // ticks per second = % of one core
+  const gen = process.cpuUsage(genAtStart);
+  const genPct = Math.round((gen.user + gen.system) / 1e4 / DURATION_S);
   await pool.close();
   const ms = (p: number) => Math.round(h.getValueAtPercentile(p)) / 1000;
   const out: Phase = {
@@ -217,6 +223,7 @@ async function phase(
     p999Ms: ms(99.9),
     maxMs: Math.round(h.maxValue) / 1000,
     filterCpuPct: Math.round(cpu),
+    generatorCpuPct: genPct,
   };
   if (mode === 'open') out.rate = RATE;
   h.destroy();
@@ -342,7 +349,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   for (const p of phases)
     process.stdout.write(
-      `| ${p.mode}${p.rate ? ` ${p.rate}/s` : ` c=${p.concurrency}`} | ${p.clicksPerSecond} | ${p.p50Ms} | ${p.p99Ms} | ${p.p999Ms} | ${p.maxMs} | ${p.errors} | ${p.shed} | ${p.filterCpuPct}% |\n`,
+      `| ${p.mode}${p.rate ? ` ${p.rate}/s` : ` c=${p.concurrency}`} | ${p.clicksPerSecond} | ${p.p50Ms} | ${p.p99Ms} | ${p.p999Ms} | ${p.maxMs} | ${p.errors} | ${p.shed} | ${p.filterCpuPct}% | ${p.generatorCpuPct}% |\n`,
     );
   if (!result.everyDecisionLogged) {
     process.stderr.write('FAILED: not every decision is in Kafka\n');
