@@ -7,7 +7,7 @@
 //   2. while changes keep flowing, a new full version is built from a snapshot that contains the
 //      changes up to some watermark and published; each searcher replays its own WAL past that
 //      watermark into the new version before it serves. Same equality afterwards, on the new
-//      version.
+//      version. A new replica with an empty WAL then catches up from Kafka to the same content.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -198,5 +198,19 @@ describe('isupdate', () => {
         new RegExp(`"version":"${built.version}"[^\\n]*replayed write-ahead log past the version watermark`),
       );
     }
+
+    // A new replica with no WAL catches up from Kafka alone and holds the same content.
+    const fresh = await startIsSearcher({
+      zkRoot: root,
+      topic,
+      column: 1,
+      replica: 'b',
+      dataDir: join(tmp, 'data-1b'),
+      batch: 100,
+    });
+    searchers.push(fresh);
+    const withNew = await quiescentDumps(built.version);
+    expectEqualToReference(withNew);
+    expect(withNew.at(-1)!.column).toBe(1);
   });
 });
