@@ -8,7 +8,7 @@
 // --data already holds a snapshot.json). Uses dist/bin/imatch.js when built, else tsx.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -23,7 +23,11 @@ const { values } = parseArgs({
   },
 });
 
-const root = resolve(import.meta.dirname, '..');
+// The repository root, whether this runs from bench/ (tsx) or dist/bench/ (compiled).
+const root = resolve(
+  import.meta.dirname,
+  import.meta.dirname.endsWith(join('dist', 'bench')) ? '../..' : '..',
+);
 const dist = join(root, 'dist/bin/imatch.js');
 const cli = existsSync(dist) ? [dist] : ['--import', 'tsx', join(root, 'bin/imatch.ts')];
 
@@ -95,6 +99,8 @@ const summary = JSON.parse(build.stdout.trim().split('\n').pop()!) as {
   segments: { column: number; bytes: number; offers: number }[];
   durationMs: number;
   peakRssBytes: number;
+  cpuUserUs: number;
+  cpuSystemUs: number;
 };
 const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MB`;
 process.stdout.write(
@@ -103,7 +109,10 @@ process.stdout.write(
     `snapshot: ${snapshot}`,
     `rows: ${summary.counts.customers} customers, ${summary.counts.offers} offers, ${summary.counts.bidwords} bidwords + ${summary.counts.negatives} negatives kept, dropped ${JSON.stringify(summary.counts.dropped)}`,
     `columns: ${summary.segments.map((s) => `${s.column}: ${s.offers} offers ${mb(s.bytes)}`).join(', ')}`,
-    `build wall (process, incl. startup): ${(build.ms / 1000).toFixed(1)} s; build itself: ${(summary.durationMs / 1000).toFixed(1)} s; peak RSS ${mb(summary.peakRssBytes)}`,
+    `build wall (process, incl. startup): ${(build.ms / 1000).toFixed(1)} s; build itself: ${(summary.durationMs / 1000).toFixed(1)} s; CPU user ${(summary.cpuUserUs / 1e6).toFixed(1)} s + system ${(summary.cpuSystemUs / 1e6).toFixed(1)} s (all threads); peak RSS ${mb(summary.peakRssBytes)}`,
+    `machine load average (1/5/15 min) at the end: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' / ')}`,
     `version dir: ${summary.dir}`,
   ].join('\n') + '\n',
 );

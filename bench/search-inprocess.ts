@@ -9,6 +9,7 @@
 // (so bidword retrieval has work to do), half from title n-grams (which often fall back to text
 // expansion), then grouped by token count. Every query runs through both engines, interleaved, so
 // machine noise hits both alike. Timings are wall-clock per call (process.hrtime.bigint).
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Index as FlexIndex } from 'flexsearch';
 import hdr from 'hdr-histogram-js';
@@ -47,8 +48,10 @@ const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MB`;
 // --- load ---
 const heapBefore = heap();
 let t = performance.now();
+const cpu0 = process.cpuUsage();
 const index = await loadColumnIndex(versionDir, column);
 const loadMs = performance.now() - t;
+const loadCpu = process.cpuUsage(cpu0);
 const heapAfter = heap();
 const stats = index.stats();
 const rssAfterLoad = process.memoryUsage().rss;
@@ -141,7 +144,10 @@ for (let w = 1; w <= 3; w++) {
 const us = (h: hdr.Histogram, p: number) => h.getValueAtPercentile(p).toFixed(0);
 const lines = [
   `column ${column} of ${versionDir}: ${stats.offers} offers, ${stats.bidwords} bidwords, ${stats.negatives} negatives, ${stats.customers} customers`,
-  `load: ${(loadMs / 1000).toFixed(2)} s, heap +${mb(heapAfter - heapBefore)} (process rss ${mb(rssAfterLoad)})`,
+  `load: ${(loadMs / 1000).toFixed(2)} s wall (CPU user ${(loadCpu.user / 1e6).toFixed(2)} s + system ${(loadCpu.system / 1e6).toFixed(2)} s, all threads incl. GC helpers), heap +${mb(heapAfter - heapBefore)} (process rss ${mb(rssAfterLoad)})`,
+  `machine load average (1/5/15 min): ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ')}`,
   `plain flexsearch over the same titles: built in ${(plainBuildMs / 1000).toFixed(2)} s, heap +${mb(plainHeap)}`,
   '',
   `| words | queries | index p50 us | index p99 us | index max us | avg hits (k=${k}) | with text hits | plain flexsearch p50 us | p99 us | max us |`,

@@ -184,7 +184,7 @@ describe('build-index', () => {
       buildIndex({ snapshotDir: snap.dir, columns: 2, outDir: join(base, 'out2'), workers: 2 }),
     );
     expect(err.message.startsWith(`${path}:4: `)).toBe(true);
-  });
+  }, 60_000);
 
   it('an aborted build leaves no version and no temp folder', async () => {
     const base = fresh();

@@ -103,6 +103,9 @@ export function register(program: Command): void {
           published: published !== undefined,
           pruned,
           peakRssBytes: process.resourceUsage().maxRSS * 1024,
+          // CPU of every thread of this process (main + row workers), microseconds.
+          cpuUserUs: process.resourceUsage().userCPUTime,
+          cpuSystemUs: process.resourceUsage().systemCPUTime,
         })}\n`,
       );
     } catch (err) {

@@ -83,6 +83,8 @@ export interface OfferRec {
   bidwords: BidwordRec[];
   /** Count of negative bidwords in `bidwords` (0 lets search skip the negative check). */
   negatives: number;
+  /** Its highest online positive bidword (text expansion), null: none, undefined: not computed. */
+  topBid: BidwordRec | null | undefined;
   // Per-query scratch (search.ts): which query last looked at this offer and what it found.
   stamp: number;
   /** -1 excluded by filters or negatives; >= 0 index of its candidate in the query's list. */
@@ -271,6 +273,7 @@ export class IndexState {
       paddedTitle: ` ${titleNorm} `,
       bidwords: [],
       negatives: 0,
+      topBid: undefined,
       stamp: 0,
       slotInQuery: -1,
     };
@@ -298,6 +301,7 @@ export class IndexState {
     }
     rec.bidwords = [];
     rec.negatives = 0;
+    rec.topBid = undefined;
     this.offers.delete(id);
     this.slots[rec.slot] = undefined;
     this.title.remove(rec.slot);
@@ -374,6 +378,7 @@ export class IndexState {
     this.unindex(rec);
     const i = offer.bidwords.indexOf(rec);
     if (i >= 0) offer.bidwords.splice(i, 1);
+    offer.topBid = undefined;
     rec.offer = null;
     return true;
   }
@@ -381,6 +386,7 @@ export class IndexState {
   private attach(rec: BidwordRec, offer: OfferRec): void {
     rec.offer = offer;
     offer.bidwords.push(rec);
+    offer.topBid = undefined;
     if (rec.negative) {
       offer.negatives++;
       this.negativeCount++;

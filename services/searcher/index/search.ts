@@ -155,94 +155,119 @@ class Query implements Visitor {
     }
   }
 
-  /** Title-text expansion candidates (see column-index.ts for the rules). */
-  textCandidates(): Candidate[] {
+  /**
+   * The best `m` title-text expansion hits, in compareRanked order (rules in column-index.ts).
+   * Candidates come from flexsearch; an offer's text score is known before the costly checks
+   * (its cached top bid x quality), so once m hits are held, offers that could not beat the
+   * worst of them are passed over without checking filters or titles.
+   */
+  textCandidates(m: number): Candidate[] {
     const s = this.state;
+    if (m <= 0 || s.slots.length === 0) return [];
     const unique: string[] = [];
     for (const t of this.tokens) if (!unique.includes(t)) unique.push(t);
-    if (s.slots.length === 0) return [];
     // The rarest token's postings are the candidates; every other token is verified exactly.
     let smallest: readonly number[] | undefined;
+    let rarest = '';
     for (const t of unique) {
       const ids = s.title.search(t, { limit: s.slots.length }) as readonly number[];
       if (ids.length === 0) return [];
-      if (smallest === undefined || ids.length < smallest.length) smallest = ids;
+      if (smallest === undefined || ids.length < smallest.length) {
+        smallest = ids;
+        rarest = t;
+      }
     }
     if (smallest === undefined) return [];
-    const padded = unique.map((t) => ` ${t} `);
-    const out: Candidate[] = [];
+    const others = unique.filter((t) => t !== rarest).map((t) => ` ${t} `);
+    const best = new BoundedTop<Candidate>(m);
+    const weight = MATCH_WEIGHT_PCT.text;
     for (const slot of smallest) {
       const o = s.slots[slot];
       if (o === undefined) continue;
       if (o.stamp === this.stamp && o.slotInQuery !== ADMISSIBLE) continue; // excluded or bidword hit
+      const top = topBid(o);
+      if (top === null) continue;
+      const score = top.bidMicros * o.qualityBp * weight;
+      if (!best.wouldTake(score, o.qualityBp, o.row.id)) continue;
       let all = true;
-      for (const p of padded) {
+      for (const p of others) {
         if (!o.paddedTitle.includes(p)) {
           all = false;
           break;
         }
       }
       if (!all || !this.admissible(o)) continue;
-      const top = topBid(o);
-      if (top === undefined) continue;
-      const bid = top.bidMicros;
-      out.push(new Candidate(o, top, 'text', bid * o.qualityBp * MATCH_WEIGHT_PCT.text));
+      best.add(new Candidate(o, top, 'text', score));
     }
-    return out;
+    return best.sorted();
   }
 }
 
-/** The offer's highest online positive bid (ties: lowest bidword id). */
-function topBid(o: OfferRec): BidwordRec | undefined {
-  let top: BidwordRec | undefined;
-  let topBid = 0;
+/** The offer's highest online positive bid (ties: lowest bidword id), cached on the offer. */
+function topBid(o: OfferRec): BidwordRec | null {
+  if (o.topBid !== undefined) return o.topBid;
+  let top: BidwordRec | null = null;
   for (const bw of o.bidwords) {
-    if (bw.negative) continue;
-    const bid = bw.bidMicros;
-    if (bid < 1) continue;
-    if (top === undefined || bid > topBid || (bid === topBid && bw.id < top.id)) {
+    if (bw.negative || bw.bidMicros < 1) continue;
+    if (top === null || bw.bidMicros > top.bidMicros || (bw.bidMicros === top.bidMicros && bw.id < top.id))
       top = bw;
-      topBid = bid;
-    }
   }
+  o.topBid = top;
   return top;
 }
 
-/**
- * The first k items of `items` in compareRanked order, without sorting all of them when there are
- * many (a bounded max-heap of the k best so far, worst on top).
- */
-export function topK<T extends { score: number; qualityBp: number; offerId: string }>(
-  items: T[],
-  k: number,
-): T[] {
-  if (items.length <= k) return items.sort(compareRanked);
-  const heap: T[] = items.slice(0, k);
-  // Build a heap where the root is the worst (ranks last) of the kept items.
-  const worse = (a: T, b: T) => compareRanked(a, b) > 0;
-  const down = (i: number) => {
+type Ranked = { score: number; qualityBp: number; offerId: string };
+
+/** The best `k` items seen, by compareRanked: a heap with the worst kept item on top. */
+class BoundedTop<T extends Ranked> {
+  private readonly heap: T[] = [];
+  constructor(private readonly k: number) {}
+
+  /** Would an item with these ranking fields be kept (now)? */
+  wouldTake(score: number, qualityBp: number, offerId: string): boolean {
+    if (this.heap.length < this.k) return true;
+    return compareRanked({ score, qualityBp, offerId }, this.heap[0]!) < 0;
+  }
+
+  add(item: T): void {
+    const h = this.heap;
+    if (h.length < this.k) {
+      h.push(item);
+      let i = h.length - 1;
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (compareRanked(h[parent]!, item) >= 0) break; // the parent ranks after it: stays above
+        h[i] = h[parent]!;
+        i = parent;
+      }
+      h[i] = item;
+      return;
+    }
+    if (compareRanked(item, h[0]!) >= 0) return;
+    let i = 0;
     for (;;) {
       const l = 2 * i + 1;
+      if (l >= h.length) break;
       const r = l + 1;
-      let m = i;
-      if (l < k && worse(heap[l]!, heap[m]!)) m = l;
-      if (r < k && worse(heap[r]!, heap[m]!)) m = r;
-      if (m === i) return;
-      const t = heap[i]!;
-      heap[i] = heap[m]!;
-      heap[m] = t;
-      i = m;
+      const worse = r < h.length && compareRanked(h[r]!, h[l]!) > 0 ? r : l;
+      if (compareRanked(h[worse]!, item) <= 0) break;
+      h[i] = h[worse]!;
+      i = worse;
     }
-  };
-  for (let i = (k >> 1) - 1; i >= 0; i--) down(i);
-  for (let i = k; i < items.length; i++) {
-    const it = items[i]!;
-    if (compareRanked(it, heap[0]!) < 0) {
-      heap[0] = it;
-      down(0);
-    }
+    h[i] = item;
   }
-  return heap.sort(compareRanked);
+
+  sorted(): T[] {
+    return this.heap.sort(compareRanked);
+  }
+}
+
+/** The first k items of `items` in compareRanked order (a bounded heap when there are many). */
+export function topK<T extends Ranked>(items: T[], k: number): T[] {
+  if (items.length <= k) return items.sort(compareRanked);
+  const best = new BoundedTop<T>(k);
+  for (const it of items) best.add(it);
+  return best.sorted();
 }
 
 function toHit(c: Candidate): SearchHit {
@@ -275,7 +300,7 @@ export function searchIndex(state: IndexState, req: SearchRequest): SearchHit[] 
   let ranked: Candidate[];
   if (fromBidwords.length < req.k && req.textExpansion !== false) {
     // Expansion fills the free places only: every bidword hit stays in the answer.
-    const text = topK(q.textCandidates(), req.k - fromBidwords.length);
+    const text = q.textCandidates(req.k - fromBidwords.length);
     ranked = fromBidwords.concat(text).sort(compareRanked);
   } else {
     ranked = topK(fromBidwords, req.k);
