@@ -23,8 +23,9 @@
 //  - Text expansion, only when bidwords gave fewer than k hits and req.textExpansion !== false:
 //    offers whose normalized title tokens contain every query token, not already hit by a bidword,
 //    passing the filters and negatives; matchType "text", with the offer's highest online
-//    positive bid (ties: bidword id ascending; offers with no positive bidword are skipped),
-//    merged with the bidword hits by compareRanked, top k overall.
+//    positive bid (ties: bidword id ascending; offers with no positive bidword are skipped).
+//    Text hits only fill the places left: with B bidword hits (B < k), the best k - B text hits
+//    join all B bidword hits, and the union is returned in compareRanked order.
 //
 // Change semantics (apply): the index holds three tables (customers, offers, bidwords) and joins
 // them at query time, exactly as if the change had been applied to the snapshot and rebuilt:

@@ -333,6 +333,8 @@ export class IndexState {
     matchType: MatchType,
     bidMicros: number,
     norm: string,
+    /** The offer record when the caller has it (the loader), to skip a lookup. */
+    offerRec?: OfferRec,
   ): void {
     const negative = matchType === 'negative-exact' || matchType === 'negative-phrase';
     const rec: BidwordRec = {
@@ -348,7 +350,7 @@ export class IndexState {
       offer: null,
     };
     this.bidwordsById.set(id, rec);
-    const offer = this.offers.get(offerId);
+    const offer = offerRec ?? this.offers.get(offerId);
     if (offer === undefined) {
       pushTo(this.pending, offerId, rec);
       this.pendingCount++;
@@ -405,7 +407,7 @@ export class IndexState {
       case 'broad': {
         this.insert(this.broad, rec);
         if (this.broadByFirstMap !== null) pushTo(this.broadByFirstMap, firstToken(rec.key), rec);
-        this.broadLengths.add(countTokens(rec.key));
+        this.broadLengths.add(rec.key === rec.norm ? rec.length : countTokens(rec.key));
         break;
       }
     }
@@ -432,7 +434,7 @@ export class IndexState {
       case 'broad': {
         removeSorted(this.broad, rec.key, rec);
         if (this.broadByFirstMap !== null) removeFrom(this.broadByFirstMap, firstToken(rec.key), rec);
-        this.broadLengths.remove(countTokens(rec.key));
+        this.broadLengths.remove(rec.key === rec.norm ? rec.length : countTokens(rec.key));
         break;
       }
     }

@@ -82,9 +82,9 @@ export async function loadColumnIndex(
         return;
       case 'o': {
         const offerId = line.d.id;
-        state.putOffer(line.d, line.n);
+        const rec = state.putOffer(line.d, line.n);
         offers++;
-        for (const b of line.b) state.insertBidword(b[0], offerId, b[1], b[2], b[3], b[4] ?? b[1]);
+        for (const b of line.b) state.insertBidword(b[0], offerId, b[1], b[2], b[3], b[4] ?? b[1], rec);
         return;
       }
       case 'p': {
