@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Type } from '@sinclair/typebox';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { apiReference, collectRoutes, typeText } from './docs.js';
+import { apiReference, collectRoutes, jsonText, typeText } from './docs.js';
 
 describe('imatch docs api', () => {
   it('docs/api.md is what the generator writes from the current route schemas', async () => {
@@ -35,7 +35,7 @@ describe('imatch docs api', () => {
     expect(text).toMatch(
       /### `PUT \/v1\/test\/clock`\n\nOnly when the service runs with `--test-clock-endpoint true`/,
     );
-    expect(text).toContain('| `imatch_merger_requests_total` | counter | `result` |');
+    expect(text).toMatch(/\| `imatch_merger_requests_total` +\| counter +\| `result` +\|/);
   });
 
   it('collects each route of a fastify app with the schema its validator uses', async () => {
@@ -55,5 +55,18 @@ describe('imatch docs api', () => {
     expect(
       typeText((routes[0]!.schema.querystring as { properties: { n: object } }).properties.n as never),
     ).toBe('integer >= 1');
+  });
+
+  it('prints JSON that parses back to the same value, short lists of plain values on one line', () => {
+    const value = {
+      a: [1, 'two', null],
+      b: { c: [], d: {} },
+      e: [{ f: true }],
+      long: Array(40).fill('word'),
+    };
+    const text = jsonText(value);
+    expect(JSON.parse(text)).toEqual(value);
+    expect(text).toContain('"a": [1, "two", null],');
+    expect(text).toContain('"long": [\n');
   });
 });

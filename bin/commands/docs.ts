@@ -340,13 +340,15 @@ export function renderReference(services: ServiceDoc[]): string {
     '',
     'Every service answers JSON, validates query, body and headers against the schemas below before any handler runs, and answers errors as `{statusCode, code, error, message}` with the codes of core/errors.ts (for example `IM_ERR_BAD_QUERY`, `IM_ERR_NOT_READY`). `/healthz` says the process is alive, `/readyz` says it should get traffic (503 with the reason and `Retry-After` otherwise), `/metrics` is Prometheus text. How the services fit together: [architecture.md](architecture.md).',
     '',
-    '| Service | Command | Routes |',
-    '| --- | --- | --- |',
+    ...table(
+      ['Service', 'Command', 'Routes'],
+      services.map((s) => [
+        `[${s.name}](#${s.name})`,
+        `\`${s.command}\``,
+        s.routes.map((r) => `\`${r.method} ${r.url}\``).join(', '),
+      ]),
+    ),
   ];
-  for (const s of services) {
-    const routes = s.routes.map((r) => `\`${r.method} ${r.url}\``).join(', ');
-    out.push(`| [${s.name}](#${s.name}) | \`${s.command}\` | ${routes} |`);
-  }
   for (const s of services) {
     out.push('', `## ${s.name}`, '', s.intro);
     for (const r of s.routes) out.push(...renderRoute(r));
@@ -360,17 +362,19 @@ export function renderReference(services: ServiceDoc[]): string {
         ? 'Besides these, the default Node.js process metrics of prom-client (`process_*`, `nodejs_*`, no prefix).'
         : `Besides these, the default Node.js process metrics of prom-client, prefixed \`imatch_${s.name.replace('-', '_')}_\`.`,
       '',
-      '| Metric | Type | Labels | Meaning |',
-      '| --- | --- | --- | --- |',
+      ...table(
+        ['Metric', 'Type', 'Labels', 'Meaning'],
+        s.metrics.map((m) => [
+          `\`${m.name}\``,
+          m.type,
+          m.labels.map((l) => `\`${l}\``).join(', '),
+          cell(m.help),
+        ]),
+      ),
     );
-    for (const m of s.metrics) {
-      out.push(
-        `| \`${m.name}\` | ${m.type} | ${m.labels.map((l) => `\`${l}\``).join(', ')} | ${cell(m.help)} |`,
-      );
-    }
   }
   out.push('');
-  return out.join('\n');
+  return out.join('\n').replace(/\n{3,}/g, '\n\n');
 }
 
 function renderRoute(route: RouteDoc): string[] {
@@ -410,7 +414,7 @@ function renderRoute(route: RouteDoc): string[] {
     '<details><summary>JSON schemas</summary>',
     '',
     '```json',
-    JSON.stringify({ ...parts, ...(response === undefined ? {} : { response }) }, null, 2),
+    jsonText({ ...parts, ...(response === undefined ? {} : { response }) }),
     '```',
     '',
     '</details>',
@@ -421,26 +425,64 @@ function renderRoute(route: RouteDoc): string[] {
 function fieldTable(schema: JsonSchema): string[] {
   const rows = fieldRows(schema, '');
   if (rows.length === 0) return [`\`${typeText(schema)}\``];
-  return ['| Field | Type | Required | Description |', '| --- | --- | --- | --- |', ...rows];
+  return table(['Field', 'Type', 'Required', 'Description'], rows);
+}
+
+/** A markdown table with aligned columns (the layout biome's markdown formatter gives). */
+function table(head: string[], rows: string[][]): string[] {
+  const widths = head.map((h, i) => Math.max(3, h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
 
 /** Table rows of an object schema, nested objects and arrays of objects flattened (a.b, a[].b). */
-function fieldRows(schema: JsonSchema, prefix: string, depth = 0): string[] {
+function fieldRows(schema: JsonSchema, prefix: string, depth = 0): string[][] {
   const props = schema.properties as Record<string, JsonSchema> | undefined;
   if (schema.type !== 'object' || props === undefined || depth > 3) return [];
   const required = new Set((schema.required as string[] | undefined) ?? []);
-  const rows: string[] = [];
+  const rows: string[][] = [];
   for (const [name, prop] of Object.entries(props)) {
     const path = `${prefix}${name}`;
-    rows.push(
-      `| \`${path}\` | \`${codeCell(typeText(prop))}\` | ${required.has(name) ? 'yes' : 'no'} | ${cell(describe(prop))} |`,
-    );
+    rows.push([
+      `\`${path}\``,
+      `\`${codeCell(typeText(prop))}\``,
+      required.has(name) ? 'yes' : 'no',
+      cell(describe(prop)),
+    ]);
     const items = prop.items as JsonSchema | undefined;
     if (prop.type === 'object') rows.push(...fieldRows(prop, `${path}.`, depth + 1));
     else if (prop.type === 'array' && items !== undefined)
       rows.push(...fieldRows(items, `${path}[].`, depth + 1));
   }
   return rows;
+}
+
+/**
+ * JSON with 2-space indents as biome formats it in a markdown code block (biome formats docs/):
+ * objects one member per line, arrays of plain values on one line when that line fits in 110
+ * columns (trailing comma included), otherwise one element per line.
+ */
+export function jsonText(value: unknown, indent = '', lead = 0, trailing = 0): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]';
+    if (value.every((v) => v === null || typeof v !== 'object')) {
+      const flat = `[${value.map((v) => JSON.stringify(v)).join(', ')}]`;
+      if (lead + flat.length + trailing <= 110) return flat;
+    }
+    const items = value.map(
+      (v, i) => `${inner}${jsonText(v, inner, inner.length, i < value.length - 1 ? 1 : 0)}`,
+    );
+    return `[\n${items.join(',\n')}\n${indent}]`;
+  }
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+  if (entries.length === 0) return '{}';
+  const members = entries.map(([k, v], i) => {
+    const key = `${inner}${JSON.stringify(k)}: `;
+    return `${key}${jsonText(v, inner, key.length, i < entries.length - 1 ? 1 : 0)}`;
+  });
+  return `{\n${members.join(',\n')}\n${indent}}`;
 }
 
 /** A short type: `integer 1..20`, `"exact" \| "phrase"`, `array of string`, `string /^a$/`. */
