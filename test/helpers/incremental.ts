@@ -150,30 +150,61 @@ export interface PostResult {
   body: { ids?: number[]; code?: string; message?: string; details?: unknown };
 }
 
-/** The BP's side: posts batches and remembers every acknowledged message (change + id). */
+/**
+ * The BP's side: posts batches and remembers every acknowledged message (change + id). Given
+ * several dispatch URLs it follows the leader: on a 503 IM_ERR_NOT_LEADER it switches to the URL
+ * the follower names, on a refused connection to the next URL.
+ */
 export class ChangeClient {
-  readonly pool: Pool;
   readonly acked: ChangeMessage[] = [];
+  readonly urls: string[];
+  #pools = new Map<string, Pool>();
+  #current = 0;
 
-  constructor(readonly url: string) {
-    this.pool = new Pool(url, { connections: 4, keepAliveTimeout: 1000 });
+  constructor(urls: string | string[]) {
+    this.urls = typeof urls === 'string' ? [urls] : [...urls];
+  }
+
+  /** The dispatch URL requests go to now. */
+  get url(): string {
+    return this.urls[this.#current]!;
+  }
+
+  /** A keep-alive pool to the current URL. */
+  get pool(): Pool {
+    let pool = this.#pools.get(this.url);
+    if (pool === undefined) {
+      pool = new Pool(this.url, { connections: 4, keepAliveTimeout: 1000 });
+      this.#pools.set(this.url, pool);
+    }
+    return pool;
   }
 
   async post(changes: readonly unknown[], secret: string | null = TEST_SECRET): Promise<PostResult> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (secret !== null) headers.authorization = `Bearer ${secret}`;
-    const res = await this.pool.request({
-      path: '/v1/changes',
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ changes }),
-    });
+    let res: Awaited<ReturnType<Pool['request']>>;
+    try {
+      res = await this.pool.request({
+        path: '/v1/changes',
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ changes }),
+      });
+    } catch (err) {
+      this.#current = (this.#current + 1) % this.urls.length;
+      throw err;
+    }
     const body = (await res.body.json()) as PostResult['body'];
     if (res.statusCode === 200 && body.ids !== undefined) {
       const at = new Date().toISOString();
       body.ids.forEach((id, i) => {
         this.acked.push({ ...(changes[i] as Change), id, acceptedAt: at } as ChangeMessage);
       });
+    } else if (body.code === 'IM_ERR_NOT_LEADER') {
+      const leader = (body.details as { leaderUrl?: string | null } | undefined)?.leaderUrl;
+      const at = leader == null ? -1 : this.urls.indexOf(leader);
+      this.#current = at >= 0 ? at : (this.#current + 1) % this.urls.length;
     }
     return { status: res.statusCode, body };
   }
@@ -199,13 +230,17 @@ export class ChangeClient {
   }
 
   async close(): Promise<void> {
-    await this.pool.close();
+    await Promise.all([...this.#pools.values()].map((p) => p.close()));
+    this.#pools.clear();
   }
 }
 
 /**
  * Posts `changes` at about `perSecond` in batches of `batch`, until they run out or stop() is
- * called. Batches are sent one after another (the next waits for the answer).
+ * called. Batches are sent one after another (the next waits for the answer). Like a BP, a batch
+ * that is not acknowledged (503, connection refused) is sent again until it is, before the next
+ * one; `failures` counts those attempts. (An unacknowledged batch may still have been written:
+ * resending the same whole-entity changes right away leaves the same final state.)
  */
 export class Feeder {
   #stop = false;
@@ -219,11 +254,17 @@ export class Feeder {
       const started = Date.now();
       for (let i = 0; i < changes.length && !this.#stop; i += batch) {
         const slice = changes.slice(i, i + batch);
-        try {
-          const r = await client.post(slice);
-          if (r.status !== 200) this.failures++;
-        } catch {
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          try {
+            const r = await client.post(slice);
+            if (r.status === 200) break;
+          } catch {
+            // refused while a dispatch instance restarts or fails over
+          }
           this.failures++;
+          if (Date.now() > deadline) throw new Error(`no dispatch accepted a batch for 60 s (${client.url})`);
+          await new Promise((r) => setTimeout(r, 100));
         }
         this.sent += slice.length;
         const due = started + ((i + batch) / batch) * intervalMs;
