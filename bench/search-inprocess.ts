@@ -3,16 +3,18 @@
 // query (default Index, limit k) over the same titles.
 //
 //   node --expose-gc --import tsx bench/search-inprocess.ts --version-dir DIR [--column 0]
-//        [--queries 20000] [--k 10] [--seed 7]
+//        [--queries 20000] [--k 10] [--seed 7] [--changes changes.jsonl]
 //
 // Queries are sampled from the column itself (deterministic seed): half from bidword keywords
 // (so bidword retrieval has work to do), half from title n-grams (which often fall back to text
 // expansion), then grouped by token count. Every query runs through both engines, interleaved, so
 // machine noise hits both alike. Timings are wall-clock per call (process.hrtime.bigint).
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Index as FlexIndex } from 'flexsearch';
 import hdr from 'hdr-histogram-js';
+import type { Change, ChangeMessage } from '../core/model.js';
 import { normalize } from '../core/normalize.js';
 import type { SearchRequest } from '../core/search-contract.js';
 import { loadColumnIndex } from '../services/searcher/index/column-index.js';
@@ -24,6 +26,8 @@ const { values } = parseArgs({
     queries: { type: 'string', default: '20000' },
     k: { type: 'string', default: '10' },
     seed: { type: 'string', default: '7' },
+    /** A change stream (imatch gen's changes.jsonl) to time apply() with, after the searches. */
+    changes: { type: 'string' },
   },
 });
 const versionDir = values['version-dir'];
@@ -106,6 +110,8 @@ const histogram = () =>
     numberOfSignificantValueDigits: 3,
   });
 const results: {
+  oursCpuUs: number;
+  plainCpuUs: number;
   words: number;
   ours: hdr.Histogram;
   plain: hdr.Histogram;
@@ -138,7 +144,14 @@ for (let w = 1; w <= 3; w++) {
     if (got.some((h) => h.matchType === 'text')) text++;
     sink += plainGot.length;
   }
-  results.push({ words: w, ours, plain: flex, hits, text, n: reqs.length });
+  // CPU per query, each engine in its own pass (less sensitive to other processes than wall time).
+  let c0 = process.cpuUsage();
+  for (const req of reqs) sink += index.search(req).length;
+  const oursCpuUs = process.cpuUsage(c0).user / reqs.length;
+  c0 = process.cpuUsage();
+  for (const query of list) sink += (plain.search(query, { limit: k }) as unknown[]).length;
+  const plainCpuUs = process.cpuUsage(c0).user / list.length;
+  results.push({ words: w, ours, plain: flex, hits, text, n: reqs.length, oursCpuUs, plainCpuUs });
 }
 
 const us = (h: hdr.Histogram, p: number) => h.getValueAtPercentile(p).toFixed(0);
@@ -150,12 +163,38 @@ const lines = [
     .join(' / ')}`,
   `plain flexsearch over the same titles: built in ${(plainBuildMs / 1000).toFixed(2)} s, heap +${mb(plainHeap)}`,
   '',
-  `| words | queries | index p50 us | index p99 us | index max us | avg hits (k=${k}) | with text hits | plain flexsearch p50 us | p99 us | max us |`,
-  '|---|---|---|---|---|---|---|---|---|---|',
+  `| words | queries | index p50 us | index p99 us | index max us | index avg CPU us | avg hits (k=${k}) | with text hits | plain flexsearch p50 us | p99 us | max us | avg CPU us |`,
+  '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...results.map(
     (r) =>
-      `| ${r.words} | ${r.n} | ${us(r.ours, 50)} | ${us(r.ours, 99)} | ${r.ours.maxValue.toFixed(0)} | ${(r.hits / r.n).toFixed(1)} | ${((100 * r.text) / r.n).toFixed(0)}% | ${us(r.plain, 50)} | ${us(r.plain, 99)} | ${r.plain.maxValue.toFixed(0)} |`,
+      `| ${r.words} | ${r.n} | ${us(r.ours, 50)} | ${us(r.ours, 99)} | ${r.ours.maxValue.toFixed(0)} | ${r.oursCpuUs.toFixed(0)} | ${(r.hits / r.n).toFixed(1)} | ${((100 * r.text) / r.n).toFixed(0)}% | ${us(r.plain, 50)} | ${us(r.plain, 99)} | ${r.plain.maxValue.toFixed(0)} | ${r.plainCpuUs.toFixed(0)} |`,
   ),
 ];
+if (values.changes !== undefined) {
+  const changes = readFileSync(values.changes, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map(
+      (l, i) =>
+        ({ ...(JSON.parse(l) as Change), id: index.watermark + 1 + i, acceptedAt: '' }) as ChangeMessage,
+    );
+  const applyHist = histogram();
+  let taken = 0;
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (const m of changes) {
+    const a = process.hrtime.bigint();
+    if (index.apply(m)) taken++;
+    applyHist.recordValue(Math.max(1, Number(process.hrtime.bigint() - a) / 1000));
+  }
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
+  lines.push(
+    '',
+    `apply: ${changes.length} change messages (${taken} taken by this column) in ${ms.toFixed(0)} ms ` +
+      `(CPU ${(cpu.user / 1000).toFixed(0)} ms) = ${Math.round(changes.length / (ms / 1000))} msg/s; ` +
+      `per message p50 ${us(applyHist, 50)} us, p99 ${us(applyHist, 99)} us, max ${applyHist.maxValue.toFixed(0)} us`,
+  );
+}
 process.stdout.write(`${lines.join('\n')}\n`);
 if (sink < 0) process.stdout.write('unreachable\n');
