@@ -303,6 +303,8 @@ function startSearcher(zk: string, root: string): SearcherProc {
       '127.0.0.1',
       '--port',
       '0',
+      '--isupdate',
+      'false',
     ],
     { stdio: ['ignore', 'pipe', 2], env: { ...process.env, IMATCH_LOG_PRETTY: '0' } },
   );

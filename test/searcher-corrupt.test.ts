@@ -181,9 +181,11 @@ describe('searcher given a damaged index version', () => {
       await d.damage();
       await publishVersion(zk, zkRoot, b);
       for (const [c, client] of clients.entries()) {
+        // The metric and the log line (written asynchronously by pino) both show the refusal.
         await waitFor(
           async () =>
-            metricSum((await client.get('/metrics')).text, 'imatch_searcher_swap_failures_total') === i + 1,
+            metricSum((await client.get('/metrics')).text, 'imatch_searcher_swap_failures_total') === i + 1 &&
+            refusals(searchers[c]!).length === i + 1,
           { what: `column ${c} to refuse version ${b.version} (${d.name})`, timeoutMs: 60_000 },
         );
         const logged = refusals(searchers[c]!);

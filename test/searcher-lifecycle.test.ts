@@ -81,7 +81,9 @@ describe('searcher lifecycle', () => {
     // A damaged first version: refused, still not ready.
     await publishVersion(zk, zkRoot, damaged);
     await waitFor(
-      async () => metricSum((await client.get('/metrics')).text, 'imatch_searcher_swap_failures_total') === 1,
+      async () =>
+        metricSum((await client.get('/metrics')).text, 'imatch_searcher_swap_failures_total') === 1 &&
+        s.proc.output().includes('refused index version'),
       { what: 'the damaged version to be refused' },
     );
     expect(s.proc.output()).toContain(

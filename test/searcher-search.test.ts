@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SearchHit, SearchRequest, SearchResponse } from '../core/search-contract.js';
 import { type SearcherRegistration, zkPaths } from '../core/zk-paths.js';
 import { connectZk, type ZkClient } from '../core/zookeeper.js';
-import { uniqueZkRoot, zkConnect } from './helpers/index.js';
+import { uniqueZkRoot, waitFor, zkConnect } from './helpers/index.js';
 import {
   loadReferenceSnapshot,
   mergeRanked,
@@ -181,7 +181,11 @@ describe('searcher processes on a 100k-offer index', () => {
     const path = zkPaths(zkRoot).searcherReplica(s.column, s.replica);
     expect(await zk.exists(path)).not.toBeNull();
     expect(await s.proc.stop('SIGTERM')).toBe(0);
-    expect(s.proc.output()).toContain('searcher stopped');
+    // stdout may still be draining when the exit event fires.
+    await waitFor(() => s.proc.output().includes('searcher stopped'), {
+      what: 'the stop log line',
+      timeoutMs: 5000,
+    });
     expect(await zk.exists(path)).toBeNull();
     // The other replica is unaffected.
     expect((await searchClient(registrations[0]!.url).get('/readyz')).status).toBe(200);

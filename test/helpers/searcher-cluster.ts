@@ -131,6 +131,9 @@ export function startSearcherProcess(zkRoot: string, column: number, replica: st
       '0',
       '--shutdown-timeout-ms',
       '5000',
+      // These tests are about full versions and swaps; isupdate (Kafka + WAL) has its own tests.
+      '--isupdate',
+      'false',
     ],
     { name: `searcher-${column}-${replica}`, env: { IMATCH_LOG_PRETTY: '0' } },
   );
