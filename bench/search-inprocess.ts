@@ -3,11 +3,12 @@
 // query (default Index, limit k) over the same titles.
 //
 //   node --expose-gc --import tsx bench/search-inprocess.ts --version-dir DIR [--column 0]
-//        [--queries 20000] [--k 10] [--seed 7] [--changes changes.jsonl]
+//        [--queries 20000] [--k 10] [--seed 7] [--query-log queries.jsonl] [--changes changes.jsonl]
 //
 // Queries are sampled from the column itself (deterministic seed): half from bidword keywords
 // (so bidword retrieval has work to do), half from title n-grams (which often fall back to text
-// expansion), then grouped by token count. Every query runs through both engines, interleaved, so
+// expansion), then grouped by token count; or taken from a query log (--query-log, repeats kept,
+// as a real log has them). Every query runs through both engines, interleaved, so
 // machine noise hits both alike. Timings are wall-clock per call (process.hrtime.bigint).
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -26,6 +27,8 @@ const { values } = parseArgs({
     queries: { type: 'string', default: '20000' },
     k: { type: 'string', default: '10' },
     seed: { type: 'string', default: '7' },
+    /** Take queries from this log (imatch gen's queries.jsonl) instead of sampling the column. */
+    'query-log': { type: 'string' },
     /** A change stream (imatch gen's changes.jsonl) to time apply() with, after the searches. */
     changes: { type: 'string' },
   },
@@ -74,7 +77,16 @@ for (const o of dump.offers) {
   for (const b of o.bidwords) if (!b.matchType.startsWith('negative')) keywords.push(b.keyword);
 }
 const byWords: string[][] = [[], [], []];
-let guard = 0;
+if (values['query-log'] !== undefined) {
+  // A real query log (imatch gen's queries.jsonl: {"q": ...} per line), grouped by token count.
+  for (const line of readFileSync(values['query-log'], 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    const q = (JSON.parse(line) as { q: string }).q;
+    const n = normalize(q).split(' ').length;
+    if (n >= 1 && n <= 3 && byWords[n - 1]!.length < queryCount / 3) byWords[n - 1]!.push(q);
+  }
+}
+let guard = values['query-log'] === undefined ? 0 : Number.POSITIVE_INFINITY;
 while (byWords.some((list) => list.length < queryCount / 3) && guard++ < queryCount * 50) {
   let tokens: string[];
   if (rand() < 0.5) {
