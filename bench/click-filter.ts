@@ -323,6 +323,7 @@ async function main(): Promise<void> {
   const billable = await metric(origin, 'imatch_click_decisions_total{reason="ok"}');
   const beforeDurable = await metric(origin, 'imatch_click_redirect_before_durable_total');
   const batches = await metric(origin, 'imatch_click_log_batches_total');
+  const kafkaSeconds = await metric(origin, 'imatch_click_log_request_seconds_sum');
   filter.kill('SIGTERM');
   await new Promise((r) => filter.once('exit', r));
   process.off('exit', kill);
@@ -344,6 +345,8 @@ async function main(): Promise<void> {
     redirectsBeforeDurable: beforeDurable,
     kafkaBatches: batches,
     decisionsPerBatch: batches > 0 ? Math.round((sent302 / batches) * 10) / 10 : 0,
+    /** Mean time Kafka took per produce request (acks=all), over the whole run. */
+    kafkaRequestMeanMs: batches > 0 ? Math.round((kafkaSeconds / batches) * 10_000) / 10 : 0,
     everyDecisionLogged: clicksInKafka === sent302 && settlementsInKafka === billable,
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

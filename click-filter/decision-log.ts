@@ -39,7 +39,8 @@ export interface DecisionLogOptions {
   maxRetryMs: number;
   now: () => number;
   log: Logger;
-  onBatch?: (size: number) => void;
+  /** After each acknowledged request: decisions in it and how long Kafka took (seconds). */
+  onBatch?: (size: number, seconds: number) => void;
   onFailure?: (err: unknown) => void;
   onDropped?: (why: 'queue-full' | 'retry-expired', n: number) => void;
 }
@@ -127,12 +128,13 @@ export class DecisionLog {
           timestamp: ts,
         });
     }
+    const started = process.hrtime.bigint();
     try {
       await sender(settlement.messages.length > 0 ? [clicks, settlement] : [clicks]);
       this.healthy = true;
       this.backoffMs = 0;
       this.written += batch.length;
-      this.o.onBatch?.(batch.length);
+      this.o.onBatch?.(batch.length, Number(process.hrtime.bigint() - started) / 1e9);
       for (const e of batch) e.done(true);
     } catch (err) {
       this.healthy = false;

@@ -20,6 +20,7 @@ export interface ClickFilterMetrics {
   readonly duration: Histogram<'outcome'>;
   readonly logBatches: Counter;
   readonly logBatchSize: Histogram;
+  readonly logRequestSeconds: Histogram;
   readonly logFailures: Counter;
   readonly logDropped: Counter<'why'>;
   readonly redirectBeforeDurable: Counter;
@@ -90,6 +91,12 @@ export function createClickFilterMetrics(facts: () => StateFacts, processMetrics
       name: 'imatch_click_log_batch_size',
       help: 'Decisions per Kafka produce request',
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000],
+      registers: r,
+    }),
+    logRequestSeconds: new Histogram({
+      name: 'imatch_click_log_request_seconds',
+      help: 'Time Kafka took to acknowledge one produce request of decisions (acks=all)',
+      buckets: [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.5, 2],
       registers: r,
     }),
     logFailures: new Counter({

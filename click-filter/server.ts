@@ -80,9 +80,10 @@ export async function startClickFilter(config: ClickFilterConfig, log: Logger): 
       maxRetryMs: config.maxDecisionRetryMs,
       now: Date.now,
       log: log.child({ component: 'decision-log' }),
-      onBatch: (n) => {
+      onBatch: (n, seconds) => {
         metricsRef?.logBatches.inc();
         metricsRef?.logBatchSize.observe(n);
+        metricsRef?.logRequestSeconds.observe(seconds);
       },
       onFailure: () => metricsRef?.logFailures.inc(),
       onDropped: (why, n) => metricsRef?.logDropped.inc({ why }, n),
