@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { Pool } from 'undici';
+import { Pool, request } from 'undici';
 import { columnOf } from '../core/partition.js';
 import { type LoadResult, runLoad } from './http-load.js';
 import { Env, freePort, machine, percentile } from './incremental-env.js';
@@ -304,6 +304,20 @@ async function main(): Promise<void> {
     await Promise.all(probes);
     await feeding;
     const queryLoad = await queries;
+    // Where isupdate's time went, per searcher (from its /metrics).
+    const isupdate: Record<string, Record<string, number>> = {};
+    for (const [c, url] of searcherUrls.entries()) {
+      const text = await (await request(`${url}/metrics`)).body.text();
+      const metric = (name: string) =>
+        Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+      const appends = metric('imatch_isupdate_wal_append_seconds_count');
+      isupdate[`column${c}`] = {
+        walAppends: appends,
+        walAppendMeanMs: Math.round((metric('imatch_isupdate_wal_append_seconds_sum') * 1e5) / appends) / 100,
+        meanBatch: Math.round((metric('imatch_isupdate_batch_messages_sum') * 10) / appends) / 10,
+        appliedId: metric('imatch_isupdate_applied_id'),
+      };
+    }
     await dispatchPool.close();
     await visiblePool.close();
 
@@ -333,6 +347,7 @@ async function main(): Promise<void> {
         failed: background.failed,
       },
       queryLoad,
+      isupdate,
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     if (args.json !== undefined) await writeFile(args.json, `${JSON.stringify(report, null, 2)}\n`);
