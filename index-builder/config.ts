@@ -26,7 +26,7 @@ export const BuildIndexConfig = Type.Object({
   }),
   skipBad: Type.Boolean({
     default: false,
-    description: 'Skip bad rows and count them by reason (default: stop at the first)',
+    description: 'Skip bad rows and count them by reason instead of stopping at the first',
   }),
   keep: Type.Integer({
     default: 3,
