@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { listVersions, readManifest } from '../core/index-manifest.js';
+import { createKafka, ensureTopics } from '../core/kafka.js';
 import { connectZk } from '../core/zookeeper.js';
 import { publishPointer } from '../index-builder/publish.js';
 import { downServers, upServers } from '../infra/servers.js';
@@ -311,6 +312,11 @@ async function main(): Promise<void> {
       cpuProfDir === undefined
         ? []
         : ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${name}.cpuprofile`];
+    // The searchers' isupdate consumes an (empty) change topic and keeps its WAL in a temp folder.
+    const runDir = await mkdtemp(join(tmpdir(), 'imatch-bench-run-'));
+    cleanups.push(() => rm(runDir, { recursive: true, force: true }));
+    const changesTopic = `imatch-bench.changes-${process.pid}`;
+    await ensureTopics(createKafka({ brokers: [kafka], clientId: 'imatch-bench' }), [changesTopic]);
     const procs: Proc[] = [];
     cleanups.push(async () => {
       await Promise.all(procs.map(stop));
@@ -330,6 +336,12 @@ async function main(): Promise<void> {
           String(port),
           '--log-level',
           'warn',
+          '--data-dir',
+          join(runDir, `searcher-${c}`),
+          '--kafka-brokers',
+          kafka,
+          '--topic-changes',
+          changesTopic,
           ...zkFlags,
         ],
         profArgs(`searcher-${c}`),

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureTopics } from '../core/kafka.js';
 import type { MergeResponse } from '../core/merge-contract.js';
 import { columnOf } from '../core/partition.js';
 import { compareRanked } from '../core/ranking.js';
@@ -22,6 +23,7 @@ import {
   kafkaBrokers,
   type ServiceProcess,
   spawnImatch,
+  testKafka,
   testZk,
   uniqueTopic,
   uniqueZkRoot,
@@ -51,6 +53,7 @@ let snapshotDir: string;
 let root: string;
 let snap: ReferenceSnapshot;
 let queries: Query[];
+let changesTopic: string;
 let mergerUrl: string;
 let blenderUrl: string;
 const replicas = new Map<string, ServiceProcess>();
@@ -143,6 +146,10 @@ function startReplica(column: number, replica: string, port: number): ServicePro
     '4000',
     '--data-dir',
     join(tmp, `data-${column}-${replica}`),
+    '--kafka-brokers',
+    kafkaBrokers().join(','),
+    '--topic-changes',
+    changesTopic,
     '--log-level',
     'warn',
   ]);
@@ -165,6 +172,9 @@ beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'imatch-qp-'));
   snapshotDir = join(tmp, 'bp');
   root = uniqueZkRoot('query-path');
+  // The searchers' isupdate consumes this (empty) change topic; this test is about queries.
+  changesTopic = uniqueTopic('changes');
+  await ensureTopics(testKafka(), [changesTopic]);
   await runToEnd([
     'gen',
     '--out',
