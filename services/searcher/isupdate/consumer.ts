@@ -1,5 +1,5 @@
 // The Kafka side of isupdate: one kafkajs consumer per searcher replica, in a consumer group of its
-// own (`<clientId>.searcher.col-<c>.<replica>`), reading EVERY partition of the changes topic and
+// own (`<clientId>.<topic>.searcher.col-<c>.<replica>`), reading EVERY partition of the changes topic and
 // handing each partition's messages, in order, to IsUpdate.ingest (WAL append + fsync, then apply).
 //
 // Where reading starts: the WAL is the truth. Right after the consumer joins, every partition is

@@ -93,7 +93,8 @@ export async function openIsUpdate(
   const consumer = new ChangeConsumer({
     kafka,
     topic: config.topicChanges,
-    groupId: `${config.kafkaClientId}.searcher.col-${config.column}.${config.replica}`,
+    // One group per replica AND topic: two deployments (or tests) sharing a cluster never meet in a group.
+    groupId: `${config.kafkaClientId}.${config.topicChanges}.searcher.col-${config.column}.${config.replica}`,
     isupdate,
     logger: log,
     metrics,
