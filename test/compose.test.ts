@@ -11,7 +11,10 @@
 //      blender, dispatch, click filter, billing, one-shot gen and build-index) and its wiring is
 //      consistent (volumes, ports, health checks, depends_on, shared keys and secrets).
 // Needs no servers; pure reads of the repository's files.
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TObject } from '@sinclair/typebox';
@@ -456,6 +459,37 @@ describe('Dockerfile', () => {
       .map((l) => l.trim())
       .filter((l) => l !== '' && !l.startsWith('#'));
     for (const entry of ['node_modules', 'dist', '.git', '.imatch', '.env']) expect(ignored).toContain(entry);
+  });
+});
+
+describe('docker/healthcheck.js', () => {
+  /** Runs the health check against a port; resolves with its exit code. */
+  const check = (port: string) =>
+    new Promise<number | null>((resolve) => {
+      const child = spawn(process.execPath, [join(ROOT, 'docker/healthcheck.js')], {
+        env: { PATH: process.env.PATH ?? '', IMATCH_PORT: port },
+        stdio: 'ignore',
+      });
+      child.once('exit', resolve);
+    });
+
+  it('passes on 200 from /readyz and fails on 503, on no listener and without IMATCH_PORT', async () => {
+    let ready = false;
+    const server = createServer((req, res) => {
+      res.statusCode = req.url === '/readyz' && ready ? 200 : 503;
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = String((server.address() as AddressInfo).port);
+    try {
+      expect(await check(port)).toBe(1);
+      ready = true;
+      expect(await check(port)).toBe(0);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(await check(port)).toBe(1); // nothing listens there any more
+    expect(await check('')).toBe(1);
   });
 });
 
