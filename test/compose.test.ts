@@ -359,7 +359,7 @@ describe('compose.yaml', () => {
         expect(service.healthcheck?.test, name).toBeDefined();
         expect(service.restart, name).toBe('unless-stopped');
         if (command !== undefined)
-          expect(service.healthcheck?.test).toEqual(['CMD', 'node', 'docker/healthcheck.js']);
+          expect(service.healthcheck?.test).toEqual(['CMD', 'node', '/app/docker/healthcheck.js']);
       }
       for (const [dep, condition] of Object.entries(dependsOn(service))) {
         const target = services[dep];
@@ -443,7 +443,11 @@ describe('Dockerfile', () => {
       expect(existsSync(join(ROOT, path)), path).toBe(true);
     }
     // The health check script compose.yaml runs is in the image.
-    expect(dockerfile).toContain('docker/healthcheck.js');
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(runtime).toMatch(/^WORKDIR \/app$/m);
+    expect(runtime).toMatch(
+      /^COPY --from=build \/app\/docker\/healthcheck\.js \.\/docker\/healthcheck\.js$/m,
+    );
     // The paths compose.yaml mounts volumes on are created (owned by node) in the image.
     const made = /mkdir -p ([^&\\]+)/.exec(dockerfile)?.[1]?.trim().split(/\s+/) ?? [];
     const targets = new Set(Object.values(services).flatMap((s) => mounts(s).map((m) => m.target)));
