@@ -165,6 +165,7 @@ describe('build-index', () => {
     const lines = readFileSync(path, 'utf8').split('\n');
     const badAt = [3, 9_000, 30_001, 52_345, lines.length - 2]; // 0-based indexes, several 1 MiB batches apart
     for (const i of badAt) lines[i] = lines[i]!.replace('"matchType":', '"matchType":"fuzzy","x":');
+    lines[20_000] = lines[20_000]!.replace('"status":"offline"', '"status":"online"');
     lines[40_000] = lines[20_000]!; // a duplicate id far from its first occurrence
     writeFileSync(path, lines.join('\n'));
     const result = await buildIndex({
@@ -180,6 +181,12 @@ describe('build-index', () => {
     expect(where).toEqual([4, 9_001, 30_002, 40_001, 52_346, lines.length - 1]);
     expect(result.skippedExamples[3]).toContain('bidword b20000 appears twice');
     expect(Object.values(result.manifest.counts.skipped).reduce((a, b) => a + b, 0)).toBe(6);
+    // The duplicate's line is cut out of its bucket: the bidword is held once, the rest all kept.
+    const dumps = await Promise.all([0, 1].map(async (c) => (await loadColumnIndex(result.dir, c)).dump()));
+    const held = dumps.flatMap((d) => d.offers.flatMap((o) => o.bidwords.map((b) => b.id)));
+    expect(held.filter((id) => id === 'b20000')).toHaveLength(1);
+    const online = lines.filter((l, i) => l.includes('"status":"online"') && !badAt.includes(i)).length - 1;
+    expect(held.length + dumps.reduce((n, d) => n + d.pendingBidwords.length, 0)).toBe(online);
     const err = await errorOf(
       buildIndex({ snapshotDir: snap.dir, columns: 2, outDir: join(base, 'out2'), workers: 2 }),
     );

@@ -32,8 +32,9 @@ import {
 } from '../core/index-manifest.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { PARTITION_FUNCTION } from '../core/partition.js';
+import { IdTable } from './id-table.js';
 import { removeStaleTemps } from './prune.js';
-import { type BatchKind, type BatchResult, DROP_REASONS } from './row-batch.js';
+import { type BatchKind, type BatchResult, DROP_REASONS, idOf } from './row-batch.js';
 import { parallelRows, RowPool } from './row-pool.js';
 import { BufferedFile, SegmentWriter } from './segment-writer.js';
 import { readLines, readSnapshotMeta, SNAPSHOT_FILES, snapshotSizes } from './snapshot-reader.js';
@@ -194,36 +195,68 @@ export async function buildIndex(opts: BuildOptions): Promise<BuildResult> {
       files: BufferedFile[],
       p: ReturnType<typeof progress>,
     ) => {
-      const ids = new Set<string>();
+      const table = new IdTable(1 << 20);
+      // Every batch's ids stay reachable by global row number, to compare ids whose hashes collide.
+      const batchStart: number[] = [];
+      const batchIds: Pick<BatchResult, 'idText' | 'idEnd'>[] = [];
+      const idOfRow = (row: number): string => {
+        let lo = 0;
+        let hi = batchStart.length - 1;
+        while (lo < hi) {
+          const mid = (lo + hi + 1) >> 1;
+          if (batchStart[mid]! <= row) lo = mid;
+          else hi = mid - 1;
+        }
+        return idOf(batchIds[lo]!, row - batchStart[lo]!);
+      };
+      let rowBase = 0;
       return (r: BatchResult, firstLine: number) => {
         p.rows(r.rows);
+        batchStart.push(rowBase);
+        batchIds.push({ idText: r.idText, idEnd: r.idEnd });
+        let skipped: Uint8Array | undefined;
         let b = 0;
-        for (let i = 0; i < r.ids.length; i++) {
+        for (let i = 0; i < r.count; i++) {
           const line = r.lineOf[i]!;
           for (; b < r.bad.length && r.bad[b]!.line < line; b++) {
             bad(file, firstLine + r.bad[b]!.line, r.bad[b]!.reason, r.bad[b]!.detail);
           }
-          const id = r.ids[i]!;
-          if (ids.has(id)) {
+          const first = table.add(r.idHash[i]!, rowBase + i, () => idOf(r, i), idOfRow);
+          if (first >= 0) {
+            const id = idOf(r, i);
             bad(file, firstLine + line, `${kind}: duplicate id`, `${kind} ${id} appears twice`);
+            if (r.bucket[i]! >= 0) {
+              skipped ??= new Uint8Array(r.count);
+              skipped[i] = 1;
+            }
             continue;
           }
-          ids.add(id);
           const drop = r.drop[i]!;
-          if (drop !== 0) {
-            increment(dropped, DROP_REASONS[drop]!);
-            continue;
-          }
-          if (kind === 'offer' && !customerIds.has(r.customerIds[i]!)) offersWithoutCustomer++;
-          files[r.bucket[i]!]!.write(`${r.out[i]!}\n`);
+          if (drop !== 0) increment(dropped, DROP_REASONS[drop]!);
+          else if (r.noCustomer[i] === 1) offersWithoutCustomer++;
         }
         for (; b < r.bad.length; b++)
           bad(file, firstLine + r.bad[b]!.line, r.bad[b]!.reason, r.bad[b]!.detail);
+        rowBase += r.count;
+        if (skipped === undefined) {
+          for (let k = 0; k < r.bucketText.length; k++)
+            if (r.bucketText[k] !== '') files[k]!.write(r.bucketText[k]!);
+          return;
+        }
+        // Some rows were duplicates: cut them out of their bucket's text.
+        const offset = new Array<number>(r.bucketText.length).fill(0);
+        for (let i = 0; i < r.count; i++) {
+          const k = r.bucket[i]!;
+          if (k < 0) continue;
+          const len = r.outLen[i]!;
+          if (skipped[i] !== 1) files[k]!.write(r.bucketText[k]!.slice(offset[k]!, offset[k]! + len));
+          offset[k]! += len;
+        }
       };
     };
     // Worker threads pay off from a few MB on; small snapshots are processed on this thread.
     const small = sizes.offers + sizes.bidwords < 8 * 1024 * 1024;
-    const pool = new RowPool(opts.workers ?? (small ? 0 : defaultWorkers()));
+    const pool = new RowPool(opts.workers ?? (small ? 0 : defaultWorkers()), [...customerIds], buckets);
     try {
       const readOpts = (p: ReturnType<typeof progress>) => ({
         onBytes: p.bytes,
@@ -234,7 +267,6 @@ export async function buildIndex(opts: BuildOptions): Promise<BuildResult> {
         pool,
         'offer',
         join(snapshotDir, SNAPSHOT_FILES.offers),
-        buckets,
         consumeRows(SNAPSHOT_FILES.offers, 'offer', offerBuckets, po),
         readOpts(po),
       );
@@ -243,7 +275,6 @@ export async function buildIndex(opts: BuildOptions): Promise<BuildResult> {
         pool,
         'bidword',
         join(snapshotDir, SNAPSHOT_FILES.bidwords),
-        buckets,
         consumeRows(SNAPSHOT_FILES.bidwords, 'bidword', bidwordBuckets, pb),
         readOpts(pb),
       );

@@ -8,7 +8,13 @@
 import { createReadStream } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { Worker } from 'node:worker_threads';
-import { type BatchKind, type BatchResult, keywordNormalizer, processBatch } from './row-batch.js';
+import {
+  type BatchContext,
+  type BatchKind,
+  type BatchResult,
+  keywordNormalizer,
+  processBatch,
+} from './row-batch.js';
 
 interface Pending {
   resolve: (r: BatchResult) => void;
@@ -33,16 +39,24 @@ export class RowPool {
   private next = 0;
   private failure: Error | undefined;
 
-  private readonly inline: ((kind: BatchKind, text: string, buckets: number) => BatchResult) | undefined;
+  private readonly inline: ((kind: BatchKind, text: string) => BatchResult) | undefined;
 
-  /** `size` worker threads; 0 = process batches on the calling thread (small snapshots). */
-  constructor(readonly size: number) {
+  /**
+   * `size` worker threads (0 = process batches on the calling thread, for small snapshots), each
+   * told the snapshot's customer ids and the bucket count once.
+   */
+  constructor(
+    readonly size: number,
+    customers: readonly string[],
+    buckets: number,
+  ) {
     if (size === 0) {
-      const keywordNorm = keywordNormalizer();
-      this.inline = (kind, text, buckets) => processBatch(kind, text, buckets, keywordNorm);
+      const ctx: BatchContext = { buckets, customers: new Set(customers), keywordNorm: keywordNormalizer() };
+      this.inline = (kind, text) => processBatch(kind, text, ctx);
     }
     for (let i = 0; i < size; i++) {
       const w = workerFor();
+      w.postMessage({ type: 'init', customers, buckets });
       w.on('message', (m: { seq: number; result?: BatchResult; error?: string }) => {
         const p = this.pending.get(m.seq);
         if (p === undefined) return;
@@ -64,15 +78,15 @@ export class RowPool {
     this.pending.clear();
   }
 
-  run(kind: BatchKind, text: string, buckets: number): Promise<BatchResult> {
-    if (this.inline !== undefined) return Promise.resolve(this.inline(kind, text, buckets));
+  run(kind: BatchKind, text: string): Promise<BatchResult> {
+    if (this.inline !== undefined) return Promise.resolve(this.inline(kind, text));
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const seq = this.seq++;
     const worker = this.workers[this.next]!;
     this.next = (this.next + 1) % this.workers.length;
     return new Promise((resolve, reject) => {
       this.pending.set(seq, { resolve, reject });
-      worker.postMessage({ seq, kind, text, buckets });
+      worker.postMessage({ type: 'batch', seq, kind, text });
     });
   }
 
@@ -95,7 +109,6 @@ export async function parallelRows(
   pool: RowPool,
   kind: BatchKind,
   path: string,
-  buckets: number,
   consume: (r: BatchResult, firstLineNo: number) => void,
   opts: ParallelRowsOptions = {},
 ): Promise<void> {
@@ -108,7 +121,7 @@ export async function parallelRows(
   const submit = (text: string) => {
     let lines = 1;
     for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines++;
-    const result = pool.run(kind, text, buckets);
+    const result = pool.run(kind, text);
     result.catch(() => undefined); // handled when awaited, in order
     inFlight.push({ result, firstLine: nextLine });
     nextLine += lines;

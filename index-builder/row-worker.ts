@@ -1,25 +1,31 @@
-// Worker-thread entry of the build's row pool (row-pool.ts): receives batches of snapshot lines,
-// answers with processBatch() results. One batch at a time, in the order received.
+// Worker-thread entry of the build's row pool (row-pool.ts): first an init message with the
+// snapshot's customer ids and the bucket count, then batches of snapshot lines, each answered
+// with processBatch()'s result (typed arrays transferred). One batch at a time, in order.
 import { parentPort } from 'node:worker_threads';
-import { type BatchKind, keywordNormalizer, processBatch } from './row-batch.js';
+import {
+  type BatchContext,
+  type BatchKind,
+  keywordNormalizer,
+  processBatch,
+  transferables,
+} from './row-batch.js';
 
-interface Job {
-  seq: number;
-  kind: BatchKind;
-  text: string;
-  buckets: number;
-}
+type Message =
+  | { type: 'init'; customers: string[]; buckets: number }
+  | { type: 'batch'; seq: number; kind: BatchKind; text: string };
 
-const keywordNorm = keywordNormalizer();
-parentPort!.on('message', (job: Job) => {
+let ctx: BatchContext | undefined;
+parentPort!.on('message', (m: Message) => {
+  if (m.type === 'init') {
+    ctx = { buckets: m.buckets, customers: new Set(m.customers), keywordNorm: keywordNormalizer() };
+    return;
+  }
   try {
-    parentPort!.postMessage({
-      seq: job.seq,
-      result: processBatch(job.kind, job.text, job.buckets, keywordNorm),
-    });
+    const result = processBatch(m.kind, m.text, ctx!);
+    parentPort!.postMessage({ seq: m.seq, result }, transferables(result));
   } catch (err) {
     parentPort!.postMessage({
-      seq: job.seq,
+      seq: m.seq,
       error: err instanceof Error ? (err.stack ?? err.message) : String(err),
     });
   }
