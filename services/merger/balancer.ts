@@ -10,7 +10,8 @@
 // disappear are closed once their in-flight requests finish.
 //
 // Concurrency: single-threaded (event loop). `outstanding` counts requests between begin() and
-// end(); everything is synchronous bookkeeping, so pick() never sees a half-updated state.
+// release() (a request the caller stopped waiting for still counts until it is over on the
+// wire); everything is synchronous bookkeeping, so pick() never sees a half-updated state.
 import type { SearcherRegistration } from '../../core/zk-paths.js';
 import type { SearcherClient } from './searcher-client.js';
 
@@ -132,12 +133,23 @@ export class Balancer {
     replica.outstanding++;
   }
 
-  /**
-   * Ends a request. Success resets the backoff; an error makes the replica unhealthy for a while;
-   * a timeout does so only when it is the ejectAfterTimeouts-th in a row.
-   */
-  end(replica: Replica, outcome: 'ok' | 'error' | 'timeout'): void {
+  /** The request is over on the wire (answered, failed or abandoned). */
+  release(replica: Replica): void {
     replica.outstanding--;
+  }
+
+  /** Ends a request that is over on the wire: release() and report() together. */
+  end(replica: Replica, outcome: 'ok' | 'error' | 'timeout'): void {
+    this.release(replica);
+    this.report(replica, outcome);
+  }
+
+  /**
+   * What an attempt's answer said about the replica. Success resets the backoff; an error makes
+   * the replica unhealthy for a while; a timeout does so only when it is the
+   * ejectAfterTimeouts-th in a row and the column has another healthy replica.
+   */
+  report(replica: Replica, outcome: 'ok' | 'error' | 'timeout'): void {
     if (outcome === 'ok') {
       replica.failures = 0;
       replica.timeouts = 0;

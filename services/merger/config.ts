@@ -33,6 +33,13 @@ export const MergerConfig = Type.Object(
       maximum: 60_000,
       description: 'Longest single searcher attempt before it is retried on another replica (ms)',
     }),
+    abandonAfterMs: Type.Integer({
+      default: 1_000,
+      minimum: 1,
+      maximum: 600_000,
+      description:
+        'A searcher request still unanswered this long is aborted and its connection closed; before that a late answer is read and dropped, keeping the connection (ms)',
+    }),
     minRetryMs: Type.Integer({
       default: 5,
       minimum: 0,

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Balancer } from './balancer.js';
 import { Fanout, type FanoutObserver } from './fanout.js';
 import { hit, registration, stubFactory } from './test-support.js';
@@ -84,6 +84,20 @@ describe('fan-out', () => {
     expect(out[0]).toEqual({ column: 0, failure: 'no-replica', attempts: 0 });
     expect(client(0, 0).requests.length + client(0, 1).requests.length).toBe(0);
     expect(events).toContain('skipped 0 no-replica');
+  });
+
+  it('counts a request the caller gave up on as outstanding until it is over on the wire', async () => {
+    const { fanout, balancer, client } = setup([2], { attemptTimeoutMs: 10 });
+    client(0, 0).mode = 'late';
+    client(0, 0).lateMs = 300;
+    const out = await fanout.askColumn(0, BODY, Date.now() + 5_000);
+    expect(out).toMatchObject({ attempts: 2, hits: [{ offerId: 'o0' }] });
+    const [r0, r1] = balancer.replicas(0);
+    expect(r0!.outstanding).toBe(1);
+    expect(r1!.outstanding).toBe(0);
+    expect(balancer.pick(0)).toBe(r1);
+    expect(balancer.pick(0)).toBe(r1);
+    await vi.waitFor(() => expect(r0!.outstanding).toBe(0), { timeout: 2_000 });
   });
 
   it('sends the next queries away from a replica that failed (backoff)', async () => {

@@ -85,15 +85,17 @@ export class Fanout {
     const started = performance.now();
     const timeoutMs = Math.max(1, Math.min(this.options.attemptTimeoutMs, deadlineAt - this.now()));
     this.balancer.begin(replica);
+    const call = replica.client.search(body, timeoutMs);
+    void call.settled.then(() => this.balancer.release(replica));
     try {
-      const answer = await replica.client.search(body, timeoutMs);
-      this.balancer.end(replica, 'ok');
+      const answer = await call.answer;
+      this.balancer.report(replica, 'ok');
       this.observer.attempt(column, replica, (performance.now() - started) / 1000);
       return { hits: answer.hits };
     } catch (err) {
       const failure: ColumnFailure =
         isImatchError(err) && err.code === 'IM_ERR_UPSTREAM_TIMEOUT' ? 'timeout' : 'error';
-      this.balancer.end(replica, failure);
+      this.balancer.report(replica, failure);
       this.observer.attempt(column, replica, (performance.now() - started) / 1000, failure, err);
       return { failure };
     }

@@ -1,18 +1,30 @@
 // The merger's HTTP client of one searcher replica: an undici Pool (keep-alive, a few
-// connections) and `POST /search` with a per-attempt timeout. Errors come back classified as
-// ImatchError: IM_ERR_UPSTREAM_TIMEOUT when the attempt ran out of time, IM_ERR_UPSTREAM_DOWN for
-// anything else (refused, reset, non-200, an answer for the wrong column).
+// connections) and `POST /search` with two timeouts per attempt:
+//   - the attempt timeout (soft): the caller stops waiting and may retry elsewhere, but the
+//     request keeps its connection and its late answer is read and dropped, so a busy searcher
+//     does not cost a torn-down keep-alive connection and a new handshake per slow answer;
+//   - the abandon timeout (hard): a request still unanswered then is aborted (its connection is
+//     closed), so a hung replica cannot hold connections forever.
+// Errors come back classified as ImatchError: IM_ERR_UPSTREAM_TIMEOUT when the attempt ran out
+// of time, IM_ERR_UPSTREAM_DOWN for anything else (refused, reset, non-200, wrong column).
 //
 // Concurrency: the Pool queues requests beyond its connections; callers may call search()
 // concurrently. The request body is a string serialized once per query by the caller.
 import { Pool } from 'undici';
 import { ImatchError } from '../../core/errors.js';
-import type { SearchHit, SearchResponse } from '../../core/search-contract.js';
+import type { SearchResponse } from '../../core/search-contract.js';
 import type { SearcherRegistration } from '../../core/zk-paths.js';
 
+export interface SearchCall {
+  /** The answer, or a rejection once the attempt timeout passed or the request failed. */
+  answer: Promise<SearchResponse>;
+  /** Settles when the request is really over (answered, failed or abandoned); never rejects. */
+  settled: Promise<void>;
+}
+
 export interface SearcherClient {
-  /** POSTs `body` (a serialized SearchRequest) to /search; rejects after `timeoutMs`. */
-  search(body: string, timeoutMs: number): Promise<SearchResponse>;
+  /** POSTs `body` (a serialized SearchRequest) to /search; the answer rejects after `timeoutMs`. */
+  search(body: string, timeoutMs: number): SearchCall;
   close(): Promise<void>;
 }
 
@@ -21,22 +33,24 @@ export interface PoolClientOptions {
   connections: number;
   /** Idle keep-alive time of a connection (ms). */
   keepAliveTimeoutMs: number;
+  /** A request unanswered this long is aborted and its connection closed (ms). */
+  abandonAfterMs: number;
 }
 
 const HEADERS = { 'content-type': 'application/json' };
 
-class AttemptTimeout extends Error {}
-
 export class PoolSearcherClient implements SearcherClient {
   private readonly pool: Pool;
   private readonly path: string;
+  private readonly id: string;
 
   constructor(
     private readonly registration: SearcherRegistration,
-    options: PoolClientOptions,
+    private readonly options: PoolClientOptions,
   ) {
     const url = new URL(registration.url);
     this.path = `${url.pathname.replace(/\/$/, '')}/search`;
+    this.id = `col-${registration.column}/${registration.replica}`;
     this.pool = new Pool(url.origin, {
       connections: options.connections,
       pipelining: 1,
@@ -46,47 +60,69 @@ export class PoolSearcherClient implements SearcherClient {
     });
   }
 
-  async search(body: string, timeoutMs: number): Promise<SearchResponse> {
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(new AttemptTimeout()), timeoutMs);
+  search(body: string, timeoutMs: number): SearchCall {
+    const abandon = new AbortController();
+    const abandonMs = Math.max(timeoutMs, this.options.abandonAfterMs);
+    const hard = setTimeout(() => abandon.abort(), abandonMs);
+    const full = this.request(body, abandon.signal);
+    const settled = full.then(
+      () => clearTimeout(hard),
+      () => clearTimeout(hard),
+    );
+    const answer = new Promise<SearchResponse>((resolve, reject) => {
+      const soft = setTimeout(
+        () =>
+          reject(new ImatchError('IM_ERR_UPSTREAM_TIMEOUT', `searcher ${this.id} took over ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      full.then(
+        (a) => {
+          clearTimeout(soft);
+          resolve(a);
+        },
+        (err: unknown) => {
+          clearTimeout(soft);
+          reject(
+            abandon.signal.aborted
+              ? new ImatchError('IM_ERR_UPSTREAM_TIMEOUT', `searcher ${this.id} took over ${abandonMs} ms`)
+              : err,
+          );
+        },
+      );
+    });
+    return { answer, settled };
+  }
+
+  private async request(body: string, signal: AbortSignal): Promise<SearchResponse> {
     try {
       const res = await this.pool.request({
         path: this.path,
         method: 'POST',
         headers: HEADERS,
         body,
-        signal: ac.signal,
+        signal,
       });
       if (res.statusCode !== 200) {
         await res.body.dump();
-        throw new ImatchError('IM_ERR_UPSTREAM_DOWN', `searcher ${this.id()} answered ${res.statusCode}`);
+        throw new ImatchError('IM_ERR_UPSTREAM_DOWN', `searcher ${this.id} answered ${res.statusCode}`);
       }
       const answer = (await res.body.json()) as SearchResponse;
       if (answer === null || typeof answer !== 'object' || !Array.isArray(answer.hits)) {
-        throw new ImatchError('IM_ERR_UPSTREAM_DOWN', `searcher ${this.id()} answered without hits`);
+        throw new ImatchError('IM_ERR_UPSTREAM_DOWN', `searcher ${this.id} answered without hits`);
       }
       if (answer.column !== this.registration.column) {
         throw new ImatchError(
           'IM_ERR_UPSTREAM_DOWN',
-          `searcher ${this.id()} answered for column ${answer.column}, registered as ${this.registration.column}`,
+          `searcher ${this.id} answered for column ${answer.column}, registered as ${this.registration.column}`,
         );
       }
-      return answer as SearchResponse & { hits: SearchHit[] };
+      return answer;
     } catch (err) {
-      if (ac.signal.aborted) {
-        throw new ImatchError('IM_ERR_UPSTREAM_TIMEOUT', `searcher ${this.id()} took over ${timeoutMs} ms`);
-      }
       if (err instanceof ImatchError) throw err;
-      throw new ImatchError('IM_ERR_UPSTREAM_DOWN', `searcher ${this.id()}: ${(err as Error).message}`, {
+      throw new ImatchError('IM_ERR_UPSTREAM_DOWN', `searcher ${this.id}: ${(err as Error).message}`, {
         cause: err,
       });
-    } finally {
-      clearTimeout(timer);
     }
-  }
-
-  private id(): string {
-    return `col-${this.registration.column}/${this.registration.replica}`;
   }
 
   async close(): Promise<void> {

@@ -42,6 +42,7 @@ export async function startMerger(config: MergerConfig, log: Logger): Promise<Ru
       new PoolSearcherClient(reg, {
         connections: config.connectionsPerReplica,
         keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+        abandonAfterMs: config.abandonAfterMs,
       }),
     backoffMs: config.backoffMs,
     maxBackoffMs: config.maxBackoffMs,

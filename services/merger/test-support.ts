@@ -5,7 +5,7 @@ import { ImatchError } from '../../core/errors.js';
 import { compareRanked } from '../../core/ranking.js';
 import type { SearchHit, SearchRequest, SearchResponse } from '../../core/search-contract.js';
 import type { SearcherRegistration } from '../../core/zk-paths.js';
-import type { SearcherClient } from './searcher-client.js';
+import type { SearchCall, SearcherClient } from './searcher-client.js';
 
 export function hit(offerId: string, customerId: string, score: number, qualityBp = 5000): SearchHit {
   return {
@@ -35,7 +35,7 @@ export function registration(column: number, replica: string): SearcherRegistrat
   };
 }
 
-export type StubMode = 'ok' | 'error' | 'hang';
+export type StubMode = 'ok' | 'error' | 'hang' | 'late';
 
 /** A searcher replica in memory: `hits` is the column's whole ranking; answers the top k. */
 export class StubClient implements SearcherClient {
@@ -47,7 +47,39 @@ export class StubClient implements SearcherClient {
     public hits: SearchHit[] = [],
   ) {}
 
-  async search(body: string, timeoutMs: number): Promise<SearchResponse> {
+  /** Requests started and not yet over (a hung one stays until its abandon time). */
+  inFlight = 0;
+
+  /** 'late' mode: the answer arrives after this long, whatever the caller's timeout. */
+  lateMs = 100;
+
+  search(body: string, timeoutMs: number): SearchCall {
+    this.inFlight++;
+    if (this.mode === 'late') {
+      // Like the real client: the caller stops waiting at timeoutMs, the request goes on.
+      const wire = new Promise<void>((r) => setTimeout(r, this.lateMs));
+      const settled = wire.then(() => {
+        this.inFlight--;
+      });
+      const answer = new Promise<SearchResponse>((_, reject) =>
+        setTimeout(() => reject(new ImatchError('IM_ERR_UPSTREAM_TIMEOUT', 'stub late')), timeoutMs),
+      );
+      this.requests.push(JSON.parse(body) as SearchRequest);
+      return { answer, settled };
+    }
+    const answer = this.answer(body, timeoutMs);
+    const settled = answer.then(
+      () => {
+        this.inFlight--;
+      },
+      () => {
+        this.inFlight--;
+      },
+    );
+    return { answer, settled };
+  }
+
+  private async answer(body: string, timeoutMs: number): Promise<SearchResponse> {
     const req = JSON.parse(body) as SearchRequest;
     this.requests.push(req);
     if (this.mode === 'error') throw new ImatchError('IM_ERR_UPSTREAM_DOWN', 'stub down');
