@@ -170,6 +170,7 @@ export class DecisionLog {
   }
 }
 
+/** A pause that never keeps the process alive by itself (drain's deadline at shutdown). */
 function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+  return new Promise((r) => setTimeout(r, ms).unref());
 }
