@@ -10,7 +10,17 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['core/**/*.test.ts', 'services/**/*.test.ts', 'index-builder/**/*.test.ts', 'dispatch/**/*.test.ts', 'click-filter/**/*.test.ts', 'billing/**/*.test.ts', 'infra/**/*.test.ts', 'bin/**/*.test.ts', 'bench/**/*.test.ts'],
+          include: [
+            'core/**/*.test.ts',
+            'services/**/*.test.ts',
+            'index-builder/**/*.test.ts',
+            'dispatch/**/*.test.ts',
+            'click-filter/**/*.test.ts',
+            'billing/**/*.test.ts',
+            'infra/**/*.test.ts',
+            'bin/**/*.test.ts',
+            'bench/**/*.test.ts',
+          ],
           environment: 'node',
           testTimeout: 20_000,
         },
