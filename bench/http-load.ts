@@ -19,6 +19,8 @@ export interface LoadOptions {
   origin: string;
   /** Request paths, used round robin (e.g. /v1/ads?q=... from a query log). */
   paths: readonly string[];
+  /** POST these JSON bodies round robin (to paths[i]) instead of GET. */
+  bodies?: readonly string[];
   /** Closed loop: workers. Open loop: connections (and the cap of requests in flight x 4). */
   concurrency: number;
   /** Open loop when set: requests per second. */
@@ -56,6 +58,7 @@ export interface LoadResult {
 }
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
+const JSON_HEADERS = { 'content-type': 'application/json' };
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const pool = new Pool(options.origin, {
@@ -79,16 +82,24 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   let measuring = false;
 
   const one = async (dueNs: bigint): Promise<void> => {
-    const path = options.paths[next++ % options.paths.length]!;
+    const i = next++;
+    const path = options.paths[i % options.paths.length]!;
+    const body = options.bodies?.[i % options.bodies.length];
     let status = 'error';
     let isDegraded = false;
     try {
-      const res = await pool.request({
-        path,
-        method: 'GET',
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
+      const res = await pool.request(
+        body === undefined
+          ? { path, method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs }
+          : {
+              path,
+              method: 'POST',
+              headers: JSON_HEADERS,
+              body,
+              headersTimeout: timeoutMs,
+              bodyTimeout: timeoutMs,
+            },
+      );
       status = String(res.statusCode);
       if (marker !== undefined) isDegraded = (await res.body.text()).includes(marker);
       else await res.body.dump();

@@ -2,6 +2,7 @@
 // trivial handlers, fastify + undici Pool.request with keep-alive, one process per role, so the
 // benchmark can tell what the framework and the hops cost from what iMatch's own work costs.
 //   node dist/bench/bare-chain/node.js searcher <column>
+//   node dist/bench/bare-chain/node.js canned-searcher <column> <hits.json>
 //   node dist/bench/bare-chain/node.js merger <searcherUrl,searcherUrl,...>
 //   node dist/bench/bare-chain/node.js blender <mergerUrl>
 // Prints one JSON line {"role", "url"} on stdout once listening; stops on SIGTERM.
@@ -9,6 +10,7 @@
 // The hops carry JSON both ways like the real ones (the merger parses each searcher's body and
 // serializes the concatenation, the blender parses the merger's body), but the payloads are tiny
 // and nobody searches, ranks, prices, encrypts or logs: that is the point of the comparison.
+import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
 import { Pool } from 'undici';
 
@@ -31,6 +33,16 @@ async function main(): Promise<void> {
     app.post('/search', async (request) => {
       const { query } = request.body as { query: string };
       return { column, hits: [{ offerId: `o-${column}`, query }] };
+    });
+  } else if (role === 'canned-searcher') {
+    // A searcher stand-in with realistic payloads: answers the top k of a fixed ranked hit list
+    // (file: JSON array of SearchHit), so a merger can be measured on real-sized answers without
+    // the cost of searching (bench/merger-only.ts).
+    const column = Number(arg ?? 0);
+    const hits = JSON.parse(readFileSync(process.argv[4] ?? '', 'utf8')) as unknown[];
+    app.post('/search', async (request) => {
+      const { k } = request.body as { k: number };
+      return { column, replica: 'r0', version: 'bench', appliedId: 0, hits: hits.slice(0, k), tookUs: 1 };
     });
   } else if (role === 'merger') {
     const searchers = (arg ?? '').split(',').map(pool);

@@ -38,6 +38,7 @@ export interface PoolClientOptions {
 }
 
 const HEADERS = { 'content-type': 'application/json' };
+const noop = () => {};
 
 export class PoolSearcherClient implements SearcherClient {
   private readonly pool: Pool;
@@ -61,14 +62,11 @@ export class PoolSearcherClient implements SearcherClient {
   }
 
   search(body: string, timeoutMs: number): SearchCall {
-    const abandon = new AbortController();
+    // The abandon time rides on undici's own per-request timers (headers, then body inactivity):
+    // no AbortController and no extra timer per attempt on the hot path.
     const abandonMs = Math.max(timeoutMs, this.options.abandonAfterMs);
-    const hard = setTimeout(() => abandon.abort(), abandonMs);
-    const full = this.request(body, abandon.signal);
-    const settled = full.then(
-      () => clearTimeout(hard),
-      () => clearTimeout(hard),
-    );
+    const full = this.request(body, abandonMs);
+    const settled = full.then(noop, noop);
     const answer = new Promise<SearchResponse>((resolve, reject) => {
       const soft = setTimeout(
         () =>
@@ -82,25 +80,22 @@ export class PoolSearcherClient implements SearcherClient {
         },
         (err: unknown) => {
           clearTimeout(soft);
-          reject(
-            abandon.signal.aborted
-              ? new ImatchError('IM_ERR_UPSTREAM_TIMEOUT', `searcher ${this.id} took over ${abandonMs} ms`)
-              : err,
-          );
+          reject(err);
         },
       );
     });
     return { answer, settled };
   }
 
-  private async request(body: string, signal: AbortSignal): Promise<SearchResponse> {
+  private async request(body: string, abandonMs: number): Promise<SearchResponse> {
     try {
       const res = await this.pool.request({
         path: this.path,
         method: 'POST',
         headers: HEADERS,
         body,
-        signal,
+        headersTimeout: abandonMs,
+        bodyTimeout: abandonMs,
       });
       if (res.statusCode !== 200) {
         await res.body.dump();
@@ -119,6 +114,12 @@ export class PoolSearcherClient implements SearcherClient {
       return answer;
     } catch (err) {
       if (err instanceof ImatchError) throw err;
+      const code = (err as { code?: unknown }).code;
+      if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+        throw new ImatchError('IM_ERR_UPSTREAM_TIMEOUT', `searcher ${this.id} took over ${abandonMs} ms`, {
+          cause: err,
+        });
+      }
       throw new ImatchError('IM_ERR_UPSTREAM_DOWN', `searcher ${this.id}: ${(err as Error).message}`, {
         cause: err,
       });
