@@ -230,6 +230,110 @@ async function measured(chain: Chain, options: LoadOptions): Promise<Measured> {
   return { result, cpu: { byProcess, total } };
 }
 
+interface Stage {
+  name: string;
+  url: string;
+  /** Histogram metric name and the label text its series must contain. */
+  metric: string;
+  labels: string;
+}
+
+function stageSources(searcherUrls: readonly string[], mergerPort: number, blenderPort: number): Stage[] {
+  const merger = `http://127.0.0.1:${mergerPort}/metrics`;
+  const blender = `http://127.0.0.1:${blenderPort}/metrics`;
+  return [
+    {
+      name: 'blender GET /v1/ads',
+      url: blender,
+      metric: 'imatch_blender_request_duration_seconds',
+      labels: 'route="/v1/ads"',
+    },
+    {
+      name: 'blender -> merger call',
+      url: blender,
+      metric: 'imatch_blender_merger_call_duration_seconds',
+      labels: 'outcome="ok"',
+    },
+    { name: 'merger POST /merge', url: merger, metric: 'imatch_merger_request_duration_seconds', labels: '' },
+    ...searcherUrls.flatMap((u, c) => [
+      {
+        name: `merger -> column ${c} attempt`,
+        url: merger,
+        metric: 'imatch_merger_column_latency_seconds',
+        labels: `column="${c}",outcome="ok"`,
+      },
+      {
+        name: `searcher ${c} POST /search`,
+        url: `${u}/metrics`,
+        metric: 'imatch_searcher_request_duration_seconds',
+        labels: 'route="/search"',
+      },
+    ]),
+  ];
+}
+
+/** Cumulative bucket counts by upper bound, summed over the series that match. */
+type Buckets = Map<number, number>;
+
+async function scrape(stage: Stage): Promise<Buckets> {
+  const text = await (await request(stage.url)).body.text();
+  const out: Buckets = new Map();
+  const prefix = `${stage.metric}_bucket{`;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(prefix) || !line.includes(stage.labels)) continue;
+    const le = /le="([^"]+)"/.exec(line)?.[1];
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (le === undefined) continue;
+    const bound = le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le);
+    out.set(bound, (out.get(bound) ?? 0) + value);
+  }
+  return out;
+}
+
+async function scrapeAll(stages: readonly Stage[]): Promise<Buckets[]> {
+  return Promise.all(stages.map((s) => scrape(s).catch(() => new Map<number, number>())));
+}
+
+/** Quantile (ms) of the observations between two scrapes, linear within a bucket. */
+function quantileMs(before: Buckets, after: Buckets, q: number): number | undefined {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const counts = bounds.map((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0));
+  const total = counts[counts.length - 1] ?? 0;
+  if (total <= 0) return undefined;
+  const rank = q * total;
+  let prevBound = 0;
+  let prevCount = 0;
+  for (let i = 0; i < bounds.length; i++) {
+    const bound = bounds[i]!;
+    const count = counts[i]!;
+    if (count >= rank) {
+      if (!Number.isFinite(bound)) return prevBound * 1000;
+      const inBucket = count - prevCount;
+      const frac = inBucket <= 0 ? 1 : (rank - prevCount) / inBucket;
+      return (prevBound + (bound - prevBound) * frac) * 1000;
+    }
+    prevBound = bound;
+    prevCount = count;
+  }
+  return undefined;
+}
+
+function stageReport(
+  stages: readonly Stage[],
+  before: Buckets[],
+  after: Buckets[],
+  client: LoadResult,
+): string[] {
+  const fmt = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(2));
+  const lines = ['| stage | p50 ms | p90 ms | p99 ms |', '|---|---|---|---|'];
+  lines.push(`| client (end to end, from due time) | ${client.p50Ms} | ${client.p90Ms} | ${client.p99Ms} |`);
+  stages.forEach((s, i) => {
+    const q = (x: number) => fmt(quantileMs(before[i]!, after[i]!, x));
+    lines.push(`| ${s.name} | ${q(0.5)} | ${q(0.9)} | ${q(0.99)} |`);
+  });
+  return lines;
+}
+
 function row(m: Measured): string {
   const r = m.result;
   const mode = r.mode === 'open' ? `open ${r.rate}/s` : `c=${r.concurrency}`;
@@ -429,6 +533,7 @@ async function main(): Promise<void> {
           ]),
     ];
     const runs: ChainRun[] = [];
+    const stageLines: string[] = [];
     const common = { paths, durationMs: stepMs, warmupMs, degradedMarker: '"degraded":true' };
     for (const chain of chains) {
       say(`warming up ${chain.name}`);
@@ -461,6 +566,8 @@ async function main(): Promise<void> {
       const chain = chains.find((c) => c.name === chainRun.name)!;
       const rate = Math.max(1, Math.round(chainRun.peak.result.rps / 2));
       say(`${chain.name} open loop at ${rate}/s (half of peak)`);
+      const stages = chain.name === 'iMatch' ? stageSources(searcherUrls, mergerPort, blenderPort) : [];
+      const before = await scrapeAll(stages);
       chainRun.half = await measured(chain, {
         ...common,
         origin: chain.url,
@@ -470,6 +577,7 @@ async function main(): Promise<void> {
       });
       const h = chainRun.half.result;
       say(`  p50 ${h.p50Ms} p99 ${h.p99Ms} ms, errors ${h.errors}, shed ${h.shed}`);
+      if (stages.length > 0) stageLines.push(...stageReport(stages, before, await scrapeAll(stages), h));
     }
 
     const real = runs[0]!;
@@ -477,7 +585,9 @@ async function main(): Promise<void> {
     const lines: string[] = [];
     lines.push(
       `Machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}; ` +
-        `${new Date().toISOString()}; load average before the run ${loadBefore}`,
+        `${new Date().toISOString()}; load average (1/5/15 min) before the run ${loadBefore}, after ${loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')}`,
     );
     lines.push(
       `Data: ${offers} offers (imatch gen), ${columns} columns x 1 replica, n=${n}, ${paths.length} query lines`,
@@ -510,6 +620,14 @@ async function main(): Promise<void> {
       );
     }
     lines.push(`p99 at half of peak: iMatch ${real.half?.result.p99Ms} ms (target < 15 ms).`);
+    if (stageLines.length > 0) {
+      lines.push('');
+      lines.push(
+        'Where the latency goes at half of peak (server-side histograms of each service over the same window; ' +
+          'quantiles interpolated within Prometheus buckets):',
+      );
+      lines.push(...stageLines);
+    }
     process.stdout.write(`${lines.join('\n')}\n`);
     if (args.json !== undefined) {
       await writeFile(
