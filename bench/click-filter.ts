@@ -6,6 +6,8 @@
 //   npx tsx bench/click-filter.ts --zk 127.0.0.1:2181 --kafka 127.0.0.1:9092 \
 //     [--rate 5000] [--duration 20] [--warmup 5] [--concurrency 64] [--log-mode await|async] [--producers 2]
 //     [--cpu-prof DIR]   (V8 CPU profile of the filter, read it with bench/cpuprofile-top.ts)
+//     [--trace-gc]       (the filter's GC pauses: counts and longest, in the summary)
+//     [--filter-node-args '--max-semi-space-size=64']   (node flags for the filter process)
 //
 // Traffic: pre-minted genuine tokens (core/click-token.ts, as the blender makes them), each a new
 // page view, 90% from a desktop browser, 5% from a crawler (not billable), 5% replays of an
@@ -41,6 +43,8 @@ const { values: args } = parseArgs({
     'log-mode': { type: 'string', default: 'await' },
     producers: { type: 'string', default: '2' },
     'cpu-prof': { type: 'string' },
+    'trace-gc': { type: 'boolean', default: false },
+    'filter-node-args': { type: 'string', default: '' },
     'skip-closed': { type: 'boolean', default: false },
   },
 });
@@ -259,6 +263,8 @@ async function main(): Promise<void> {
     process.execPath,
     [
       ...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : []),
+      ...(args['trace-gc'] ? ['--trace-gc'] : []),
+      ...args['filter-node-args']!.split(' ').filter(Boolean),
       CLI,
       'click-filter',
       '--port',
@@ -331,12 +337,29 @@ async function main(): Promise<void> {
     topicCount(topics.clicks),
     topicCount(topics.settlement),
   ]);
+  // --trace-gc lines: "[pid:addr] 1234 ms: Mark-Compact 80.1 (95.2) -> 60.3 (96.1) MB, pooled: 0 MB, 45.67 / 0.00 ms ..."
+  const gc = { scavenges: 0, markCompacts: 0, maxMarkCompactMs: 0, maxScavengeMs: 0, over5ms: 0, totalMs: 0 };
+  for (const line of out.split('\n')) {
+    const m = /(Scavenge|Mark-Compact)[^,]*,(?: pooled: [\d.]+ MB,)? ([\d.]+) \/ [\d.]+ ms/.exec(line);
+    if (!m) continue;
+    const ms = Number(m[2]);
+    gc.totalMs += ms;
+    if (ms > 5) gc.over5ms++;
+    if (m[1] === 'Scavenge') {
+      gc.scavenges++;
+      gc.maxScavengeMs = Math.max(gc.maxScavengeMs, ms);
+    } else {
+      gc.markCompacts++;
+      gc.maxMarkCompactMs = Math.max(gc.maxMarkCompactMs, ms);
+    }
+  }
   const result = {
     date: new Date().toISOString(),
     machine: `${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB`,
     node: process.version,
     logMode: args['log-mode'],
     producers: Number(args.producers),
+    filterNodeArgs: args['filter-node-args'],
     phases,
     redirects: sent302,
     clicksInKafka,
@@ -348,6 +371,7 @@ async function main(): Promise<void> {
     /** Mean time Kafka took per produce request (acks=all), over the whole run. */
     kafkaRequestMeanMs: batches > 0 ? Math.round((kafkaSeconds / batches) * 10_000) / 10 : 0,
     everyDecisionLogged: clicksInKafka === sent302 && settlementsInKafka === billable,
+    ...(args['trace-gc'] ? { gc: { ...gc, totalMs: Math.round(gc.totalMs) } } : {}),
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   for (const p of phases)
