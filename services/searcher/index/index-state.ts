@@ -207,6 +207,13 @@ export class IndexState {
   /** Search stamp counter (search.ts). */
   stamp = 0;
   /**
+   * By offer slot: top bid x qualityBp (the text-expansion score before the match weight), 0 when
+   * the offer has no positive bidword or is gone, STALE (-1) when it must be recomputed. Kept in
+   * one typed array so text expansion can pass over most candidates without touching their
+   * records (search.ts).
+   */
+  textScores = new Float64Array(1024);
+  /**
    * While true (bulk loading), retrieval lists are appended to and sorted once by finishBulk();
    * afterwards every insert keeps them sorted.
    */
@@ -222,10 +229,19 @@ export class IndexState {
     else insertSorted(map, rec.key, rec);
   }
 
-  /** Ends bulk loading: sorts every retrieval list by bid, descending. Call once. */
+  /**
+   * Ends bulk loading: sorts every retrieval list by bid, descending, and computes every offer's
+   * text score (so no query pays for it later). Call once.
+   */
   finishBulk(): void {
     for (const map of [this.exact, this.phrase, this.broad]) {
       for (const list of map.values()) if (list.length > 1) list.sort(byBidDesc);
+    }
+    for (const o of this.slots) {
+      if (o === undefined) continue;
+      let top = 0;
+      for (const bw of o.bidwords) if (!bw.negative && bw.bidMicros > top) top = bw.bidMicros;
+      this.textScores[o.slot] = top * o.qualityBp;
     }
     this.bulk = false;
   }
@@ -264,6 +280,7 @@ export class IndexState {
       }
       existing.row = row;
       existing.qualityBp = qualityToBp(row.quality);
+      this.textScores[existing.slot] = STALE;
       return existing;
     }
     const rec: OfferRec = {
@@ -278,6 +295,12 @@ export class IndexState {
       slotInQuery: -1,
     };
     this.slots.push(rec);
+    if (rec.slot >= this.textScores.length) {
+      const grown = new Float64Array(this.textScores.length * 2);
+      grown.set(this.textScores);
+      this.textScores = grown;
+    }
+    this.textScores[rec.slot] = STALE;
     this.offers.set(row.id, rec);
     if (titleNorm !== '') this.title.add(rec.slot, titleNorm);
     const waiting = this.pending.get(row.id);
@@ -304,6 +327,7 @@ export class IndexState {
     rec.topBid = undefined;
     this.offers.delete(id);
     this.slots[rec.slot] = undefined;
+    this.textScores[rec.slot] = 0;
     this.title.remove(rec.slot);
     return true;
   }
@@ -381,6 +405,7 @@ export class IndexState {
     const i = offer.bidwords.indexOf(rec);
     if (i >= 0) offer.bidwords.splice(i, 1);
     offer.topBid = undefined;
+    this.textScores[offer.slot] = STALE;
     rec.offer = null;
     return true;
   }
@@ -389,6 +414,7 @@ export class IndexState {
     rec.offer = offer;
     offer.bidwords.push(rec);
     offer.topBid = undefined;
+    this.textScores[offer.slot] = STALE;
     if (rec.negative) {
       offer.negatives++;
       this.negativeCount++;
@@ -440,6 +466,9 @@ export class IndexState {
     }
   }
 }
+
+/** textScores marker: recompute from the offer record. */
+export const STALE = -1;
 
 function firstToken(key: string): string {
   const space = key.indexOf(' ');

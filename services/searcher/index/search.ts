@@ -12,7 +12,7 @@ import {
   type RankedMatchType,
 } from '../../../core/ranking.js';
 import type { SearchHit, SearchRequest } from '../../../core/search-contract.js';
-import type { BidwordRec, IndexState, OfferRec } from './index-state.js';
+import { type BidwordRec, type IndexState, type OfferRec, STALE } from './index-state.js';
 import { excludedByNegatives, type Visitor, visitBroad, visitExact, visitPhrase } from './match.js';
 
 const EXCLUDED = -1;
@@ -181,13 +181,18 @@ class Query implements Visitor {
     const others = unique.filter((t) => t !== rarest).map((t) => ` ${t} `);
     const best = new BoundedTop<Candidate>(m);
     const weight = MATCH_WEIGHT_PCT.text;
+    const scores = s.textScores;
     for (const slot of smallest) {
+      // Most candidates are decided by one read of a typed array: their score cannot beat the
+      // worst of the m kept (ties go on to the full comparison).
+      let base = scores[slot]!;
+      if (base === STALE) base = refreshTextScore(s, slot);
+      if (base === 0) continue;
+      const score = base * weight;
+      if (score < best.worstScore()) continue;
       const o = s.slots[slot];
       if (o === undefined) continue;
       if (o.stamp === this.stamp && o.slotInQuery !== ADMISSIBLE) continue; // excluded or bidword hit
-      const top = topBid(o);
-      if (top === null) continue;
-      const score = top.bidMicros * o.qualityBp * weight;
       if (!best.wouldTake(score, o.qualityBp, o.row.id)) continue;
       let all = true;
       for (const p of others) {
@@ -197,10 +202,19 @@ class Query implements Visitor {
         }
       }
       if (!all || !this.admissible(o)) continue;
-      best.add(new Candidate(o, top, 'text', score));
+      best.add(new Candidate(o, topBid(o)!, 'text', score));
     }
     return best.sorted();
   }
+}
+
+/** Recomputes textScores[slot] from the offer record. */
+function refreshTextScore(s: IndexState, slot: number): number {
+  const o = s.slots[slot];
+  const top = o === undefined ? null : topBid(o);
+  const base = top === null ? 0 : top.bidMicros * o!.qualityBp;
+  s.textScores[slot] = base;
+  return base;
 }
 
 /** The offer's highest online positive bid (ties: lowest bidword id), cached on the offer. */
@@ -222,6 +236,11 @@ type Ranked = { score: number; qualityBp: number; offerId: string };
 class BoundedTop<T extends Ranked> {
   private readonly heap: T[] = [];
   constructor(private readonly k: number) {}
+
+  /** The score of the worst kept item once k are kept, else -1 (anything is taken). */
+  worstScore(): number {
+    return this.heap.length < this.k ? -1 : this.heap[0]!.score;
+  }
 
   /** Would an item with these ranking fields be kept (now)? */
   wouldTake(score: number, qualityBp: number, offerId: string): boolean {
