@@ -110,6 +110,11 @@ export interface LoadOptions {
    * A mismatch throws IM_ERR_INDEX_CORRUPT and nothing is returned.
    */
   verify?: boolean;
+  /**
+   * Give the event loop a turn after this much synchronous work (default 5 ms), so a process
+   * serving queries while it loads stays responsive.
+   */
+  yieldEveryMs?: number;
 }
 
 /** Entities to build an index from directly (tests, tools): the builder's rules apply. */

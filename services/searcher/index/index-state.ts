@@ -234,14 +234,27 @@ export class IndexState {
    * text score (so no query pays for it later). Call once.
    */
   finishBulk(): void {
+    for (const _ of this.finishBulkSteps()) {
+      // run to the end
+    }
+  }
+
+  /** finishBulk() in small steps (one yield per ~1000 lists or offers), for a loader that yields. */
+  *finishBulkSteps(): Generator<void> {
+    let n = 0;
     for (const map of [this.exact, this.phrase, this.broad]) {
-      for (const list of map.values()) if (list.length > 1) list.sort(byBidDesc);
+      for (const list of map.values()) {
+        if (list.length > 1) list.sort(byBidDesc);
+        if (++n % 1000 === 0) yield;
+      }
     }
     for (const o of this.slots) {
-      if (o === undefined) continue;
-      let top = 0;
-      for (const bw of o.bidwords) if (!bw.negative && bw.bidMicros > top) top = bw.bidMicros;
-      this.textScores[o.slot] = top * o.qualityBp;
+      if (o !== undefined) {
+        let top = 0;
+        for (const bw of o.bidwords) if (!bw.negative && bw.bidMicros > top) top = bw.bidMicros;
+        this.textScores[o.slot] = top * o.qualityBp;
+      }
+      if (++n % 1000 === 0) yield;
     }
     this.bulk = false;
   }

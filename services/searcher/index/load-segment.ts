@@ -3,9 +3,9 @@
 // the size, checksum, header and footer all check out, so a corrupt or truncated segment never
 // yields an index.
 //
-// Concurrency model: async; the file is read in 1 MiB chunks and each chunk is parsed
-// synchronously, so a searcher serving an old version keeps answering between chunks while it
-// loads the new one beside it.
+// Concurrency model: async; the file is read in 1 MiB chunks, and the parsing (and the final
+// sorting) gives the event loop a turn every `yieldEveryMs` (5 ms) of work, so a searcher serving
+// an old version keeps answering, with little added delay, while it loads the new one beside it.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
@@ -43,6 +43,14 @@ export async function loadColumnIndex(
     new ImatchError('IM_ERR_INDEX_CORRUPT', `Index segment ${path} is corrupt: ${why}`, { cause });
 
   const state = new IndexState(column, manifest.columns);
+  // Give the event loop a turn every few ms of work, so a searcher serving the old version while
+  // it loads the new one answers queries with at most that much added delay.
+  const budget = opts.yieldEveryMs ?? 5;
+  let yieldAt = performance.now() + budget;
+  const pause = async () => {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    yieldAt = performance.now() + budget;
+  };
   const hash = verify ? createHash('sha256') : undefined;
   const decoder = new StringDecoder('utf8');
   let bytes = 0;
@@ -112,6 +120,7 @@ export async function loadColumnIndex(
       for (let nl = text.indexOf('\n', start); nl >= 0; nl = text.indexOf('\n', start)) {
         onLine(text.slice(start, nl));
         start = nl + 1;
+        if (performance.now() >= yieldAt) await pause();
       }
       rest = text.slice(start);
     }
@@ -142,7 +151,7 @@ export async function loadColumnIndex(
         `the file holds ${state.customers.size} / ${offers} / ${pendingLines}`,
     );
   }
-  state.finishBulk();
+  for (const _ of state.finishBulkSteps()) if (performance.now() >= yieldAt) await pause();
   const index = new ColumnIndexImpl(state, manifest.version, manifest.watermark);
   opts.logger?.info(
     { version: manifest.version, column, ms: Math.round(performance.now() - started), ...index.stats() },
