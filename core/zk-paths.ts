@@ -7,6 +7,8 @@
 //                                             dispatch, click-filter, billing
 //   <root>/dispatch/election/n-<seq>          ephemeral sequential: lowest is the leader
 //   <root>/dispatch/ids                       JSON {next}: first id of the next free block
+//   <root>/dispatch/changes                   JSON ChangesTopic: the Kafka cluster and topic this
+//                                             deployment's change messages go to
 //   <root>/config/qrw                         JSON {synonyms: {word: [alternatives]}, stopwords: [..]}
 //   <root>/config/pricing                     JSON {reserveMicros, stepMicros}
 //   <root>/config/click-filter                JSON thresholds and block lists
@@ -24,6 +26,7 @@ export function zkPaths(root: string) {
     searcherReplica: (column: number, replica: string) => `${r}/services/searcher/col-${column}/${replica}`,
     dispatchElection: `${r}/dispatch/election`,
     dispatchIds: `${r}/dispatch/ids`,
+    dispatchChanges: `${r}/dispatch/changes`,
     config: `${r}/config`,
     configQrw: `${r}/config/qrw`,
     configPricing: `${r}/config/pricing`,
@@ -50,4 +53,16 @@ export interface SearcherRegistration {
   version: string;
   appliedId: number;
   startedAt: string;
+}
+
+/**
+ * What <root>/dispatch/changes holds (written by dispatch once the topic exists): searchers consume
+ * change messages only from this Kafka cluster and topic, so a replica pointed at another
+ * deployment's Kafka never applies its changes.
+ */
+export interface ChangesTopic {
+  topic: string;
+  /** Kafka's cluster id (admin describeCluster). */
+  clusterId: string;
+  partitions: number;
 }

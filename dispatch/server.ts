@@ -4,7 +4,8 @@
 //
 // Kafka being down at start-up does not stop dispatch from starting: it answers 503
 // IM_ERR_KAFKA_UNAVAILABLE (and /readyz says why) until a write succeeds; the topic is created
-// in the background as soon as the cluster answers.
+// in the background as soon as the cluster answers, and recorded with the cluster's id in
+// `<root>/dispatch/changes` (searchers consume only from the cluster and topic named there).
 //
 // Graceful stop: leave the election first (a follower takes over at once), stop accepting, let
 // the writer finish the batches it holds (answered with ids or 503), then close Kafka and
@@ -12,10 +13,11 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
+import { ImatchError } from '../core/errors.js';
 import { createKafka, ensureTopics } from '../core/kafka.js';
 import type { Logger } from '../core/logger.js';
-import { zkPaths } from '../core/zk-paths.js';
-import { connectZk, type Registration } from '../core/zookeeper.js';
+import { type ChangesTopic, zkPaths } from '../core/zk-paths.js';
+import { connectZk, type Registration, type ZkClient } from '../core/zookeeper.js';
 import { buildApp } from './app.js';
 import type { DispatchConfig } from './config.js';
 import { IdBlocks, zkIdCell } from './id-blocks.js';
@@ -45,7 +47,9 @@ export async function startDispatch(config: DispatchConfig, log: Logger): Promis
     requestTimeoutMs: config.kafkaTimeoutMs,
     logger: log.child({ component: 'kafka' }),
   });
-  const topic = ensureTopicInBackground(kafka, config, log);
+  const topic = ensureTopicInBackground(kafka, config, log, (t) =>
+    recordChangesTopic(zk, paths.dispatchChanges, t),
+  );
 
   // The election needs this instance's URL, so listen first; until elected, every change is
   // answered 503 IM_ERR_NOT_LEADER.
@@ -138,7 +142,12 @@ export async function startDispatch(config: DispatchConfig, log: Logger): Promis
 }
 
 /** Creates the changes topic if it is missing, retrying in the background while Kafka is away. */
-function ensureTopicInBackground(kafka: Kafka, config: DispatchConfig, log: Logger) {
+function ensureTopicInBackground(
+  kafka: Kafka,
+  config: DispatchConfig,
+  log: Logger,
+  record: (t: ChangesTopic) => Promise<void>,
+) {
   const abort = new AbortController();
   const state = { ready: false, stop: () => abort.abort() };
   void (async () => {
@@ -155,6 +164,7 @@ function ensureTopicInBackground(kafka: Kafka, config: DispatchConfig, log: Logg
             'created the changes topic',
           );
         }
+        await record(await describeTopic(kafka, config.topicChanges));
         state.ready = true;
         return;
       } catch (err) {
@@ -171,4 +181,35 @@ function ensureTopicInBackground(kafka: Kafka, config: DispatchConfig, log: Logg
     }
   })();
   return state;
+}
+
+/** The cluster id and partition count of the changes topic, for <root>/dispatch/changes. */
+async function describeTopic(kafka: Kafka, topic: string): Promise<ChangesTopic> {
+  const admin = kafka.admin({ retry: { retries: 1 } });
+  try {
+    await admin.connect();
+    const { clusterId } = await admin.describeCluster();
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    return { topic, clusterId, partitions: meta.topics[0]?.partitions.length ?? 0 };
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/** Tells searchers which Kafka cluster and topic carry this deployment's changes. */
+async function recordChangesTopic(zk: ZkClient, path: string, t: ChangesTopic): Promise<void> {
+  const data = JSON.stringify(t);
+  const node = await zk.get(path);
+  if (node === null) {
+    await zk.mkdirp(path.slice(0, path.lastIndexOf('/')));
+    try {
+      await zk.create(path, data);
+      return;
+    } catch (err) {
+      if (!(err instanceof ImatchError && err.code === 'IM_ERR_ZK_NODE_EXISTS')) throw err;
+    }
+  } else if (node.data.toString('utf8') === data) {
+    return;
+  }
+  await zk.set(path, data);
 }

@@ -116,6 +116,10 @@ describe('dispatch', () => {
       const messages = await readTopic(topic, 3);
       expect(messages.map((m) => m.data.id)).toEqual(['c10', 'c11', 'c12']);
       expect(await topicSize(topic)).toBe(3);
+      // Searchers learn from ZooKeeper which cluster and topic carry this deployment's changes.
+      const recorded = JSON.parse((await zk.get(zkPaths(root).dispatchChanges))!.data.toString('utf8'));
+      expect(recorded).toMatchObject({ topic, partitions: 1 });
+      expect(recorded.clusterId).toMatch(/^\S+$/);
     } finally {
       await client.close();
     }

@@ -122,6 +122,7 @@ export async function startSearcher(config: SearcherConfig, log: Logger): Promis
         live: { current: () => state.holder.current?.index },
         registry: state.metrics.registry,
         log,
+        zk,
         onApplied: () =>
           void refreshRegistration().catch((err) => log.warn({ err }, 'could not publish appliedId')),
       });

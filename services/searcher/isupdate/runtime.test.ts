@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
@@ -14,7 +14,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const config = (topic: string, column = 0) => ({
+const config = (topic: string, column = 0, zkRoot = '/imatch') => ({
   column,
   replica: 'a',
   dataDir: dir,
@@ -26,6 +26,7 @@ const config = (topic: string, column = 0) => ({
   kafkaBrokers: ['127.0.0.1:1'],
   kafkaClientId: 'test',
   topicChanges: topic,
+  zkRoot,
 });
 const deps = () => ({ live: { current: () => undefined }, registry: new Registry(), log: silentLogger() });
 
@@ -34,14 +35,38 @@ describe('isupdate runtime', () => {
     expect(defaultWalDir('/data', 1, 'r0')).toBe('/data/wal/col-1-r0');
   });
 
-  it('refuses a WAL that belongs to another topic or column', async () => {
+  it('moves aside a WAL that belongs to another deployment, topic or column, and starts empty', async () => {
+    const msg = {
+      entity: 'customer' as const,
+      op: 'delete' as const,
+      data: { id: 'c1' },
+      id: 7,
+      acceptedAt: '2026-01-01T00:00:00.000Z',
+    };
     const first = await openIsUpdate(config('t1'), deps());
+    await first.isupdate.wal.append([{ partition: 0, offset: 0, message: msg }]);
     await first.close();
+
+    // Same deployment, topic and column: the WAL is kept.
     const again = await openIsUpdate(config('t1'), deps());
+    expect(again.isupdate.wal.lastId).toBe(7);
     await again.close();
-    await expect(openIsUpdate(config('t2'), deps())).rejects.toMatchObject({ code: 'IM_ERR_CONFIG' });
-    await expect(
-      openIsUpdate({ ...config('t1', 1), walDir: defaultWalDir(dir, 0, 'a') }, deps()),
-    ).rejects.toThrow(/belongs to topic t1 column 0/);
+
+    // Another ZooKeeper root (another deployment): moved aside, empty WAL.
+    const other = await openIsUpdate(config('t1', 0, '/other'), deps());
+    expect(other.isupdate.wal.lastId).toBe(0);
+    await other.close();
+    const entries = await readdir(join(dir, 'wal'));
+    expect(entries.filter((e) => e.startsWith('col-0-a.stale-'))).toHaveLength(1);
+
+    // Another topic: the (now empty) WAL is simply re-labelled.
+    const topic2 = await openIsUpdate(config('t2', 0, '/other'), deps());
+    expect(topic2.isupdate.wal.lastId).toBe(0);
+    await topic2.close();
+    expect(JSON.parse(await readFile(join(defaultWalDir(dir, 0, 'a'), 'identity.json'), 'utf8'))).toEqual({
+      topic: 't2',
+      column: 0,
+      zkRoot: '/other',
+    });
   });
 });

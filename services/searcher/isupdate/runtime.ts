@@ -10,13 +10,15 @@
 // Concurrency: one event loop; IsUpdate serializes ingest/replay; the consumer is started once.
 // A Kafka that is down at start-up does not stop the searcher: it serves its version (plus the
 // WAL) and keeps retrying the consumer in the background; readiness reports it as not caught up.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Registry } from 'prom-client';
 import { ImatchError } from '../../../core/errors.js';
-import { createKafka } from '../../../core/kafka.js';
+import { createKafka, type Kafka } from '../../../core/kafka.js';
 import type { Logger } from '../../../core/logger.js';
+import { type ChangesTopic, zkPaths } from '../../../core/zk-paths.js';
+import type { ZkClient } from '../../../core/zookeeper.js';
 import type { ColumnIndex } from '../index/column-index.js';
 import { ChangeConsumer } from './consumer.js';
 import { IsUpdate, type LiveIndex } from './isupdate.js';
@@ -35,6 +37,7 @@ export interface IsUpdateRuntimeConfig {
   kafkaBrokers: readonly string[];
   kafkaClientId: string;
   topicChanges: string;
+  zkRoot: string;
 }
 
 export interface IsUpdateRuntimeDeps {
@@ -43,6 +46,11 @@ export interface IsUpdateRuntimeDeps {
   log: Logger;
   /** Publishes the applied id (server.ts rewrites the ZooKeeper registration); throttled. */
   onApplied?: (appliedId: number) => void;
+  /**
+   * The deployment's ZooKeeper: consumption starts only once `<root>/dispatch/changes` names the
+   * Kafka cluster and topic this searcher is configured with. Without it (unit tests) no check.
+   */
+  zk?: ZkClient;
 }
 
 export interface IsUpdateRuntime {
@@ -67,7 +75,7 @@ export async function openIsUpdate(
 ): Promise<IsUpdateRuntime> {
   const log = deps.log.child({ component: 'isupdate' });
   const dir = config.walDir ?? defaultWalDir(config.dataDir, config.column, config.replica);
-  await checkIdentity(dir, { topic: config.topicChanges, column: config.column });
+  await checkIdentity(dir, { topic: config.topicChanges, column: config.column, zkRoot: config.zkRoot }, log);
   const wal = await Wal.open(dir, { segmentBytes: config.walSegmentBytes, logger: log });
   const st = wal.stats();
   log.info(
@@ -108,11 +116,17 @@ export async function openIsUpdate(
   const startConsumer = async (): Promise<void> => {
     for (let attempt = 0; !closed; attempt++) {
       try {
+        if (deps.zk !== undefined) await verifyDeployment(deps.zk, kafka, config);
         await consumer.start();
         return;
       } catch (err) {
         if (closed) return;
-        log.warn({ err, attempt }, 'cannot consume change messages yet (Kafka unavailable?); retrying');
+        if (attempt === 0 || attempt % 20 === 0) {
+          log.warn(
+            { err, attempt },
+            `not consuming change messages yet: ${(err as Error).message}; retrying`,
+          );
+        }
         await sleep(Math.min(5000, 500 * (attempt + 1)), undefined, { signal: stopWaiting.signal }).catch(
           () => undefined,
         );
@@ -154,27 +168,77 @@ export async function openIsUpdate(
 }
 
 /**
- * A WAL belongs to one changes topic and one column: replaying another deployment's messages into
- * this index would corrupt it silently, so a mismatch refuses to start (clear the folder or point
- * --wal-dir elsewhere to start afresh; the replica then catches up from Kafka).
+ * Consume only from the Kafka cluster and topic that this deployment's dispatch recorded in
+ * `<root>/dispatch/changes`: a replica pointed at another deployment's Kafka (same default topic
+ * name, say) must not apply that deployment's changes to this index.
  */
-async function checkIdentity(dir: string, identity: { topic: string; column: number }): Promise<void> {
+async function verifyDeployment(zk: ZkClient, kafka: Kafka, config: IsUpdateRuntimeConfig): Promise<void> {
+  const path = zkPaths(config.zkRoot).dispatchChanges;
+  const node = await zk.get(path);
+  if (node === null) {
+    throw new ImatchError(
+      'IM_ERR_NOT_READY',
+      `no dispatch of this deployment has recorded its changes topic in ${path}`,
+    );
+  }
+  const recorded = JSON.parse(node.data.toString('utf8')) as ChangesTopic;
+  if (recorded.topic !== config.topicChanges) {
+    throw new ImatchError(
+      'IM_ERR_CONFIG',
+      `this deployment's changes go to topic ${recorded.topic}, this searcher is set to ${config.topicChanges}`,
+    );
+  }
+  const admin = kafka.admin({ retry: { retries: 1 } });
+  try {
+    await admin.connect();
+    const { clusterId } = await admin.describeCluster();
+    if (clusterId !== recorded.clusterId) {
+      throw new ImatchError(
+        'IM_ERR_CONFIG',
+        `Kafka at ${config.kafkaBrokers.join(',')} is cluster ${clusterId}; this deployment's changes are in cluster ${recorded.clusterId}`,
+      );
+    }
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+interface WalIdentity {
+  topic: string;
+  column: number;
+  zkRoot: string;
+}
+
+/**
+ * A WAL belongs to one deployment (ZooKeeper root), changes topic and column: replaying another
+ * one's messages into this index would corrupt it silently. A WAL of something else is moved
+ * aside (renamed `<dir>.stale-<time>`, kept for inspection) and this replica starts with an empty
+ * one, catching up from Kafka.
+ */
+async function checkIdentity(dir: string, identity: WalIdentity, log: Logger): Promise<void> {
   await mkdir(dir, { recursive: true });
   const file = join(dir, 'identity.json');
-  let found: { topic?: unknown; column?: unknown } | undefined;
+  let found: Partial<WalIdentity> | undefined;
   try {
-    found = JSON.parse(await readFile(file, 'utf8')) as { topic?: unknown; column?: unknown };
+    found = JSON.parse(await readFile(file, 'utf8')) as Partial<WalIdentity>;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  if (found === undefined) {
-    await writeFile(file, `${JSON.stringify(identity)}\n`);
-    return;
-  }
-  if (found.topic !== identity.topic || found.column !== identity.column) {
-    throw new ImatchError(
-      'IM_ERR_CONFIG',
-      `write-ahead log ${dir} belongs to topic ${String(found.topic)} column ${String(found.column)}, not topic ${identity.topic} column ${identity.column}; use another --wal-dir (or --data-dir) or empty that folder`,
+  const same =
+    found !== undefined &&
+    found.topic === identity.topic &&
+    found.column === identity.column &&
+    found.zkRoot === identity.zkRoot;
+  if (same) return;
+  const segments = (await readdir(dir)).filter((f) => f.endsWith('.log'));
+  if (segments.length > 0) {
+    const aside = `${dir}.stale-${Date.now()}`;
+    await rename(dir, aside);
+    await mkdir(dir, { recursive: true });
+    log.warn(
+      { dir, movedTo: aside, was: found ?? null, now: identity },
+      'the write-ahead log belongs to another deployment, topic or column; moved it aside and starting with an empty one',
     );
   }
+  await writeFile(file, `${JSON.stringify(identity)}\n`);
 }
