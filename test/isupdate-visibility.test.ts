@@ -14,12 +14,14 @@ import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTopics } from '../core/kafka.js';
 import type { Bidword, Customer, Offer } from '../core/model.js';
+import { type SearcherRegistration, zkPaths } from '../core/zk-paths.js';
 import { ChangeClient, startDispatch, startIsSearcher } from './helpers/incremental.js';
 import {
   freePorts,
   kafkaBrokers,
   spawnImatch,
   testKafka,
+  testZk,
   uniqueTopic,
   uniqueZkRoot,
   waitFor,
@@ -224,11 +226,28 @@ describe('changes through dispatch are visible in blender answers', () => {
     ]);
     await client.postUntilAccepted([{ entity: 'customer', op: 'upsert', data: customer('c2', 'offline') }]);
     await expectAds([['o1', RESERVE]]);
-    await client.postUntilAccepted([{ entity: 'customer', op: 'upsert', data: customer('c2', 'online') }]);
+    const [lastId] = await client.postUntilAccepted([
+      { entity: 'customer', op: 'upsert', data: customer('c2', 'online') },
+    ]);
     await expectAds([
       ['o2', 2_010_000],
       ['o1', 1_510_000],
       ['o4', RESERVE],
     ]);
+
+    // Each replica publishes the last id it applied in its ZooKeeper registration (throttled).
+    const zk = await testZk();
+    for (let c = 0; c < COLUMNS; c++) {
+      await waitFor(
+        async () => {
+          const node = await zk.get(zkPaths(root).searcherReplica(c, 'a'));
+          return (
+            node !== null &&
+            (JSON.parse(node.data.toString('utf8')) as SearcherRegistration).appliedId === lastId
+          );
+        },
+        { what: `column ${c}'s registration to show appliedId ${lastId}` },
+      );
+    }
   });
 });
