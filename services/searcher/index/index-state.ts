@@ -213,6 +213,11 @@ export class IndexState {
    * records (search.ts).
    */
   textScores = new Float64Array(1024);
+  /** Scratch of text expansion (search.ts): per slot, the mark of the last query that saw it... */
+  markStamps = new Uint32Array(1024);
+  /** ...and how many of that query's other tokens it holds (queries with 255+ tokens skip marks). */
+  markCounts = new Uint8Array(1024);
+  private mark = 0;
   /**
    * While true (bulk loading), retrieval lists are appended to and sorted once by finishBulk();
    * afterwards every insert keeps them sorted.
@@ -257,6 +262,21 @@ export class IndexState {
       if (++n % 1000 === 0) yield;
     }
     this.bulk = false;
+  }
+
+  /** A fresh mark for markStamps, sized to the current slots. */
+  nextMark(): number {
+    if (this.markStamps.length < this.slots.length) {
+      const size = Math.max(this.slots.length, this.markStamps.length * 2);
+      this.markStamps = new Uint32Array(size);
+      this.markCounts = new Uint8Array(size);
+      this.mark = 0;
+    }
+    if (this.mark === 0xffffffff) {
+      this.markStamps.fill(0);
+      this.mark = 0;
+    }
+    return ++this.mark;
   }
 
   /** Broad bidwords by the first token of their key (every key is sorted, so that token is its least). */

@@ -55,6 +55,56 @@ async function referenceOf(
 }
 
 describe('column index == brute-force reference', () => {
+  it('text expansion over large title postings (the marked path), with few bidwords', async () => {
+    const r = rng(99);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
+    const customers = [
+      customer('c0'),
+      customer('c1', { regions: ['US'] }),
+      customer('c2', { status: 'offline' }),
+    ];
+    const offers: Offer[] = [];
+    const bidwords: Bidword[] = [];
+    for (let i = 0; i < 6000; i++) {
+      const o = offer(
+        `o${i}`,
+        pick(['c0', 'c0', 'c1', 'c2']),
+        Array.from({ length: 3 + Math.floor(r() * 4) }, () => pick(WORDS)).join(' '),
+        {
+          quality: Math.round(r() * 1000) / 1000 + 0.001,
+          status: r() < 0.95 ? 'online' : 'offline',
+        },
+      );
+      offers.push(o);
+      bidwords.push(bidword(`b${i}`, o.id, `zz${i}`, 'exact', 10_000 * (1 + Math.floor(r() * 50))));
+      if (r() < 0.1) bidwords.push(bidword(`n${i}`, o.id, pick(WORDS), 'negative-phrase'));
+      if (r() < 0.003)
+        bidwords.push(bidword(`p${i}`, o.id, pick(WORDS), 'phrase', 10_000 * (1 + Math.floor(r() * 50))));
+    }
+    const ref = await referenceOf(mkdtempSync(join(root, 'snap-')), customers, offers, bidwords);
+    const index = createColumnIndex({
+      version: 'v',
+      column: 0,
+      columns: 1,
+      watermark: 0,
+      customers,
+      offers,
+      bidwords,
+    });
+    let textAnswers = 0;
+    for (let i = 0; i < 200; i++) {
+      const req: SearchRequest = {
+        query: Array.from({ length: 2 + Math.floor(r() * 3) }, () => pick(WORDS)).join(' '),
+        k: pick([1, 3, 10, 30]),
+      };
+      if (r() < 0.3) req.region = pick(['US', 'DE']);
+      const expected = referenceSearch(ref, req);
+      if (expected.some((h) => h.matchType === 'text')) textAnswers++;
+      expect(index.search(req), JSON.stringify(req)).toEqual(expected);
+    }
+    expect(textAnswers).toBeGreaterThan(100); // the case is about text expansion
+  });
+
   for (const seed of [11, 12, 13]) {
     it(`random data, seed ${seed}`, async () => {
       const r = rng(seed);

@@ -15,6 +15,8 @@ import type { SearchHit, SearchRequest } from '../../../core/search-contract.js'
 import { type BidwordRec, type IndexState, type OfferRec, STALE } from './index-state.js';
 import { excludedByNegatives, type Visitor, visitBroad, visitExact, visitPhrase } from './match.js';
 
+/** Text expansion marks other tokens' postings when the rarest token has more candidates. */
+const MARK_OTHERS_ABOVE = 1000;
 const EXCLUDED = -1;
 const ADMISSIBLE = -2;
 
@@ -167,18 +169,39 @@ class Query implements Visitor {
     const unique: string[] = [];
     for (const t of this.tokens) if (!unique.includes(t)) unique.push(t);
     // The rarest token's postings are the candidates; every other token is verified exactly.
-    let smallest: readonly number[] | undefined;
-    let rarest = '';
+    const postings: (readonly number[])[] = [];
     for (const t of unique) {
       const ids = s.title.search(t, { limit: s.slots.length }) as readonly number[];
       if (ids.length === 0) return [];
-      if (smallest === undefined || ids.length < smallest.length) {
-        smallest = ids;
-        rarest = t;
+      postings.push(ids);
+    }
+    let rarest = 0;
+    for (let i = 1; i < postings.length; i++) if (postings[i]!.length < postings[rarest]!.length) rarest = i;
+    const smallest = postings[rarest]!;
+    const others = unique.filter((_, i) => i !== rarest).map((t) => ` ${t} `);
+    // With many candidates, mark the slots holding every other token first (one pass over their
+    // postings, typed arrays only), instead of reading candidates' titles one by one.
+    const marked = others.length > 0 && others.length < 255 && smallest.length > MARK_OTHERS_ABOVE;
+    const required = others.length;
+    let mark = 0;
+    if (marked) {
+      mark = s.nextMark();
+      const stamps = s.markStamps;
+      const counts = s.markCounts;
+      let j = 0;
+      for (let i = 0; i < postings.length; i++) {
+        if (i === rarest) continue;
+        for (const slot of postings[i]!) {
+          if (j === 0) {
+            stamps[slot] = mark;
+            counts[slot] = 1;
+          } else if (stamps[slot] === mark && counts[slot] === j) {
+            counts[slot] = j + 1;
+          }
+        }
+        j++;
       }
     }
-    if (smallest === undefined) return [];
-    const others = unique.filter((t) => t !== rarest).map((t) => ` ${t} `);
     const best = new BoundedTop<Candidate>(m);
     const weight = MATCH_WEIGHT_PCT.text;
     const scores = s.textScores;
@@ -190,18 +213,22 @@ class Query implements Visitor {
       if (base === 0) continue;
       const score = base * weight;
       if (score < best.worstScore()) continue;
+      if (marked && (s.markStamps[slot] !== mark || s.markCounts[slot] !== required)) continue;
       const o = s.slots[slot];
       if (o === undefined) continue;
       if (o.stamp === this.stamp && o.slotInQuery !== ADMISSIBLE) continue; // excluded or bidword hit
       if (!best.wouldTake(score, o.qualityBp, o.row.id)) continue;
-      let all = true;
-      for (const p of others) {
-        if (!o.paddedTitle.includes(p)) {
-          all = false;
-          break;
+      if (!marked) {
+        let all = true;
+        for (const p of others) {
+          if (!o.paddedTitle.includes(p)) {
+            all = false;
+            break;
+          }
         }
+        if (!all) continue;
       }
-      if (!all || !this.admissible(o)) continue;
+      if (!this.admissible(o)) continue;
       best.add(new Candidate(o, topBid(o)!, 'text', score));
     }
     return best.sorted();
