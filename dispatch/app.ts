@@ -9,8 +9,9 @@
 // durable (no second hop that can fail after the write).
 //
 // Concurrency: one event loop; the writer (writer.ts) serializes id assignment and Kafka writes.
+
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
-import { httpReason, ImatchError, isImatchError } from '../core/errors.js';
+import { installHttpBoundary } from '../core/http-app.js';
 import type { Logger } from '../core/logger.js';
 import { bearerCheck } from './auth.js';
 import type { DispatchConfig } from './config.js';
@@ -44,44 +45,11 @@ export function buildApp(config: Pick<DispatchConfig, 'secret'>, deps: DispatchD
     forceCloseConnections: 'idle',
   }) as unknown as FastifyInstance;
 
-  const { requestDuration } = deps.metrics;
-  app.addHook('onResponse', (request, reply, done) => {
-    requestDuration.observe(
-      { route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
-    done();
-  });
-
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    if (isImatchError(err)) {
-      if (err.statusCode >= 500 && !err.retriable) request.log.error({ err }, err.message);
-      return reply.code(err.statusCode).send(err.toBody());
-    }
-    if (err.validation !== undefined) {
-      const e = new ImatchError('IM_ERR_BAD_CHANGE', describeValidation(err));
-      return reply.code(e.statusCode).send(e.toBody());
-    }
-    const status = err.statusCode ?? 500;
-    if (status >= 400 && status < 500) {
-      return reply.code(status).send({
-        statusCode: status,
-        code: 'IM_ERR_BAD_REQUEST',
-        error: httpReason(status),
-        message: err.message,
-      });
-    }
-    request.log.error({ err }, 'unexpected error answering a request');
-    const e = new ImatchError('IM_ERR_INTERNAL');
-    return reply.code(e.statusCode).send(e.toBody());
-  });
-
-  app.setNotFoundHandler((request, reply) => {
-    const e = new ImatchError(
-      'IM_ERR_NOT_FOUND',
-      `No route ${request.method} ${request.url}. Routes: POST /v1/changes, GET /healthz, GET /readyz, GET /metrics`,
-    );
-    return reply.code(e.statusCode).send(e.toBody());
+  installHttpBoundary(app, {
+    observe: (labels, seconds) => deps.metrics.requestDuration.observe(labels, seconds),
+    validationCode: 'IM_ERR_BAD_CHANGE',
+    describeValidation,
+    routes: 'POST /v1/changes, GET /healthz, GET /readyz, GET /metrics',
   });
 
   changesRoutes(app, { writer: deps.writer, checkSecret: bearerCheck(config.secret), metrics: deps.metrics });

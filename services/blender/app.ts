@@ -6,11 +6,12 @@
 // Validation: query strings are validated with type coercion (n=5 arrives as text), JSON bodies
 // without it (a body's "n": "5" is refused); neither removes unknown properties: an unknown
 // parameter is a 400 naming the allowed ones. Concurrency: one event loop, see routes/ads.ts.
+
 import { Ajv, type ErrorObject } from 'ajv';
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { ClickKeyring } from '../../core/click-token.js';
 import { type Clock, systemClock } from '../../core/clock.js';
-import { httpReason, ImatchError, isImatchError } from '../../core/errors.js';
+import { installHttpBoundary } from '../../core/http-app.js';
 import type { Logger } from '../../core/logger.js';
 import type { BlenderConfig } from './config.js';
 import type { MergerClient } from './merger-client.js';
@@ -62,49 +63,11 @@ export function buildApp(
     return ajv.compile(schema) as (data: unknown) => boolean;
   });
 
-  const { requestDuration } = deps.metrics;
-  app.addHook('onResponse', (request, reply, done) => {
-    requestDuration.observe(
-      { route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
-    done();
-  });
-
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    if (isImatchError(err)) {
-      if (err.statusCode >= 500) {
-        if (err.retriable) request.log.warn({ code: err.code, cause: err.cause }, err.message);
-        else request.log.error({ err }, err.message);
-      }
-      if (err.statusCode === 503) reply.header('retry-after', '1');
-      return reply.code(err.statusCode).send(err.toBody());
-    }
-    if (err.validation !== undefined) {
-      const e = new ImatchError('IM_ERR_BAD_QUERY', describeValidation(err));
-      return reply.code(e.statusCode).send(e.toBody());
-    }
-    const status = err.statusCode ?? 500;
-    if (status >= 400 && status < 500) {
-      // Framework-level client errors (bad JSON, wrong content type, body too large): keep their status.
-      return reply.code(status).send({
-        statusCode: status,
-        code: 'IM_ERR_BAD_REQUEST',
-        error: httpReason(status),
-        message: err.message,
-      });
-    }
-    request.log.error({ err }, 'unexpected error answering a request');
-    const e = new ImatchError('IM_ERR_INTERNAL');
-    return reply.code(e.statusCode).send(e.toBody());
-  });
-
-  app.setNotFoundHandler((request, reply) => {
-    const e = new ImatchError(
-      'IM_ERR_NOT_FOUND',
-      `No route ${request.method} ${request.url}. Routes: ${ROUTES}`,
-    );
-    return reply.code(e.statusCode).send(e.toBody());
+  installHttpBoundary(app, {
+    observe: (labels, seconds) => deps.metrics.requestDuration.observe(labels, seconds),
+    validationCode: 'IM_ERR_BAD_QUERY',
+    describeValidation,
+    routes: ROUTES,
   });
 
   registerOpenApi(app);

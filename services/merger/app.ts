@@ -4,8 +4,9 @@
 //
 // Concurrency: everything runs on the one event loop; shared state is the balancer's replica
 // table, replaced wholesale by discovery and updated synchronously per attempt.
+
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
-import { httpReason, ImatchError, isImatchError } from '../../core/errors.js';
+import { installHttpBoundary } from '../../core/http-app.js';
 import type { Logger } from '../../core/logger.js';
 import type { Balancer } from './balancer.js';
 import type { MergerConfig } from './config.js';
@@ -65,38 +66,11 @@ export function buildApp(config: MergerAppConfig, deps: MergerDeps): FastifyInst
     onDeepen: () => metrics.deepen(),
   });
 
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    if (isImatchError(err)) {
-      if (err.statusCode >= 500) request.log.warn({ code: err.code }, err.message);
-      if (err.code === 'IM_ERR_NOT_READY') reply.header('retry-after', '1');
-      return reply.code(err.statusCode).send(err.toBody());
-    }
-    if (err.validation !== undefined) {
-      metrics.request('bad_request', 0);
-      const e = new ImatchError('IM_ERR_BAD_REQUEST', describeValidation(err));
-      return reply.code(e.statusCode).send(e.toBody());
-    }
-    const status = err.statusCode ?? 500;
-    if (status >= 400 && status < 500) {
-      // Framework-level client errors (bad JSON, wrong content type, body too large): keep their status.
-      return reply.code(status).send({
-        statusCode: status,
-        code: 'IM_ERR_BAD_REQUEST',
-        error: httpReason(status),
-        message: err.message,
-      });
-    }
-    request.log.error({ err }, 'unexpected error answering a request');
-    const e = new ImatchError('IM_ERR_INTERNAL');
-    return reply.code(e.statusCode).send(e.toBody());
-  });
-
-  app.setNotFoundHandler((request, reply) => {
-    const e = new ImatchError(
-      'IM_ERR_NOT_FOUND',
-      `No route ${request.method} ${request.url}. Routes: POST /merge, GET /healthz, GET /readyz, GET /metrics`,
-    );
-    return reply.code(e.statusCode).send(e.toBody());
+  installHttpBoundary(app, {
+    validationCode: 'IM_ERR_BAD_REQUEST',
+    describeValidation,
+    onValidationError: () => metrics.request('bad_request', 0),
+    routes: 'POST /merge, GET /healthz, GET /readyz, GET /metrics',
   });
 
   mergeRoutes(app, { query, metrics });

@@ -5,9 +5,10 @@
 //
 // Concurrency: everything here runs on the one event loop; the only shared mutable state is the
 // holder's current-index reference (see index-holder.ts).
+
 import type { TSchema } from '@sinclair/typebox';
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
-import { httpReason, ImatchError, isImatchError } from '../../core/errors.js';
+import { installHttpBoundary } from '../../core/http-app.js';
 import type { Logger } from '../../core/logger.js';
 import type { IndexPointer } from '../../core/zk-paths.js';
 import type { SearcherConfig } from './config.js';
@@ -98,45 +99,11 @@ export function buildApp(
     forceCloseConnections: 'idle',
   }) as unknown as FastifyInstance;
 
-  const { requestDuration } = deps.metrics;
-  app.addHook('onResponse', (request, reply, done) => {
-    requestDuration.observe(
-      { route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
-    done();
-  });
-
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    if (isImatchError(err)) {
-      if (err.statusCode >= 500 && !err.retriable) request.log.error({ err }, err.message);
-      return reply.code(err.statusCode).send(err.toBody());
-    }
-    if (err.validation !== undefined) {
-      const e = new ImatchError('IM_ERR_BAD_REQUEST', describeValidation(err));
-      return reply.code(e.statusCode).send(e.toBody());
-    }
-    const status = err.statusCode ?? 500;
-    if (status >= 400 && status < 500) {
-      // Framework-level client errors (bad JSON, wrong content type, body too large): keep their status.
-      return reply.code(status).send({
-        statusCode: status,
-        code: 'IM_ERR_BAD_REQUEST',
-        error: httpReason(status),
-        message: err.message,
-      });
-    }
-    request.log.error({ err }, 'unexpected error answering a request');
-    const e = new ImatchError('IM_ERR_INTERNAL');
-    return reply.code(e.statusCode).send(e.toBody());
-  });
-
-  app.setNotFoundHandler((request, reply) => {
-    const e = new ImatchError(
-      'IM_ERR_NOT_FOUND',
-      `No route ${request.method} ${request.url}. Routes: POST /search, GET /healthz, GET /readyz, GET /metrics`,
-    );
-    return reply.code(e.statusCode).send(e.toBody());
+  installHttpBoundary(app, {
+    observe: (labels, seconds) => deps.metrics.requestDuration.observe(labels, seconds),
+    validationCode: 'IM_ERR_BAD_REQUEST',
+    describeValidation,
+    routes: 'POST /search, GET /healthz, GET /readyz, GET /metrics',
   });
 
   searchRoutes(app, { holder: deps.holder, column: config.column, replica: config.replica });
