@@ -2,6 +2,7 @@
 // SIGTERM/SIGINT, then shuts down gracefully. Settings from flags and IMATCH_* variables
 // (services/blender/config.ts). Prints the blender's URL on stdout once it is registered; logs go
 // to stderr.
+
 import type { Command } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import { generateClickSecret } from '../../core/click-token.js';
@@ -9,6 +10,7 @@ import { addConfigOptions, loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
 import { BlenderConfig } from '../../services/blender/config.js';
 import { startBlender } from '../../services/blender/server.js';
+import { closeOnSignal } from '../until-signal.js';
 
 export function register(program: Command): void {
   addConfigOptions(
@@ -27,19 +29,7 @@ export function register(program: Command): void {
     const log = createLogger({ name: 'blender', level: config.logLevel as LevelWithSilent, fd: 2 });
     const blender = await startBlender(config, log);
     process.stdout.write(`${JSON.stringify({ service: 'blender', id: blender.id, url: blender.url })}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        log.info({ signal }, 'signal received');
-        blender.close().then(resolve, (err) => {
-          log.error({ err }, 'shutdown failed');
-          process.exitCode = 1;
-          resolve();
-        });
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
-    log.flush();
+    await closeOnSignal(log, () => blender.close());
   });
 
   program

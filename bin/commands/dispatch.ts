@@ -2,12 +2,14 @@
 // shuts down gracefully. Settings from flags and IMATCH_* variables (dispatch/config.ts; the
 // secret is best given as IMATCH_SECRET so it does not show in the process list). Prints
 // {"service":"dispatch","id":...,"url":...} on stdout once listening; logs go to stderr.
+
 import type { Command } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import { addConfigOptions, loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
 import { DispatchConfig } from '../../dispatch/config.js';
 import { startDispatch } from '../../dispatch/server.js';
+import { closeOnSignal } from '../until-signal.js';
 
 export function register(program: Command): void {
   addConfigOptions(
@@ -22,18 +24,6 @@ export function register(program: Command): void {
     const log = createLogger({ name: 'dispatch', level: config.logLevel as LevelWithSilent, fd: 2 });
     const dispatch = await startDispatch(config, log);
     process.stdout.write(`${JSON.stringify({ service: 'dispatch', id: dispatch.id, url: dispatch.url })}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        log.info({ signal }, 'signal received');
-        dispatch.close().then(resolve, (err: unknown) => {
-          log.error({ err }, 'shutdown failed');
-          process.exitCode = 1;
-          resolve();
-        });
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
-    log.flush();
+    await closeOnSignal(log, () => dispatch.close());
   });
 }

@@ -1,12 +1,14 @@
 // `imatch merger`: runs one merger (services/merger) until SIGTERM/SIGINT, then shuts down
 // gracefully. Settings from flags and IMATCH_* variables (services/merger/config.ts). Prints the
 // merger's URL on stdout once it is registered, logs go to stderr when stdout is not a terminal.
+
 import type { Command } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import { addConfigOptions, loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
 import { MergerConfig } from '../../services/merger/config.js';
 import { startMerger } from '../../services/merger/server.js';
+import { closeOnSignal } from '../until-signal.js';
 
 export function register(program: Command): void {
   addConfigOptions(
@@ -21,18 +23,6 @@ export function register(program: Command): void {
     const log = createLogger({ name: 'merger', level: config.logLevel as LevelWithSilent, fd: 2 });
     const merger = await startMerger(config, log);
     process.stdout.write(`${JSON.stringify({ service: 'merger', id: merger.id, url: merger.url })}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        log.info({ signal }, 'signal received');
-        merger.close().then(resolve, (err) => {
-          log.error({ err }, 'shutdown failed');
-          process.exitCode = 1;
-          resolve();
-        });
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
-    log.flush();
+    await closeOnSignal(log, () => merger.close());
   });
 }
