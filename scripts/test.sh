@@ -126,28 +126,23 @@ ensure_tools() {
   mvn -B -v 2>/dev/null | sed -n 1p
 }
 
+# scripts/install-deps.sh says why it is not a bare `npm ci`.
 npm_install() {
-  if [[ -d node_modules && ! package-lock.json -nt node_modules/.package-lock.json ]]; then
-    echo "node_modules is up to date with package-lock.json"
-    return 0
-  fi
-  npm ci --no-audit --no-fund && return 0
-  # npm 11 on Linux writes lock files without other platforms' optional packages (biome's and
-  # msgpackr's prebuilt binaries), then `npm ci` refuses them as out of sync. `npm install`
-  # installs the same locked versions; it must leave the lock file exactly as committed.
-  echo "npm ci refused the lock file; installing the locked versions with npm install"
-  local before
-  before=$(cksum <package-lock.json)
-  npm install --no-audit --no-fund || return 1
-  if [[ $(cksum <package-lock.json) != "$before" ]]; then
-    echo "npm install changed package-lock.json: package.json and the lock file disagree; commit a lock file made by npm install" >&2
-    return 1
-  fi
+  bash scripts/install-deps.sh
 }
 
 vitest_project() {
   local project=$1
   npx vitest run --project "$project" --reporter=default --reporter=json --outputFile.json="$REPORTS/$project.json"
+}
+
+LOCK_BEFORE=$(cksum <package-lock.json)
+# The run must leave package-lock.json exactly as committed (a fresh clone stays clean).
+lock_unchanged() {
+  if [[ $(cksum <package-lock.json) != "$LOCK_BEFORE" ]]; then
+    echo "package-lock.json changed during the run" >&2
+    return 1
+  fi
 }
 
 step tools ensure_tools || finish
@@ -165,4 +160,5 @@ if [[ $FETCH_OK -eq 0 ]]; then
 else
   STEPS+=("integration SKIPPED (no server jars)")
 fi
+step lockfile lock_unchanged
 finish

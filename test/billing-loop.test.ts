@@ -322,10 +322,13 @@ describe('the click and billing loop', () => {
     console.log(
       `budget spent -> ads gone: last answer with the customer ${lastSeen - clicked} ms, first without ${gone - clicked} ms after the click's 302 (${polls} polls)`,
     );
-    const offline = seen.changes.find(
-      (c) => c.entity === 'customer' && c.data.id === customerId && c.data.status === 'offline',
+    // The answers can lose the customer before this test's own observer of the changes topic has
+    // read billing's offline message: wait for the observer, with a deadline.
+    const offline = await waitFor(
+      () => seen.changes.find((c) => c.entity === 'customer' && c.data.id === customerId && c.data.status === 'offline'),
+      { what: `the changes topic observer to see customer ${customerId} offline` },
     );
-    expect(offline?.data).toMatchObject({ ...entity, dailyBudgetMicros: budget, status: 'offline' });
+    expect(offline.data).toMatchObject({ ...entity, dailyBudgetMicros: budget, status: 'offline' });
     const report = await getJson<{ heldForBudget: boolean; netMicros: number }>(
       billing,
       `/v1/spend?customer=${customerId}`,
@@ -342,10 +345,14 @@ describe('the click and billing loop', () => {
       what: `customer ${customerId} to come back after the budget raise`,
       timeoutMs: 30_000,
     });
-    expect(seen.changes.filter((c) => c.data.id === customerId).at(-1)?.data).toMatchObject({
-      status: 'online',
-      dailyBudgetMicros: raised,
-    });
+    const back = await waitFor(
+      () => {
+        const last = seen.changes.filter((c) => c.entity === 'customer' && c.data.id === customerId).at(-1);
+        return last?.data.status === 'online' ? last : undefined;
+      },
+      { what: `the changes topic observer to see customer ${customerId} online after the raise` },
+    );
+    expect(back.data).toMatchObject({ status: 'online', dailyBudgetMicros: raised });
     const second = (await ads(query, 10)).ads.find((x) => x.customerId === customerId)!;
     expect((await click(cf, tokenOf(second.clickUrl))).status).toBe(302);
     await waitFor(async () => !(await ads(query, 10)).ads.some((x) => x.customerId === customerId), {
@@ -354,6 +361,7 @@ describe('the click and billing loop', () => {
     });
 
     // The next day (billing's clock moved forward by 24 h): online again, ads back.
+    const observedBeforeNextDay = seen.changes.length;
     const moved = await billing.pool.request({
       method: 'PUT',
       path: '/v1/test/clock',
@@ -366,8 +374,18 @@ describe('the click and billing loop', () => {
       what: `customer ${customerId} to come back`,
       timeoutMs: 30_000,
     });
-    const online = seen.changes.filter((c) => c.entity === 'customer' && c.data.id === customerId).at(-1);
-    expect(online?.data).toMatchObject({ status: 'online', dailyBudgetMicros: raised });
+    const online = await waitFor(
+      () => {
+        // The customer is offline for budget since the second click: the next online is the new day's.
+        const last = seen.changes
+          .slice(observedBeforeNextDay)
+          .filter((c) => c.entity === 'customer' && c.data.id === customerId)
+          .at(-1);
+        return last?.data.status === 'online' ? last : undefined;
+      },
+      { what: `the changes topic observer to see customer ${customerId} online on the next day` },
+    );
+    expect(online.data).toMatchObject({ status: 'online', dailyBudgetMicros: raised });
     expect(
       (await getJson<{ heldForBudget: boolean }>(billing, `/v1/spend?customer=${customerId}`)).body
         .heldForBudget,
