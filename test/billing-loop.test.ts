@@ -325,7 +325,10 @@ describe('the click and billing loop', () => {
     // The answers can lose the customer before this test's own observer of the changes topic has
     // read billing's offline message: wait for the observer, with a deadline.
     const offline = await waitFor(
-      () => seen.changes.find((c) => c.entity === 'customer' && c.data.id === customerId && c.data.status === 'offline'),
+      () =>
+        seen.changes.find(
+          (c) => c.entity === 'customer' && c.data.id === customerId && c.data.status === 'offline',
+        ),
       { what: `the changes topic observer to see customer ${customerId} offline` },
     );
     expect(offline.data).toMatchObject({ ...entity, dailyBudgetMicros: budget, status: 'offline' });

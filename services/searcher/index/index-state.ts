@@ -17,20 +17,10 @@
 //           that subsets would cost too much; built on first use, then maintained
 //   title:  flexsearch Index over normalized titles (numeric slot ids), for text expansion
 import { Index as FlexIndex } from 'flexsearch';
-import type { Bidword, ChangeMessage, Customer, MatchType, Offer } from '../../../core/model.js';
+import type { Bidword, Customer, MatchType, Offer } from '../../../core/model.js';
 import { normalize } from '../../../core/normalize.js';
 import { columnOf } from '../../../core/partition.js';
 import { qualityToBp } from '../../../core/ranking.js';
-import type { SearchHit, SearchRequest } from '../../../core/search-contract.js';
-import { applyChange } from './apply-change.js';
-import type {
-  ColumnIndex,
-  ColumnIndexInput,
-  ColumnIndexStats,
-  DumpedOffer,
-  IndexDump,
-} from './column-index.js';
-import { searchIndex } from './search.js';
 
 export interface CustomerRec {
   readonly row: Customer;
@@ -521,75 +511,4 @@ function countTokens(norm: string): number {
   let n = 1;
   for (let i = 0; i < norm.length; i++) if (norm.charCodeAt(i) === 32) n++;
   return n;
-}
-
-const byId = <T extends { id: string }>(a: T, b: T): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-
-/** The ColumnIndex over an IndexState. */
-export class ColumnIndexImpl implements ColumnIndex {
-  appliedId: number;
-
-  constructor(
-    readonly state: IndexState,
-    readonly version: string,
-    readonly watermark: number,
-  ) {
-    this.appliedId = watermark;
-  }
-
-  get column(): number {
-    return this.state.column;
-  }
-
-  get columns(): number {
-    return this.state.columns;
-  }
-
-  search(req: SearchRequest): SearchHit[] {
-    return searchIndex(this.state, req);
-  }
-
-  apply(msg: ChangeMessage): boolean {
-    if (msg.id <= this.watermark) return false;
-    // Every message past the watermark counts as applied, taken or not: one that belongs to
-    // another column is a no-op here, and the index does reflect it.
-    if (msg.id > this.appliedId) this.appliedId = msg.id;
-    return applyChange(this.state, msg);
-  }
-
-  stats(): ColumnIndexStats {
-    const s = this.state;
-    return {
-      customers: s.customers.size,
-      offers: s.offers.size,
-      bidwords: s.positives,
-      negatives: s.negativeCount,
-      pendingBidwords: s.pendingCount,
-      heapBytes: process.memoryUsage().heapUsed,
-    };
-  }
-
-  dump(): IndexDump {
-    const s = this.state;
-    const customers = [...s.customers.values()].map((c) => c.row).sort(byId);
-    const offers: DumpedOffer[] = [...s.offers.values()]
-      .map((o) => ({ offer: o.row, bidwords: o.bidwords.map(bidwordRow).sort(byId) }))
-      .sort((a, b) => byId(a.offer, b.offer));
-    const pendingBidwords: Bidword[] = [];
-    for (const list of s.pending.values()) for (const b of list) pendingBidwords.push(bidwordRow(b));
-    pendingBidwords.sort(byId);
-    return { customers, offers, pendingBidwords };
-  }
-}
-
-/** Builds an index directly from entities, with the builder's rules (tests and tools). */
-export function createColumnIndex(input: ColumnIndexInput): ColumnIndex {
-  const state = new IndexState(input.column, input.columns);
-  for (const c of input.customers) state.putCustomer(c);
-  for (const o of input.offers) if (state.ownsOffer(o.id)) state.putOffer(o);
-  for (const b of input.bidwords) {
-    if (b.status === 'online' && state.ownsOffer(b.offerId)) state.putBidword(b);
-  }
-  state.finishBulk();
-  return new ColumnIndexImpl(state, input.version, input.watermark);
 }

@@ -20,8 +20,9 @@ import {
   type SegmentLine,
   segmentEntry,
 } from '../../../core/index-manifest.js';
-import type { ColumnIndex, LoadOptions } from './column-index.js';
-import { ColumnIndexImpl, IndexState } from './index-state.js';
+import { ColumnIndexImpl } from './column.js';
+import { IndexState } from './index-state.js';
+import type { ColumnIndex, LoadOptions } from './types.js';
 
 /**
  * Loads column `column` of the index version in `versionDir` (the folder holding manifest.json).
