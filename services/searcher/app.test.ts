@@ -1,6 +1,7 @@
+import { Value } from '@sinclair/typebox/value';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/logger.js';
-import type { SearchHit, SearchRequest } from '../../core/search-contract.js';
+import { type SearchHit, type SearchRequest, SearchResponse } from '../../core/search-contract.js';
 import type { IndexPointer } from '../../core/zk-paths.js';
 import { buildApp, createSearcherState } from './app.js';
 import type { ColumnIndex } from './index/column-index.js';
@@ -32,6 +33,10 @@ function stubIndex(seen: SearchRequest[]): ColumnIndex {
     search: (req) => {
       seen.push(req);
       return [HIT];
+    },
+    searchJson: (req) => {
+      seen.push(req);
+      return { json: JSON.stringify([HIT]), count: 1 };
     },
     apply: () => false,
     stats: () => ({ customers: 3, offers: 10, bidwords: 25, negatives: 1, pendingBidwords: 0, heapBytes: 0 }),
@@ -83,6 +88,10 @@ describe('searcher app', () => {
     expect(body).toMatchObject({ column: 0, replica: 'r1', version: 'v1', appliedId: 42, hits: [HIT] });
     expect(body.tookUs).toBeGreaterThanOrEqual(0);
     expect(seen).toEqual([{ query: 'Red Shoes', k: 5, region: 'US', category: 'apparel' }]);
+    // The hand-written answer is what the contract's schema describes, exactly.
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(Value.Errors(SearchResponse, body).First()).toBeUndefined();
+    expect(res.body).toBe(JSON.stringify({ ...body }));
   });
 
   it('answers 503 IM_ERR_NOT_READY with Retry-After while no index is loaded', async () => {

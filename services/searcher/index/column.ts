@@ -5,7 +5,7 @@ import type { Bidword, ChangeMessage } from '../../../core/model.js';
 import type { SearchHit, SearchRequest } from '../../../core/search-contract.js';
 import { applyChange } from './apply-change.js';
 import { bidwordRow, IndexState } from './index-state.js';
-import { searchIndex } from './search.js';
+import { searchIndex, searchIndexJson } from './search.js';
 import type { ColumnIndex, ColumnIndexInput, ColumnIndexStats, DumpedOffer, IndexDump } from './types.js';
 
 const byId = <T extends { id: string }>(a: T, b: T): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -32,6 +32,10 @@ export class ColumnIndexImpl implements ColumnIndex {
 
   search(req: SearchRequest): SearchHit[] {
     return searchIndex(this.state, req);
+  }
+
+  searchJson(req: SearchRequest): { json: string; count: number } {
+    return searchIndexJson(this.state, req);
   }
 
   apply(msg: ChangeMessage): boolean {

@@ -75,6 +75,13 @@ export interface OfferRec {
   negatives: number;
   /** Its highest online positive bidword (text expansion), null: none, undefined: not computed. */
   topBid: BidwordRec | null | undefined;
+  /**
+   * The offer's fields of a serialized SearchHit (search.ts hitJson), built on first use and
+   * dropped whenever the row is replaced: `{"offerId":..,"customerId":..,` and
+   * `,"title":..,"category":..,"imageUrl":..,"landingUrl":..}`.
+   */
+  jsonHead: string | undefined;
+  jsonTail: string | undefined;
   // Per-query scratch (search.ts): which query last looked at this offer and what it found.
   stamp: number;
   /** -1 excluded by filters or negatives; >= 0 index of its candidate in the query's list. */
@@ -302,6 +309,8 @@ export class IndexState {
         existing.paddedTitle = padded;
       }
       existing.row = row;
+      existing.jsonHead = undefined;
+      existing.jsonTail = undefined;
       existing.qualityBp = qualityToBp(row.quality);
       this.textScores[existing.slot] = STALE;
       return existing;
@@ -314,6 +323,8 @@ export class IndexState {
       bidwords: [],
       negatives: 0,
       topBid: undefined,
+      jsonHead: undefined,
+      jsonTail: undefined,
       stamp: 0,
       slotInQuery: -1,
     };

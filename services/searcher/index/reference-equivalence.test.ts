@@ -101,6 +101,8 @@ describe('column index == brute-force reference', () => {
       const expected = referenceSearch(ref, req);
       if (expected.some((h) => h.matchType === 'text')) textAnswers++;
       expect(index.search(req), JSON.stringify(req)).toEqual(expected);
+      // The serialized form the route writes is the same answer, byte for byte.
+      expect(index.searchJson(req).json, JSON.stringify(req)).toBe(JSON.stringify(expected));
     }
     expect(textAnswers).toBeGreaterThan(100); // the case is about text expansion
   });

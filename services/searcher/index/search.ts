@@ -335,7 +335,45 @@ function toHit(c: Candidate): SearchHit {
   };
 }
 
+/**
+ * One hit as JSON, exactly what JSON.stringify(toHit(c)) gives (SearchHit's field order), from
+ * fragments cached on the offer record: ids match core/model's Id pattern (nothing to escape),
+ * every other string goes through JSON.stringify once per offer version.
+ */
+function hitJson(c: Candidate): string {
+  const o = c.offer;
+  let head = o.jsonHead;
+  let tail = o.jsonTail;
+  if (head === undefined || tail === undefined) {
+    const row = o.row;
+    head = `{"offerId":"${row.id}","customerId":"${row.customerId}",`;
+    tail =
+      `,"title":${JSON.stringify(row.title)},"category":${JSON.stringify(row.category)}` +
+      `,"imageUrl":${JSON.stringify(row.imageUrl)},"landingUrl":${JSON.stringify(row.landingUrl)}}`;
+    o.jsonHead = head;
+    o.jsonTail = tail;
+  }
+  const bw = c.bw;
+  return (
+    `${head}"bidwordId":"${bw.id}","keyword":${JSON.stringify(bw.keyword)},"matchType":"${c.matchType}"` +
+    `,"bidMicros":${bw.bidMicros},"qualityBp":${o.qualityBp},"score":${c.score}${tail}`
+  );
+}
+
 export function searchIndex(state: IndexState, req: SearchRequest): SearchHit[] {
+  return rankedCandidates(state, req).map(toHit);
+}
+
+/** The hits of searchIndex as a JSON array text (the searcher's hot path: no object per hit). */
+export function searchIndexJson(state: IndexState, req: SearchRequest): { json: string; count: number } {
+  const ranked = rankedCandidates(state, req);
+  if (ranked.length === 0) return { json: '[]', count: 0 };
+  let json = `[${hitJson(ranked[0]!)}`;
+  for (let i = 1; i < ranked.length; i++) json += `,${hitJson(ranked[i]!)}`;
+  return { json: `${json}]`, count: ranked.length };
+}
+
+function rankedCandidates(state: IndexState, req: SearchRequest): Candidate[] {
   const tokens = tokenize(req.query);
   if (tokens.length === 0 || req.k < 1) return [];
   const q = new Query(state, req, tokens);
@@ -351,5 +389,5 @@ export function searchIndex(state: IndexState, req: SearchRequest): SearchHit[] 
   } else {
     ranked = topK(fromBidwords, req.k);
   }
-  return ranked.map(toHit);
+  return ranked;
 }

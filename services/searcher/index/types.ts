@@ -52,6 +52,8 @@ export interface ColumnIndex {
   readonly appliedId: number;
   /** Top k hits of this column for the request, in compareRanked order. Synchronous. */
   search(req: SearchRequest): SearchHit[];
+  /** search() as a JSON array text, byte for byte JSON.stringify(search(req)), and its length. */
+  searchJson(req: SearchRequest): { json: string; count: number };
   /**
    * Applies one change message. Idempotent. Returns true when the message was taken (it belongs to
    * this column and is newer than what the index holds for its entity), false when ignored.

@@ -27,6 +27,9 @@ class FakeIndex implements ColumnIndex {
   search(): never {
     throw new Error('not used');
   }
+  searchJson(): never {
+    throw new Error('not used');
+  }
   apply(msg: ChangeMessage): boolean {
     if (this.wal !== undefined && this.wal.lastId < msg.id)
       throw new Error(`message ${msg.id} applied before it was stored`);
