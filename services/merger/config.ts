@@ -31,7 +31,8 @@ export const MergerConfig = Type.Object(
       default: 50,
       minimum: 1,
       maximum: 60_000,
-      description: 'Longest single searcher attempt before it is retried on another replica (ms)',
+      description:
+        'Shortest timeout of one searcher attempt before it is retried on another replica (ms); it grows to 4x the column p99 when the column is slow, and a lone healthy replica gets the whole deadline',
     }),
     abandonAfterMs: Type.Integer({
       default: 1_000,

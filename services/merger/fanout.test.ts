@@ -55,6 +55,27 @@ describe('fan-out', () => {
     expect(events).toEqual(['attempt 0/r0 timeout', 'retry 0', 'attempt 0/r1 ok']);
   });
 
+  it('lets a lone replica use the whole deadline: a busy column is late, not missing', async () => {
+    const { fanout, client, events } = setup([1], { attemptTimeoutMs: 20 });
+    client(0, 0).mode = 'slow';
+    client(0, 0).slowMs = 60;
+    const out = await fanout.askColumn(0, BODY, Date.now() + 1_000);
+    expect(out.hits?.map((h) => h.offerId)).toEqual(['o0']);
+    expect(events).toEqual(['attempt 0/r0 ok']);
+  });
+
+  it('stretches the attempt timeout to a multiple of the column p99 when every replica is slow', async () => {
+    const { fanout, client, events } = setup([2], { attemptTimeoutMs: 20 });
+    for (let i = 0; i < 40; i++) fanout.timeouts.observe(0, 30); // the column has been answering in 30 ms
+    client(0, 0).mode = 'slow';
+    client(0, 0).slowMs = 60;
+    client(0, 1).mode = 'slow';
+    client(0, 1).slowMs = 60;
+    const out = await fanout.askColumn(0, BODY, Date.now() + 1_000);
+    expect(out.hits?.map((h) => h.offerId)).toEqual(['o0']);
+    expect(events).toEqual(['attempt 0/r0 ok']);
+  });
+
   it('does not retry when too little of the deadline is left', async () => {
     const { fanout, client, events } = setup([2], { attemptTimeoutMs: 1_000, minRetryMs: 10_000 });
     client(0, 0).mode = 'error';

@@ -1,5 +1,6 @@
 // Fan-out of one query to every column: one replica per column (the balancer's choice), a
-// per-attempt timeout bounded by the query's deadline, and one retry on another replica of the
+// per-attempt timeout bounded by the query's deadline and adapted to the column's measured
+// latency (attempt-timeout.ts), and one retry on another replica of the
 // same column when the first attempt fails and the deadline leaves enough time. A column with no
 // healthy replica is skipped at once. Never throws: every column ends with an answer or a reason.
 //
@@ -7,6 +8,7 @@
 // the balancer's bookkeeping is synchronous, so concurrent queries see consistent counters.
 import { isImatchError } from '../../core/errors.js';
 import type { SearchHit } from '../../core/search-contract.js';
+import { AttemptTimeouts } from './attempt-timeout.js';
 import type { Balancer, Replica } from './balancer.js';
 
 export type ColumnFailure = 'no-replica' | 'timeout' | 'error';
@@ -22,7 +24,10 @@ export interface ColumnOutcome {
 }
 
 export interface FanoutOptions {
-  /** Longest single attempt (ms); the query's remaining time caps it further. */
+  /**
+   * The floor of a single attempt's timeout (ms): it grows with the column's recent p99
+   * (attempt-timeout.ts); the query's remaining time caps it.
+   */
   attemptTimeoutMs: number;
   /** Do not start a retry with less time than this left (ms). */
   minRetryMs: number;
@@ -41,6 +46,7 @@ const NO_OBSERVER: FanoutObserver = { attempt() {}, retry() {}, skipped() {} };
 
 export class Fanout {
   private readonly now: () => number;
+  readonly timeouts: AttemptTimeouts;
 
   constructor(
     private readonly balancer: Balancer,
@@ -48,6 +54,7 @@ export class Fanout {
     private readonly observer: FanoutObserver = NO_OBSERVER,
   ) {
     this.now = options.now ?? Date.now;
+    this.timeouts = new AttemptTimeouts({ floorMs: options.attemptTimeoutMs });
   }
 
   /** Asks `columns` (column numbers) with the serialized request `body`, all before `deadlineAt` (ms). */
@@ -61,7 +68,7 @@ export class Fanout {
       this.observer.skipped(column, 'no-replica');
       return { column, failure: 'no-replica', attempts: 0 };
     }
-    const one = await this.attempt(column, first, body, deadlineAt);
+    const one = await this.attempt(column, first, body, deadlineAt, this.balancer.healthyCount(column) > 1);
     if (one.hits !== undefined) return { column, hits: one.hits, attempts: 1 };
     const second =
       deadlineAt - this.now() >= this.options.minRetryMs ? this.balancer.pick(column, first) : undefined;
@@ -70,7 +77,7 @@ export class Fanout {
       return { column, failure: one.failure, attempts: 1 };
     }
     this.observer.retry(column);
-    const two = await this.attempt(column, second, body, deadlineAt);
+    const two = await this.attempt(column, second, body, deadlineAt, false);
     if (two.hits !== undefined) return { column, hits: two.hits, attempts: 2 };
     this.observer.skipped(column, two.failure);
     return { column, failure: two.failure, attempts: 2 };
@@ -81,16 +88,19 @@ export class Fanout {
     replica: Replica,
     body: string,
     deadlineAt: number,
+    retryPossible: boolean,
   ): Promise<{ hits: SearchHit[]; failure?: undefined } | { hits?: undefined; failure: ColumnFailure }> {
     const started = performance.now();
-    const timeoutMs = Math.max(1, Math.min(this.options.attemptTimeoutMs, deadlineAt - this.now()));
+    const timeoutMs = this.timeouts.timeoutMs(column, deadlineAt - this.now(), retryPossible);
     this.balancer.begin(replica);
     const call = replica.client.search(body, timeoutMs);
     void call.settled.then(() => this.balancer.release(replica));
     try {
       const answer = await call.answer;
       this.balancer.report(replica, 'ok');
-      this.observer.attempt(column, replica, (performance.now() - started) / 1000);
+      const ms = performance.now() - started;
+      this.timeouts.observe(column, ms);
+      this.observer.attempt(column, replica, ms / 1000);
       return { hits: answer.hits };
     } catch (err) {
       const failure: ColumnFailure =

@@ -35,7 +35,7 @@ export function registration(column: number, replica: string): SearcherRegistrat
   };
 }
 
-export type StubMode = 'ok' | 'error' | 'hang' | 'late';
+export type StubMode = 'ok' | 'error' | 'hang' | 'late' | 'slow';
 
 /** A searcher replica in memory: `hits` is the column's whole ranking; answers the top k. */
 export class StubClient implements SearcherClient {
@@ -52,6 +52,9 @@ export class StubClient implements SearcherClient {
 
   /** 'late' mode: the answer arrives after this long, whatever the caller's timeout. */
   lateMs = 100;
+
+  /** 'slow' mode: answers after this long when the caller waits that long, else times out. */
+  slowMs = 100;
 
   search(body: string, timeoutMs: number): SearchCall {
     this.inFlight++;
@@ -83,10 +86,11 @@ export class StubClient implements SearcherClient {
     const req = JSON.parse(body) as SearchRequest;
     this.requests.push(req);
     if (this.mode === 'error') throw new ImatchError('IM_ERR_UPSTREAM_DOWN', 'stub down');
-    if (this.mode === 'hang') {
+    if (this.mode === 'hang' || (this.mode === 'slow' && this.slowMs > timeoutMs)) {
       await new Promise((r) => setTimeout(r, timeoutMs));
       throw new ImatchError('IM_ERR_UPSTREAM_TIMEOUT', 'stub hung');
     }
+    if (this.mode === 'slow') await new Promise((r) => setTimeout(r, this.slowMs));
     const hits = [...this.hits].sort(compareRanked).slice(0, req.k);
     return { column: this.column, replica: 'stub', version: 'v1', appliedId: 0, hits, tookUs: 1 };
   }
