@@ -39,12 +39,15 @@ class StubMerger implements MergerClient {
   requests: MergeRequest[] = [];
   size = 1;
   fail: ImatchError | undefined;
+  /** When set, every merge waits for it (requests held in flight). */
+  gate: Promise<void> | undefined;
   constructor(
     public hits: SearchHit[],
     public coverage = { columns: 2, answered: 2 },
   ) {}
   async merge(request: MergeRequest): Promise<MergeResponse> {
     this.requests.push(request);
+    if (this.gate !== undefined) await this.gate;
     if (this.fail !== undefined) throw this.fail;
     const fields = request.fields;
     const hits = this.hits.slice(0, request.n).map((h) => {
@@ -63,14 +66,17 @@ class StubMerger implements MergerClient {
   async close(): Promise<void> {}
 }
 
-function setup(hits: SearchHit[] = [hit(1, 5_000_000), hit(2, 2_500_000), hit(3, 2_000_000)]) {
+function setup(
+  hits: SearchHit[] = [hit(1, 5_000_000), hit(2, 2_500_000), hit(3, 2_000_000)],
+  maxInFlight?: number,
+) {
   const merger = new StubMerger(hits);
   const pv: PvRecord[] = [];
   const log = silentLogger();
   const metrics = createBlenderMetrics({ processMetrics: false });
   const runtime = new RuntimeSettings({ reserveMicros: 50_000, stepMicros: 10_000 }, log, metrics);
   const app = buildApp(
-    { clickBaseUrl: 'https://click.example.com/', textExpansion: true },
+    { clickBaseUrl: 'https://click.example.com/', textExpansion: true, maxInFlight: maxInFlight ?? 64 },
     {
       merger,
       pvLog: { append: (r) => pv.push(r) > 0 },
@@ -81,7 +87,7 @@ function setup(hits: SearchHit[] = [hit(1, 5_000_000), hit(2, 2_500_000), hit(3,
       clock: new ManualClock(NOW),
     },
   );
-  return { app, merger, pv, runtime };
+  return { app, merger, pv, runtime, metrics };
 }
 
 let current: ReturnType<typeof setup> | undefined;
@@ -90,8 +96,8 @@ afterEach(async () => {
   current = undefined;
 });
 
-function use(hits?: SearchHit[]) {
-  current = setup(hits);
+function use(hits?: SearchHit[], maxInFlight?: number) {
+  current = setup(hits, maxInFlight);
   return current;
 }
 
@@ -332,6 +338,33 @@ describe('blender upstream failures', () => {
       expect(pv).toHaveLength(0);
     });
   }
+
+  it('refuses requests beyond maxInFlight at once with 503 + Retry-After, and takes them again after', async () => {
+    const { app, merger, pv, metrics } = use(undefined, 2);
+    let open!: () => void;
+    merger.gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const held = [app.inject({ method: 'GET', url: '/v1/ads?q=shoes' }), app.inject('/v1/ads?q=boots')];
+    while (merger.requests.length < 2) await new Promise((r) => setImmediate(r));
+    const refused = await app.inject({ method: 'GET', url: '/v1/ads?q=shoes' });
+    expect(refused.statusCode).toBe(503);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.json()).toMatchObject({
+      statusCode: 503,
+      code: 'IM_ERR_OVERLOADED',
+      error: 'Service Unavailable',
+    });
+    expect(merger.requests).toHaveLength(2); // the refused one never reached the merger
+    open();
+    expect((await Promise.all(held)).map((r) => r.statusCode)).toEqual([200, 200]);
+    expect(pv).toHaveLength(2);
+    merger.gate = undefined;
+    expect((await app.inject('/v1/ads?q=shoes')).statusCode).toBe(200);
+    expect(await metrics.registry.getSingleMetricAsString('imatch_blender_shed_total')).toContain(
+      'imatch_blender_shed_total 1',
+    );
+  });
 
   it('a merger hit without the priced fields is a 502, never a wrong price', async () => {
     const broken = { ...hit(1, 5_000_000) } as Partial<SearchHit>;

@@ -46,7 +46,7 @@ const queryAjv = new Ajv({ ...AJV_COMMON, coerceTypes: true });
 const bodyAjv = new Ajv({ ...AJV_COMMON, coerceTypes: false });
 
 export function buildApp(
-  config: Pick<BlenderConfig, 'clickBaseUrl' | 'textExpansion'>,
+  config: Pick<BlenderConfig, 'clickBaseUrl' | 'textExpansion'> & Partial<Pick<BlenderConfig, 'maxInFlight'>>,
   deps: BlenderDeps,
 ): FastifyInstance {
   const app = Fastify({
@@ -81,6 +81,7 @@ export function buildApp(
       metrics: deps.metrics,
       clickBaseUrl: config.clickBaseUrl,
       textExpansion: config.textExpansion,
+      maxInFlight: config.maxInFlight ?? 64,
     });
     healthRoutes(routes, {
       metrics: deps.metrics,

@@ -60,10 +60,18 @@ export const BlenderConfig = Type.Object(
       default: true,
       description: 'Ask searchers for title-text expansion when bidwords give too few ads',
     }),
+    maxInFlight: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 64,
+      description:
+        'Ad requests answered at once; one more is refused at once with 503 and Retry-After (admission control)',
+    }),
     pvFlushMs: Type.Integer({
       minimum: 1,
-      default: 5,
-      description: 'How often buffered page-view records are sent to Kafka (ms)',
+      default: 25,
+      description:
+        'Longest time a page-view record waits in memory before it is sent to Kafka (ms): larger batches cost the broker less',
     }),
     pvBatchSize: Type.Integer({
       minimum: 1,

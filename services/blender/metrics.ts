@@ -22,6 +22,8 @@ export interface BlenderMetrics {
   readonly pvDropped: Counter;
   readonly pvSendFailures: Counter;
   readonly configReloads: Counter<'config' | 'result'>;
+  /** Ad requests refused by admission control (503 + Retry-After). */
+  readonly shed: Counter;
 }
 
 export interface BlenderMetricsOptions {
@@ -87,6 +89,11 @@ export function createBlenderMetrics(options: BlenderMetricsOptions = {}): Blend
       name: 'imatch_blender_config_reloads_total',
       help: 'Run-time configuration updates from ZooKeeper by config (qrw, pricing) and result',
       labelNames: ['config', 'result'] as const,
+      registers: [registry],
+    }),
+    shed: new Counter({
+      name: 'imatch_blender_shed_total',
+      help: 'Ad requests refused at once with 503 because maxInFlight requests were being answered',
       registers: [registry],
     }),
   };

@@ -13,6 +13,7 @@ import type { ClickKeyring } from '../../../core/click-token.js';
 import type { Clock } from '../../../core/clock.js';
 import { ImatchError, isImatchError } from '../../../core/errors.js';
 import type { PvRecord } from '../../../core/pv-record.js';
+import { Admission } from '../admission.js';
 import { BLENDER_FIELDS, blend } from '../blend.js';
 import type { MergerClient } from '../merger-client.js';
 import type { BlenderMetrics } from '../metrics.js';
@@ -34,6 +35,8 @@ export interface AdsRouteOptions {
   metrics: BlenderMetrics;
   clickBaseUrl: string;
   textExpansion: boolean;
+  /** Admission control: ad requests answered at once (admission.ts). */
+  maxInFlight: number;
 }
 
 interface AdsInput {
@@ -48,9 +51,30 @@ interface AdsInput {
 
 const ERRORS = { 400: ErrorBody, 502: ErrorBody, 503: ErrorBody, 504: ErrorBody };
 
+/** The answer to a request refused by admission control (no stack, no log line: it is the plan). */
+const OVERLOADED = new ImatchError(
+  'IM_ERR_OVERLOADED',
+  'Too many ad requests are being answered right now; retry after the time in Retry-After',
+).toBody();
+
 export function adsRoutes(app: FastifyInstance, opts: AdsRouteOptions): void {
   const { merger, pvLog, runtime, keyring, clock, metrics } = opts;
   const clickBaseUrl = opts.clickBaseUrl.replace(/\/+$/, '');
+  const admission = new Admission(opts.maxInFlight);
+
+  /** Admission control around answer(): the excess is answered 503 at once, never queued. */
+  async function admitted(input: AdsInput, reply: FastifyReply): Promise<AdsResponse | ErrorBody> {
+    if (!admission.tryEnter()) {
+      metrics.shed.inc();
+      reply.code(503).header('retry-after', '1');
+      return OVERLOADED;
+    }
+    try {
+      return await answer(input, reply);
+    } finally {
+      admission.leave();
+    }
+  }
 
   async function answer(input: AdsInput, reply: FastifyReply): Promise<AdsResponse> {
     if (input.ip !== undefined && !ipaddr.isValid(input.ip))
@@ -111,7 +135,7 @@ export function adsRoutes(app: FastifyInstance, opts: AdsRouteOptions): void {
     return { ...response, tookMs };
   }
 
-  app.get<{ Querystring: AdsQuery; Reply: AdsResponse }>(
+  app.get<{ Querystring: AdsQuery; Reply: AdsResponse | ErrorBody }>(
     '/v1/ads',
     {
       schema: {
@@ -123,10 +147,10 @@ export function adsRoutes(app: FastifyInstance, opts: AdsRouteOptions): void {
         response: { 200: AdsResponse, ...ERRORS },
       },
     },
-    (request, reply) => answer(request.query, reply),
+    (request, reply) => admitted(request.query, reply),
   );
 
-  app.post<{ Body: AdsBody; Reply: AdsResponse }>(
+  app.post<{ Body: AdsBody; Reply: AdsResponse | ErrorBody }>(
     '/v1/ads',
     {
       schema: {
@@ -138,6 +162,6 @@ export function adsRoutes(app: FastifyInstance, opts: AdsRouteOptions): void {
         response: { 200: AdsResponse, ...ERRORS },
       },
     },
-    (request, reply) => answer(request.body, reply),
+    (request, reply) => admitted(request.body, reply),
   );
 }
