@@ -25,6 +25,13 @@ export interface LoadOptions {
   concurrency: number;
   /** Open loop when set: requests per second. */
   rate?: number;
+  /**
+   * Open loop with a rate that changes: after the warmup (at `rate`), each phase in turn for its
+   * duration; `durationMs` is then the phases' sum. For overload runs (2x peak, then back down).
+   */
+  phases?: readonly { durationMs: number; rate: number }[];
+  /** Keep every measured request's due time (ms from the measured start), latency and status. */
+  timeline?: boolean;
   durationMs: number;
   /** Not measured, same load (JIT, pools, caches). */
   warmupMs?: number;
@@ -55,6 +62,37 @@ export interface LoadResult {
   p99Ms: number;
   p999Ms: number;
   maxMs: number;
+  /** Latency of the 200 answers only. */
+  okP50Ms: number;
+  okP99Ms: number;
+  /** With `timeline`: [due ms from the measured start, latency ms, status] per measured request. */
+  timeline?: [number, number, string][];
+}
+
+/** p99 (ms) of the 200 answers due in each window of `windowMs` (timeline from runLoad). */
+export function p99ByWindow(
+  timeline: readonly [number, number, string][],
+  windowMs: number,
+): { fromMs: number; ok: number; refused: number; p99Ms: number }[] {
+  const out: { fromMs: number; ok: number; refused: number; p99Ms: number }[] = [];
+  const byWindow = new Map<number, { lat: number[]; refused: number }>();
+  for (const [due, ms, status] of timeline) {
+    const w = Math.floor(due / windowMs);
+    let b = byWindow.get(w);
+    if (b === undefined) {
+      b = { lat: [], refused: 0 };
+      byWindow.set(w, b);
+    }
+    if (status === '200') b.lat.push(ms);
+    else b.refused++;
+  }
+  for (const w of [...byWindow.keys()].sort((a, b) => a - b)) {
+    const b = byWindow.get(w)!;
+    b.lat.sort((x, y) => x - y);
+    const p99 = b.lat.length === 0 ? 0 : b.lat[Math.min(b.lat.length - 1, Math.floor(b.lat.length * 0.99))]!;
+    out.push({ fromMs: w * windowMs, ok: b.lat.length, refused: b.refused, p99Ms: round(p99) });
+  }
+  return out;
 }
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
@@ -71,6 +109,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     highestTrackableValue: 120_000_000,
     numberOfSignificantValueDigits: 3,
   });
+  const okHistogram = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 120_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+  const timeline: [number, number, string][] | undefined = options.timeline ? [] : undefined;
   const statuses: Record<string, number> = {};
   const timeoutMs = options.timeoutMs ?? 10_000;
   const marker = options.degradedMarker;
@@ -109,6 +153,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     if (!measuring) return;
     const us = Number((process.hrtime.bigint() - dueNs) / 1000n);
     histogram.recordValue(Math.max(1, us));
+    if (status === '200') okHistogram.recordValue(Math.max(1, us));
+    timeline?.push([Number(dueNs - measureFromNs) / 1e6, us / 1000, status]);
     requests++;
     statuses[status] = (statuses[status] ?? 0) + 1;
     if (status !== '200') errors++;
@@ -116,9 +162,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   };
 
   const warmupMs = options.warmupMs ?? 0;
+  const phases = options.phases ?? [];
+  const durationMs =
+    phases.length === 0 ? options.durationMs : phases.reduce((sum, p) => sum + p.durationMs, 0);
   const startNs = process.hrtime.bigint();
   const measureFromNs = startNs + BigInt(warmupMs) * 1_000_000n;
-  const endNs = measureFromNs + BigInt(options.durationMs) * 1_000_000n;
+  const endNs = measureFromNs + BigInt(durationMs) * 1_000_000n;
   const markTimer = setTimeout(() => {
     measuring = true;
     options.onMeasureStart?.();
@@ -131,6 +180,30 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     await Promise.all(Array.from({ length: options.concurrency }, worker));
   } else {
     const rate = options.rate;
+    // Requests due by `ms` after the start, and the due time of request number `i` (ms), over the
+    // warmup at `rate` followed by the phases.
+    const segments: { fromMs: number; durationMs: number; rate: number; before: number }[] = [];
+    let fromMs = 0;
+    let before = 0;
+    for (const seg of [{ durationMs: warmupMs, rate }, ...phases]) {
+      segments.push({ fromMs, durationMs: seg.durationMs, rate: seg.rate, before });
+      fromMs += seg.durationMs;
+      before += (seg.durationMs / 1000) * seg.rate;
+    }
+    if (phases.length === 0) segments.push({ fromMs, durationMs: Number.POSITIVE_INFINITY, rate, before });
+    const dueBy = (ms: number): number => {
+      for (const g of segments)
+        if (ms < g.fromMs + g.durationMs) return Math.floor(g.before + ((ms - g.fromMs) / 1000) * g.rate);
+      return Math.floor(before);
+    };
+    const dueAtMs = (i: number): number => {
+      for (const g of segments) {
+        const inSeg = (g.durationMs / 1000) * g.rate;
+        if (i < g.before + inSeg || g === segments[segments.length - 1])
+          return g.fromMs + ((i - g.before) / g.rate) * 1000;
+      }
+      return fromMs;
+    };
     const maxInFlight = options.concurrency * 4;
     let inFlight = 0;
     let sent = 0;
@@ -143,9 +216,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           resolve();
           return;
         }
-        const due = Math.floor((Number(now - startNs) / 1e9) * rate);
+        const due = dueBy(Number(now - startNs) / 1e6);
         while (sent < due) {
-          const dueNs = startNs + BigInt(Math.round((sent / rate) * 1e9));
+          const dueNs = startNs + BigInt(Math.round(dueAtMs(sent) * 1e6));
           sent++;
           if (inFlight >= maxInFlight) {
             if (measuring) shed++;
@@ -166,7 +239,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   clearTimeout(markTimer);
   await pool.close();
 
-  const seconds = options.durationMs / 1000;
+  const seconds = durationMs / 1000;
   const result: LoadResult = {
     mode: options.rate === undefined ? 'closed' : 'open',
     concurrency: options.concurrency,
@@ -182,9 +255,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     p99Ms: round(histogram.getValueAtPercentile(99) / 1000),
     p999Ms: round(histogram.getValueAtPercentile(99.9) / 1000),
     maxMs: round(histogram.maxValue / 1000),
+    okP50Ms: round(okHistogram.getValueAtPercentile(50) / 1000),
+    okP99Ms: round(okHistogram.getValueAtPercentile(99) / 1000),
   };
   if (options.rate !== undefined) result.rate = options.rate;
+  if (timeline !== undefined) result.timeline = timeline;
   histogram.destroy();
+  okHistogram.destroy();
   return result;
 }
 

@@ -5,7 +5,7 @@
 // p50/p99 (latency from each request's due time). Target (DESIGN.md): real peak >= 60% of the
 // bare peak, p99 < 15 ms at half of peak.
 //
-//   npm run build && node dist/bench/query-path.js --offers 1000000 [--data .imatch/bench/bp-1m]
+//   npm run bench:query-path -- [--offers 200000]  (= npm run build && node dist/bench/query-path.js) [--data .imatch/bench/bp-1m]
 //     [--columns 2] [--n 10] [--step-ms 8000] [--steps 4,8,16,32,64,128] [--cpu-prof DIR]
 //     [--zk host:port --kafka host:port] [--json results.json] [--reuse-index]
 // --reuse-index publishes the newest version already built in <data>/index-<columns> instead of
@@ -30,13 +30,13 @@ import { connectZk } from '../core/zookeeper.js';
 import { publishPointer } from '../index-builder/publish.js';
 import { downServers, upServers } from '../infra/servers.js';
 import { startBareChain } from './bare-chain/chain.js';
-import { type LoadOptions, type LoadResult, runLoad } from './http-load.js';
+import { type LoadOptions, type LoadResult, p99ByWindow, runLoad } from './http-load.js';
 
 const CLI = fileURLToPath(new URL('../bin/imatch.js', import.meta.url));
 
 const { values: args } = parseArgs({
   options: {
-    offers: { type: 'string', default: '1000000' },
+    offers: { type: 'string', default: '200000' },
     data: { type: 'string' },
     columns: { type: 'string', default: '2' },
     n: { type: 'string', default: '10' },
@@ -50,6 +50,8 @@ const { values: args } = parseArgs({
     json: { type: 'string' },
     'only-real': { type: 'boolean', default: false },
     'reuse-index': { type: 'boolean', default: false },
+    'overload-ms': { type: 'string', default: '10000' },
+    'recover-ms': { type: 'string', default: '5000' },
   },
 });
 
@@ -59,6 +61,8 @@ const n = Number(args.n);
 const stepMs = Number(args['step-ms']);
 const warmupMs = Number(args['warmup-ms']);
 const halfMs = Number(args['half-ms']);
+const overloadMs = Number(args['overload-ms']);
+const recoverMs = Number(args['recover-ms']);
 const steps = args.steps.split(',').map(Number);
 const dataDir = resolve(args.data ?? `.imatch/bench/bp-${offers}`);
 const cpuProfDir = args['cpu-prof'] === undefined ? undefined : resolve(args['cpu-prof']);
@@ -580,6 +584,36 @@ async function main(): Promise<void> {
       if (stages.length > 0) stageLines.push(...stageReport(stages, before, await scrapeAll(stages), h));
     }
 
+    // Overload (iMatch only): open loop at 2x peak, then back to half of peak at once. The excess
+    // must be refused at once (503 + Retry-After), the 200s keep p99 < 50 ms, and p99 is back
+    // under 15 ms within 1 s after the drop.
+    let overload: { result: LoadResult; windows: ReturnType<typeof p99ByWindow> } | undefined;
+    if (overloadMs > 0) {
+      const chain = chains[0]!;
+      const peakRps = runs[0]!.peak.result.rps;
+      const high = Math.max(2, peakRps * 2);
+      const low = Math.max(1, Math.round(peakRps / 2));
+      say(`${chain.name} overload: ${high}/s for ${overloadMs} ms, then ${low}/s for ${recoverMs} ms`);
+      const result = await runLoad({
+        paths,
+        origin: chain.url,
+        concurrency: 128,
+        rate: high,
+        warmupMs: 0,
+        durationMs: overloadMs + recoverMs,
+        phases: [
+          { durationMs: overloadMs, rate: high },
+          { durationMs: recoverMs, rate: low },
+        ],
+        timeline: true,
+        timeoutMs: 10_000,
+      });
+      const timeline = result.timeline ?? [];
+      delete result.timeline;
+      overload = { result, windows: p99ByWindow(timeline, 250) };
+      say(`  statuses ${JSON.stringify(result.statuses)}, shed by the generator ${result.shed}`);
+    }
+
     const real = runs[0]!;
     const bareRun = runs[1];
     const lines: string[] = [];
@@ -620,6 +654,37 @@ async function main(): Promise<void> {
       );
     }
     lines.push(`p99 at half of peak: iMatch ${real.half?.result.p99Ms} ms (target < 15 ms).`);
+    if (overload !== undefined) {
+      const w = overload.windows;
+      const highWindows = w.filter((x) => x.fromMs < overloadMs);
+      const afterDrop = w.filter((x) => x.fromMs >= overloadMs);
+      const okHigh = highWindows.reduce((a, x) => a + x.ok, 0);
+      const refusedHigh = highWindows.reduce((a, x) => a + x.refused, 0);
+      // Recovery: the start of the first window after the drop from which every window has p99 < 15 ms.
+      let recoveredAt: number | undefined;
+      for (let i = afterDrop.length - 1; i >= 0 && afterDrop[i]!.p99Ms < 15; i--)
+        recoveredAt = afterDrop[i]!.fromMs - overloadMs;
+      const highLat = highWindows.map((x) => x.p99Ms).sort((a, b) => a - b);
+      lines.push('');
+      lines.push(`### Overload: ${overloadMs / 1000} s at 2x peak, then half of peak (open loop)`);
+      lines.push(`| phase | 200/s | refused or failed/s | p99 of 200s ms (worst 250 ms window) |`);
+      lines.push('|---|---|---|---|');
+      lines.push(
+        `| 2x peak | ${Math.round(okHigh / (overloadMs / 1000))} | ${Math.round(refusedHigh / (overloadMs / 1000))} | ${highLat.at(-1) ?? '-'} |`,
+      );
+      lines.push(
+        `Statuses over the whole run: ${JSON.stringify(overload.result.statuses)}; generator shed ${overload.result.shed}; ` +
+          `200s p99 over the whole run ${overload.result.okP99Ms} ms.`,
+      );
+      lines.push(
+        `After the drop, p99 of 200s per 250 ms window: ${afterDrop
+          .slice(0, 8)
+          .map((x) => `${x.p99Ms}`)
+          .join(
+            ', ',
+          )} ms; back under 15 ms ${recoveredAt === undefined ? 'never in the run' : `${recoveredAt} ms after the drop`} (target <= 1000 ms).`,
+      );
+    }
     if (stageLines.length > 0) {
       lines.push('');
       lines.push(
@@ -632,7 +697,7 @@ async function main(): Promise<void> {
     if (args.json !== undefined) {
       await writeFile(
         args.json,
-        JSON.stringify({ offers, columns, n, runs, at: new Date().toISOString() }, null, 2),
+        JSON.stringify({ offers, columns, n, runs, overload, at: new Date().toISOString() }, null, 2),
       );
     }
     say(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);

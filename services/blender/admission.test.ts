@@ -1,24 +1,81 @@
 import { describe, expect, it } from 'vitest';
 import { Admission } from './admission.js';
 
+function clock() {
+  let t = 0;
+  return { now: () => t, advance: (ms: number) => (t += ms) };
+}
+
 describe('Admission', () => {
   it('admits up to the limit, refuses the next, and admits again once a place is free', () => {
-    const a = new Admission(2);
+    const a = new Admission({ maxLimit: 2 });
     expect(a.tryEnter()).toBe(true);
     expect(a.tryEnter()).toBe(true);
     expect(a.tryEnter()).toBe(false);
     expect(a.refused).toBe(1);
     expect(a.inFlight).toBe(2);
-    a.leave();
+    a.leave(1);
     expect(a.tryEnter()).toBe(true);
     expect(a.inFlight).toBe(2);
   });
 
   it('never counts below zero', () => {
-    const a = new Admission(1);
-    a.leave();
+    const a = new Admission({ maxLimit: 1 });
+    a.leave(1);
     expect(a.inFlight).toBe(0);
     expect(a.tryEnter()).toBe(true);
     expect(a.tryEnter()).toBe(false);
+  });
+
+  it('shrinks the limit to 3/4 per window while requests are slower than the target, down to the floor', () => {
+    const c = clock();
+    const a = new Admission({ maxLimit: 64, minLimit: 4, targetMs: 25, windowMs: 100, now: c.now });
+    const limits: number[] = [];
+    for (let w = 0; w < 12; w++) {
+      expect(a.tryEnter()).toBe(true);
+      c.advance(100);
+      a.leave(40);
+      limits.push(a.limit);
+    }
+    expect(limits.slice(0, 4)).toEqual([48, 36, 27, 20]);
+    expect(limits.at(-1)).toBe(4);
+  });
+
+  it('grows the limit by one per window when it was reached and requests were fast, up to the maximum', () => {
+    const c = clock();
+    const a = new Admission({ maxLimit: 6, minLimit: 2, targetMs: 25, windowMs: 100, now: c.now });
+    // Slow windows bring it down to 2.
+    for (let w = 0; w < 6; w++) {
+      a.tryEnter();
+      c.advance(100);
+      a.leave(50);
+    }
+    expect(a.limit).toBe(2);
+    // Fast windows at the limit bring it back up, one per window.
+    const limits: number[] = [];
+    for (let w = 0; w < 6; w++) {
+      while (a.tryEnter()) {}
+      c.advance(100);
+      while (a.inFlight > 0) a.leave(2);
+      limits.push(a.limit);
+    }
+    expect(limits).toEqual([3, 4, 5, 6, 6, 6]);
+  });
+
+  it('does not grow when the limit was never reached', () => {
+    const c = clock();
+    const a = new Admission({ maxLimit: 10, minLimit: 2, targetMs: 25, windowMs: 100, now: c.now });
+    for (let w = 0; w < 3; w++) {
+      a.tryEnter();
+      c.advance(100);
+      a.leave(50);
+    }
+    const low = a.limit;
+    for (let w = 0; w < 5; w++) {
+      a.tryEnter();
+      c.advance(100);
+      a.leave(1);
+    }
+    expect(a.limit).toBe(low);
   });
 });

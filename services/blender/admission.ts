@@ -1,19 +1,55 @@
-// Admission control for the public query API: at most `maxInFlight` ad requests are being
-// answered at once; one more is refused at once with 503 + Retry-After instead of queueing.
+// Admission control for the public query API: at most `limit` ad requests are being answered at
+// once; one more is refused at once with 503 + Retry-After instead of queueing.
 // Why: past the engine's peak, every queued request waits behind all the others, so queueing only
 // turns overload into seconds of latency for every caller (and timeouts upstream). Refusing the
-// excess immediately keeps the requests it does take at their normal latency, and the caller can
-// go elsewhere or come back; when the load drops, nothing is left queued, so latency is back to
-// normal at once. Every hop behind the blender is bounded by this limit too (one merge per
-// admitted request, at most two searcher attempts per column per merge).
+// excess immediately keeps the requests it does take at their normal latency, and when the load
+// drops nothing is left queued, so latency is back to normal at once. Every hop behind the blender
+// is bounded by the limit too (one merge per admitted request, at most two searcher attempts per
+// column per merge).
+//
+// The limit adapts (additive increase, multiplicative decrease, as TCP's congestion window):
+// every `windowMs`, when the admitted requests of the window took `targetMs` or more on average,
+// the limit shrinks to 3/4 (not below `minLimit`): the engine is past the point where more
+// concurrency buys throughput, only latency. When they were faster and the limit was reached in
+// the window, it grows by one (not above `maxLimit`). A fixed limit right for one machine and
+// data set is wrong for the next; this one finds the concurrency the engine can answer in time.
 //
 // Concurrency: one event loop; tryEnter/leave are synchronous counters.
+
+export interface AdmissionOptions {
+  /** Most requests in flight, ever (the configured maxInFlight). */
+  maxLimit: number;
+  /** Fewest the adaptive limit goes down to (default min(4, maxLimit)). */
+  minLimit?: number;
+  /** Average latency of admitted requests above which the limit shrinks (ms; default 25). */
+  targetMs?: number;
+  /** Adaptation period (ms; default 100). */
+  windowMs?: number;
+  /** Clock in ms (tests). */
+  now?: () => number;
+}
 
 export class Admission {
   private current = 0;
   private refusedTotal = 0;
+  private limitNow: number;
+  private readonly minLimit: number;
+  private readonly targetMs: number;
+  private readonly windowMs: number;
+  private readonly now: () => number;
+  private windowStart: number;
+  private windowSumMs = 0;
+  private windowCount = 0;
+  private windowPeak = 0;
 
-  constructor(readonly maxInFlight: number) {}
+  constructor(private readonly options: AdmissionOptions) {
+    this.minLimit = Math.min(options.minLimit ?? 4, options.maxLimit);
+    this.targetMs = options.targetMs ?? 25;
+    this.windowMs = options.windowMs ?? 100;
+    this.now = options.now ?? Date.now;
+    this.limitNow = options.maxLimit;
+    this.windowStart = this.now();
+  }
 
   /** Requests being answered now. */
   get inFlight(): number {
@@ -25,18 +61,39 @@ export class Admission {
     return this.refusedTotal;
   }
 
+  /** The limit in force now. */
+  get limit(): number {
+    return this.limitNow;
+  }
+
   /** Takes a place for one request; false (and counted) when all places are taken. */
   tryEnter(): boolean {
-    if (this.current >= this.maxInFlight) {
+    if (this.current >= this.limitNow) {
       this.refusedTotal++;
+      this.windowPeak = this.current;
       return false;
     }
     this.current++;
+    if (this.current > this.windowPeak) this.windowPeak = this.current;
     return true;
   }
 
-  /** Gives back the place taken by a successful tryEnter(). */
-  leave(): void {
+  /** Gives back the place taken by a successful tryEnter(); `tookMs`: how long the request took. */
+  leave(tookMs: number): void {
     if (this.current > 0) this.current--;
+    this.windowSumMs += tookMs;
+    this.windowCount++;
+    const now = this.now();
+    if (now - this.windowStart < this.windowMs) return;
+    const average = this.windowSumMs / this.windowCount;
+    if (average >= this.targetMs) {
+      this.limitNow = Math.max(this.minLimit, Math.floor(this.limitNow * 0.75));
+    } else if (this.windowPeak >= this.limitNow) {
+      this.limitNow = Math.min(this.options.maxLimit, this.limitNow + 1);
+    }
+    this.windowStart = now;
+    this.windowSumMs = 0;
+    this.windowCount = 0;
+    this.windowPeak = this.current;
   }
 }

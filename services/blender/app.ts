@@ -46,7 +46,8 @@ const queryAjv = new Ajv({ ...AJV_COMMON, coerceTypes: true });
 const bodyAjv = new Ajv({ ...AJV_COMMON, coerceTypes: false });
 
 export function buildApp(
-  config: Pick<BlenderConfig, 'clickBaseUrl' | 'textExpansion'> & Partial<Pick<BlenderConfig, 'maxInFlight'>>,
+  config: Pick<BlenderConfig, 'clickBaseUrl' | 'textExpansion'> &
+    Partial<Pick<BlenderConfig, 'maxInFlight' | 'admissionTargetMs'>>,
   deps: BlenderDeps,
 ): FastifyInstance {
   const app = Fastify({
@@ -82,6 +83,7 @@ export function buildApp(
       clickBaseUrl: config.clickBaseUrl,
       textExpansion: config.textExpansion,
       maxInFlight: config.maxInFlight ?? 64,
+      admissionTargetMs: config.admissionTargetMs ?? 25,
     });
     healthRoutes(routes, {
       metrics: deps.metrics,

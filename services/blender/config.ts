@@ -65,7 +65,13 @@ export const BlenderConfig = Type.Object(
       maximum: 100_000,
       default: 64,
       description:
-        'Ad requests answered at once; one more is refused at once with 503 and Retry-After (admission control)',
+        'Most ad requests answered at once; one more is refused at once with 503 and Retry-After (admission control; the limit in force adapts between 8 and this)',
+    }),
+    admissionTargetMs: Type.Integer({
+      minimum: 1,
+      default: 25,
+      description:
+        'Admission control: while admitted ad requests take this long on average (ms), the in-flight limit shrinks; below it, it grows back',
     }),
     pvFlushMs: Type.Integer({
       minimum: 1,

@@ -35,8 +35,10 @@ export interface AdsRouteOptions {
   metrics: BlenderMetrics;
   clickBaseUrl: string;
   textExpansion: boolean;
-  /** Admission control: ad requests answered at once (admission.ts). */
+  /** Admission control (admission.ts): the most ad requests answered at once... */
   maxInFlight: number;
+  /** ...and the average latency (ms) above which that limit shrinks. */
+  admissionTargetMs: number;
 }
 
 interface AdsInput {
@@ -60,7 +62,11 @@ const OVERLOADED = new ImatchError(
 export function adsRoutes(app: FastifyInstance, opts: AdsRouteOptions): void {
   const { merger, pvLog, runtime, keyring, clock, metrics } = opts;
   const clickBaseUrl = opts.clickBaseUrl.replace(/\/+$/, '');
-  const admission = new Admission(opts.maxInFlight);
+  const admission = new Admission({
+    maxLimit: opts.maxInFlight,
+    minLimit: 8,
+    targetMs: opts.admissionTargetMs,
+  });
 
   /** Admission control around answer(): the excess is answered 503 at once, never queued. */
   async function admitted(input: AdsInput, reply: FastifyReply): Promise<AdsResponse | ErrorBody> {
@@ -69,10 +75,11 @@ export function adsRoutes(app: FastifyInstance, opts: AdsRouteOptions): void {
       reply.code(503).header('retry-after', '1');
       return OVERLOADED;
     }
+    const started = performance.now();
     try {
       return await answer(input, reply);
     } finally {
-      admission.leave();
+      admission.leave(performance.now() - started);
     }
   }
 
