@@ -47,6 +47,8 @@ export interface BidwordRec {
   readonly negative: boolean;
   /** The offer it is attached to; null while pending. */
   offer: OfferRec | null;
+  /** `"bidwordId":..,"keyword":..` of a serialized hit (search.ts), built on first use. */
+  json: string | undefined;
 }
 
 /** The Bidword entity of a held bidword. */
@@ -406,6 +408,7 @@ export class IndexState {
       key: matchType === 'broad' ? broadKey(norm) : norm,
       negative,
       offer: null,
+      json: undefined,
     };
     this.bidwordsById.set(id, rec);
     const offer = offerRec ?? this.offers.get(offerId);

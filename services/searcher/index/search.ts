@@ -354,10 +354,12 @@ function hitJson(c: Candidate): string {
     o.jsonTail = tail;
   }
   const bw = c.bw;
-  return (
-    `${head}"bidwordId":"${bw.id}","keyword":${JSON.stringify(bw.keyword)},"matchType":"${c.matchType}"` +
-    `,"bidMicros":${bw.bidMicros},"qualityBp":${o.qualityBp},"score":${c.score}${tail}`
-  );
+  let word = bw.json;
+  if (word === undefined) {
+    word = `"bidwordId":"${bw.id}","keyword":${JSON.stringify(bw.keyword)},"matchType":"`;
+    bw.json = word;
+  }
+  return `${head}${word}${c.matchType}","bidMicros":${bw.bidMicros},"qualityBp":${o.qualityBp},"score":${c.score}${tail}`;
 }
 
 export function searchIndex(state: IndexState, req: SearchRequest): SearchHit[] {

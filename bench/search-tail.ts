@@ -1,0 +1,68 @@
+// The searcher's own latency target, in process: every query of the generated query log (with its
+// region and category) against one loaded column, at k = 11 (the blender's n + 1 through the
+// merger) and k = 100 (the merger's deeper round). Prints p50/p99/max per k and the slowest
+// queries, so a tail can be traced to its query. Target (issue 11): p99 <= 2 ms at k = 11 and
+// <= 5 ms at k = 100 over 500k-offer columns; no query holds the event loop for more than 5 ms.
+//
+//   npm run build && node dist/bench/search-tail.js --version-dir DIR --query-log queries.jsonl
+//        [--column 0] [--queries 20000] [--rounds 2]
+// The first round warms the JIT and is not counted. Timings are wall-clock per call.
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { SearchRequest } from '../core/search-contract.js';
+import { loadColumnIndex } from '../services/searcher/index/column-index.js';
+
+const { values: args } = parseArgs({
+  options: {
+    'version-dir': { type: 'string' },
+    'query-log': { type: 'string' },
+    column: { type: 'string', default: '0' },
+    queries: { type: 'string', default: '20000' },
+    rounds: { type: 'string', default: '2' },
+  },
+});
+if (args['version-dir'] === undefined || args['query-log'] === undefined)
+  throw new Error('usage: search-tail --version-dir DIR --query-log FILE [--column 0]');
+
+const loadBefore = loadavg().map((l) => l.toFixed(1));
+const t0 = performance.now();
+const index = await loadColumnIndex(args['version-dir'], Number(args.column));
+const loadMs = performance.now() - t0;
+const stats = index.stats();
+const queries: Omit<SearchRequest, 'k'>[] = [];
+for (const line of readFileSync(args['query-log'], 'utf8').split('\n')) {
+  if (line.trim() === '') continue;
+  const q = JSON.parse(line) as { q: string; region?: string; category?: string };
+  const req: Omit<SearchRequest, 'k'> = { query: q.q };
+  if (q.region !== undefined) req.region = q.region;
+  if (q.category !== undefined) req.category = q.category;
+  queries.push(req);
+  if (queries.length >= Number(args.queries)) break;
+}
+
+const rounds = Math.max(2, Number(args.rounds));
+for (const k of [11, 100]) {
+  let times: { ms: number; req: Omit<SearchRequest, 'k'> }[] = [];
+  for (let round = 0; round < rounds; round++) {
+    times = [];
+    for (const req of queries) {
+      const started = performance.now();
+      index.searchJson({ ...req, k });
+      times.push({ ms: performance.now() - started, req });
+    }
+  }
+  times.sort((a, b) => a.ms - b.ms);
+  const at = (p: number) => times[Math.min(times.length - 1, Math.floor(times.length * p))]!.ms.toFixed(3);
+  const over5 = times.filter((t) => t.ms > 5).length;
+  console.log(
+    `k=${k}: ${times.length} queries, p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, p99.9 ${at(0.999)} ms, max ${times.at(-1)!.ms.toFixed(3)} ms, over 5 ms: ${over5}`,
+  );
+  for (const t of times.slice(-5).reverse()) console.log(`   ${t.ms.toFixed(2)} ms  ${JSON.stringify(t.req)}`);
+}
+console.log(
+  `column ${args.column}: ${stats.offers} offers, ${stats.bidwords} bidwords, loaded in ${(loadMs / 1000).toFixed(1)} s; ` +
+    `load average before ${loadBefore.join(' ')}, after ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}; ${new Date().toISOString()}`,
+);
