@@ -133,17 +133,18 @@ describe('blender merger client', () => {
     expect(timeout.code).toBe('IM_ERR_UPSTREAM_TIMEOUT');
     expect(timeout.statusCode).toBe(504);
 
-    const cases: [number, string, number][] = [
+    const cases: [number, string, number, string?][] = [
       [502, 'IM_ERR_UPSTREAM_DOWN', 502],
       [503, 'IM_ERR_NOT_READY', 503],
+      [503, 'IM_ERR_OVERLOADED', 503, 'IM_ERR_OVERLOADED'],
       [504, 'IM_ERR_UPSTREAM_TIMEOUT', 504],
       [500, 'IM_ERR_UPSTREAM_DOWN', 502],
       [400, 'IM_ERR_UPSTREAM_DOWN', 502],
     ];
-    for (const [status, code, answered] of cases) {
+    for (const [status, code, answered, bodyCode] of cases) {
       const m = await fakeMerger(async () => ({
         status,
-        body: { statusCode: status, code: 'X', error: 'x', message: 'x' },
+        body: { statusCode: status, code: bodyCode ?? 'X', error: 'x', message: 'x' },
       }));
       const err = await rejection(client([m.url]).merge(request));
       expect([err.code, err.statusCode], `merger ${status}`).toEqual([code, answered]);

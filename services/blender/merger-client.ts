@@ -210,6 +210,10 @@ export function toUpstreamError(err: unknown, url: string, log: Logger): ImatchE
           cause: err,
         });
       case 503:
+        if (err.body.includes('"IM_ERR_OVERLOADED"'))
+          return new ImatchError('IM_ERR_OVERLOADED', 'The merger is overloaded; retry shortly', {
+            cause: err,
+          });
         return new ImatchError('IM_ERR_NOT_READY', 'The merger is not ready yet', { cause: err });
       case 504:
         return new ImatchError('IM_ERR_UPSTREAM_TIMEOUT', 'The searchers did not answer in time', {

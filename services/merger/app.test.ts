@@ -11,7 +11,7 @@ const CONFIG = { deadlineMs: 1_000, attemptTimeoutMs: 500, minRetryMs: 1, perCus
 function setup(
   columns: SearchHit[][],
   replicas = 1,
-  options: { attemptTimeoutMs?: number; perCustomerMax?: number } = {},
+  options: { attemptTimeoutMs?: number; perCustomerMax?: number; maxInFlight?: number } = {},
 ) {
   const stubs = stubFactory(columns);
   const balancer = new Balancer({ clientFactory: stubs.factory, backoffMs: 1_000, maxBackoffMs: 1_000 });
@@ -138,6 +138,23 @@ describe('POST /merge', () => {
     const res = await merge(app, { query: 'q', n: 5 });
     expect(res.statusCode).toBe(504);
     expect(res.json().code).toBe('IM_ERR_UPSTREAM_TIMEOUT');
+  });
+
+  it('refuses a merge beyond maxInFlight at once with 503 + Retry-After', async () => {
+    const { app, stubs } = setup([[hit('a1', 'A', 100)]], 1, { maxInFlight: 1 });
+    const slow = stubs.clients.get('0/r0')!;
+    slow.mode = 'slow';
+    slow.slowMs = 300;
+    const first = merge(app, { query: 'q', n: 5 });
+    while (slow.requests.length < 1) await new Promise((r) => setImmediate(r));
+    const refused = await merge(app, { query: 'q', n: 5 });
+    expect(refused.statusCode).toBe(503);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.json()).toMatchObject({ code: 'IM_ERR_OVERLOADED', statusCode: 503 });
+    expect(slow.requests).toHaveLength(1);
+    expect((await first).statusCode).toBe(200);
+    slow.mode = 'ok';
+    expect((await merge(app, { query: 'q', n: 5 })).statusCode).toBe(200);
   });
 
   it('answers 503 before any index layout is known', async () => {

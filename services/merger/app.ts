@@ -30,7 +30,8 @@ export interface MergerDeps {
 export type MergerAppConfig = Pick<
   MergerConfig,
   'deadlineMs' | 'attemptTimeoutMs' | 'minRetryMs' | 'perCustomerMax'
->;
+> &
+  Partial<Pick<MergerConfig, 'maxInFlight'>>;
 
 /** Fastify with Ajv that refuses instead of repairing: no coercion, no silent removal of unknown keys. */
 const AJV_OPTIONS = {
@@ -73,7 +74,7 @@ export function buildApp(config: MergerAppConfig, deps: MergerDeps): FastifyInst
     routes: 'POST /merge, GET /healthz, GET /readyz, GET /metrics',
   });
 
-  mergeRoutes(app, { query, metrics });
+  mergeRoutes(app, { query, metrics, maxInFlight: config.maxInFlight ?? 256 });
   healthRoutes(app, { balancer: deps.balancer, metrics, isDiscovered: deps.isDiscovered ?? (() => true) });
   return app;
 }

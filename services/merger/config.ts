@@ -41,6 +41,12 @@ export const MergerConfig = Type.Object(
       description:
         'A searcher request still unanswered this long is aborted and its connection closed; before that a late answer is read and dropped, keeping the connection (ms)',
     }),
+    maxInFlight: Type.Integer({
+      default: 256,
+      minimum: 1,
+      maximum: 100_000,
+      description: 'Merges answered at once; one more is refused at once with 503 and Retry-After',
+    }),
     minRetryMs: Type.Integer({
       default: 5,
       minimum: 0,

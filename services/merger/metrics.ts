@@ -7,7 +7,7 @@ import type { ColumnFailure, FanoutObserver } from './fanout.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1];
 
-export type MergeResult = 'ok' | 'degraded' | 'failed' | 'bad_request' | 'not_ready';
+export type MergeResult = 'ok' | 'degraded' | 'failed' | 'bad_request' | 'not_ready' | 'shed';
 
 export class MergerMetrics implements FanoutObserver {
   readonly registry = new Registry();

@@ -3,7 +3,7 @@
 // serializer of MergeResponse. The handler awaits only the fan-out.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { isImatchError } from '../../../core/errors.js';
+import { ImatchError, isImatchError } from '../../../core/errors.js';
 import { MergeRequest, MergeResponse } from '../../../core/merge-contract.js';
 import type { MergeQuery } from '../merge-query.js';
 import type { MergerMetrics } from '../metrics.js';
@@ -20,10 +20,21 @@ export const ErrorBody = Type.Object({
 export interface MergeRouteOptions {
   query: MergeQuery;
   metrics: MergerMetrics;
+  /**
+   * Merges answered at once; one more is refused at once with 503 + Retry-After (a bounded queue
+   * at this hop: past it, waiting only adds latency for everyone; the blender sheds first).
+   */
+  maxInFlight: number;
 }
 
+const OVERLOADED = new ImatchError(
+  'IM_ERR_OVERLOADED',
+  'Too many merges are in flight right now; retry after the time in Retry-After',
+).toBody();
+
 export function mergeRoutes(app: FastifyInstance, opts: MergeRouteOptions): void {
-  const { query, metrics } = opts;
+  const { query, metrics, maxInFlight } = opts;
+  let inFlight = 0;
   app.post<{ Body: MergeRequest }>(
     '/merge',
     {
@@ -32,8 +43,14 @@ export function mergeRoutes(app: FastifyInstance, opts: MergeRouteOptions): void
         response: { 200: MergeResponse, 502: ErrorBody, 503: ErrorBody, 504: ErrorBody },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const started = performance.now();
+      if (inFlight >= maxInFlight) {
+        metrics.request('shed', 0);
+        reply.code(503).header('retry-after', '1');
+        return OVERLOADED;
+      }
+      inFlight++;
       try {
         const answer = await query.merge(request.body);
         metrics.request(answer.degraded ? 'degraded' : 'ok', (performance.now() - started) / 1000);
@@ -42,6 +59,8 @@ export function mergeRoutes(app: FastifyInstance, opts: MergeRouteOptions): void
         const notReady = isImatchError(err) && err.code === 'IM_ERR_NOT_READY';
         metrics.request(notReady ? 'not_ready' : 'failed', (performance.now() - started) / 1000);
         throw err;
+      } finally {
+        inFlight--;
       }
     },
   );
