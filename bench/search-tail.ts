@@ -58,7 +58,8 @@ for (const k of [11, 100]) {
   console.log(
     `k=${k}: ${times.length} queries, p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, p99.9 ${at(0.999)} ms, max ${times.at(-1)!.ms.toFixed(3)} ms, over 5 ms: ${over5}`,
   );
-  for (const t of times.slice(-5).reverse()) console.log(`   ${t.ms.toFixed(2)} ms  ${JSON.stringify(t.req)}`);
+  for (const t of times.slice(-5).reverse())
+    console.log(`   ${t.ms.toFixed(2)} ms  ${JSON.stringify(t.req)}`);
 }
 console.log(
   `column ${args.column}: ${stats.offers} offers, ${stats.bidwords} bidwords, loaded in ${(loadMs / 1000).toFixed(1)} s; ` +
