@@ -20,6 +20,7 @@ export default defineConfig({
             'infra/**/*.test.ts',
             'bin/**/*.test.ts',
             'bench/**/*.test.ts',
+            'reports/**/*.test.ts',
           ],
           environment: 'node',
           testTimeout: 20_000,
