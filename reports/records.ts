@@ -12,10 +12,10 @@ import { PvRecord } from '../core/pv-record.js';
 import { dayHourOf } from './time.js';
 
 const ajv = new Ajv({ allErrors: false, strict: false });
-const validPv = ajv.compile(PvRecord);
-const validDecision = ajv.compile(ClickDecision);
-const validSettlement = ajv.compile(Settlement);
-const validRefund = ajv.compile(Refund);
+const validPv = ajv.compile<PvRecord>(PvRecord);
+const validDecision = ajv.compile<ClickDecision>(ClickDecision);
+const validSettlement = ajv.compile<Settlement>(Settlement);
+const validRefund = ajv.compile<Refund>(Refund);
 
 export type TopicKind = 'pv' | 'clicks' | 'settlement' | 'corrections';
 
