@@ -18,7 +18,7 @@ import { describeValidation } from './routes/validation.js';
 import type { ReportStore } from './store.js';
 
 const ROUTES =
-  'GET /v1/reports/customers, /v1/reports/customers/{id}, /v1/reports/customers/{id}/breakdown, /v1/reports/customers/{id}/hourly, /v1/reports/search-terms, /v1/live, /v1/live/stream, /dashboard, /openapi.json, /healthz, /readyz, /metrics';
+  'GET /v1/reports/customers, /v1/reports/customers/{id}, /v1/reports/customers/{id}/breakdown, /v1/reports/customers/{id}/hourly, /v1/reports/search-terms, /v1/live, /v1/live/stream, /v1/positions, /dashboard, /openapi.json, /healthz, /readyz, /metrics';
 
 const queryAjv = new Ajv({
   removeAdditional: false,
@@ -67,6 +67,16 @@ export function buildApp(deps: ReportsDeps): ReportsApp {
     reportRoutes(r, { store: deps.store, timeZone: deps.timeZone, today: deps.today });
     dashboardRoutes(r, { hub, snapshot: deps.snapshot });
     openApiRoute(r);
+    r.get(
+      '/v1/positions',
+      {
+        schema: {
+          tags: ['live'],
+          summary: 'The Kafka positions stored with the data (next offset per topic partition)',
+        },
+      },
+      async () => ({ positions: await deps.store.positions() }),
+    );
     r.get('/healthz', { schema: { hide: true } as Record<string, unknown> }, async () => ({
       status: 'ok' as const,
     }));
