@@ -60,10 +60,16 @@ export class ReportStore {
     readonly id: string,
   ) {}
 
-  /** Opens (creating when missing) the database at `path` (':memory:' for tests). */
-  static async open(path: string): Promise<ReportStore> {
+  /**
+   * Opens (creating when missing) the database at `path` (':memory:' for tests). `threads` caps
+   * DuckDB's worker threads (default: one per core).
+   */
+  static async open(path: string, options: { threads?: number } = {}): Promise<ReportStore> {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const instance = await DuckDBInstance.create(path);
+    const instance = await DuckDBInstance.create(
+      path,
+      options.threads === undefined ? {} : { threads: String(options.threads) },
+    );
     const writer = await instance.connect();
     for (const sql of DDL) await writer.run(sql);
     for (const sql of STAGING_DDL) await writer.run(sql);

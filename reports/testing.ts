@@ -47,6 +47,7 @@ export function decision(
   reason: string,
   priceMicros: number,
   seq: number,
+  clickedAtMs = T0 + 5_000,
 ) {
   const [pvId, position] = clickId.split(':') as [string, string];
   return {
@@ -63,8 +64,8 @@ export function decision(
     bidwordId: `b-${customerId}`,
     priceMicros,
     bidMicros: 1_000_000,
-    issuedAtMs: T0,
-    clickedAtMs: T0 + 5_000,
+    issuedAtMs: clickedAtMs - 5_000,
+    clickedAtMs,
     ip: '192.0.2.1',
     uaDigest: '0123456789abcdef',
     userKey: 'u1',
@@ -72,7 +73,12 @@ export function decision(
   };
 }
 
-export function settlement(clickId: string, customerId: string, priceMicros: number) {
+export function settlement(
+  clickId: string,
+  customerId: string,
+  priceMicros: number,
+  clickedAtMs = T0 + 5_000,
+) {
   return {
     v: 1,
     clickId,
@@ -80,7 +86,7 @@ export function settlement(clickId: string, customerId: string, priceMicros: num
     offerId: `o-${customerId}`,
     bidwordId: `b-${customerId}`,
     priceMicros,
-    clickedAtMs: T0 + 5_000,
+    clickedAtMs,
     instance: 'cf-1',
   };
 }
