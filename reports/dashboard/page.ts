@@ -95,8 +95,8 @@ export const DASHBOARD_JS = `'use strict';
     $('k-cost').textContent = money(s.today.costMicros);
     chart('c-traffic', [{ label: 'queries/s', stroke: '#58a6ff' }, { label: 'impressions/s', stroke: '#d2a8ff' }], [s.seconds, s.queries, s.impressions]);
     chart('c-clicks', [{ label: 'valid', stroke: '#3fb950' }, { label: 'invalid', stroke: '#f85149' }], [s.seconds, s.validClicks, s.invalidClicks]);
-    chart('c-spend', [{ label: 'charged', stroke: '#e3b341', fill: 'rgba(227,179,65,.15)', value: function (u, v) { return v == null ? '' : money(v); } }],
-      [s.minutes, s.chargedMicrosPerMinute]);
+    chart('c-spend', [{ label: 'charged (currency units)', stroke: '#e3b341', fill: 'rgba(227,179,65,.15)' }],
+      [s.minutes, s.chargedMicrosPerMinute.map(function (m) { return m / 1e6; })]);
     table('t-reasons', ['reason', 'clicks'], Object.keys(s.invalidByReasonLast5m).map(function (k) { return [k, fmt.format(s.invalidByReasonLast5m[k])]; }));
     tops('t-kw5', s.topKeywords.last5m);
     tops('t-kwd', s.topKeywords.today);
