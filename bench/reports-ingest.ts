@@ -129,7 +129,13 @@ function clickValues(pvNo: number, timeMs: number, pvId: string): { decision: Bu
 }
 
 const store = await ReportStore.open(dbPath, { threads: Number(values.threads) });
-const offsets: Record<TopicKind, bigint> = { pv: 0n, clicks: 0n, settlement: 0n, corrections: 0n };
+const offsets: Record<TopicKind, bigint> = {
+  pv: 0n,
+  clicks: 0n,
+  settlement: 0n,
+  corrections: 0n,
+  changes: 0n,
+};
 let generateMs = 0;
 let ingestWallMs = 0;
 let ingestCpuUs = 0;

@@ -10,7 +10,13 @@ import { loadDay, T0, TZ } from './testing.js';
 
 let store: ReportStore;
 let built: ReportsApp;
-const topics = { pv: 'pv', clicks: 'clicks', settlement: 'settlement', corrections: 'corrections' };
+const topics = {
+  pv: 'pv',
+  clicks: 'clicks',
+  settlement: 'settlement',
+  corrections: 'corrections',
+  changes: 'changes',
+};
 
 beforeAll(async () => {
   store = await ReportStore.open(':memory:');

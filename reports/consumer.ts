@@ -1,5 +1,6 @@
 // Kafka -> the reports database. One consumer group (named after the database's id, so a new,
-// empty database reads every topic from the start) reads pv, clicks, settlement and corrections.
+// empty database reads every topic from the start) reads pv, clicks, settlement, corrections and
+// changes (customer upserts only).
 // Each slice of one partition becomes ONE database transaction with the partition's next offset
 // (store.ts); only then is the offset committed to Kafka (for operators' lag tools: the database's
 // own positions are the truth).
@@ -23,6 +24,8 @@ export interface ReportTopics {
   clicks: string;
   settlement: string;
   corrections: string;
+  /** Customer upserts only (status over time, for the time offline for budget). */
+  changes: string;
 }
 
 export interface ReportsConsumerOptions {
@@ -50,6 +53,7 @@ export async function startReportsConsumer(o: ReportsConsumerOptions): Promise<R
     [o.topics.clicks, 'clicks'],
     [o.topics.settlement, 'settlement'],
     [o.topics.corrections, 'corrections'],
+    [o.topics.changes, 'changes'],
   ]);
   const consumer = o.kafka.consumer({
     groupId: o.groupId,

@@ -195,7 +195,8 @@ export async function liveSnapshot(o: LiveOptions): Promise<LiveSnapshot> {
       `SELECT 'pv' AS kind, max(time_ms) AS t FROM page_views
          UNION ALL SELECT 'clicks', max(time_ms) FROM click_decisions
          UNION ALL SELECT 'settlement', max(time_ms) FROM settlements
-         UNION ALL SELECT 'corrections', max(created_at_ms) FROM refunds`,
+         UNION ALL SELECT 'corrections', max(created_at_ms) FROM refunds
+         UNION ALL SELECT 'changes', max(at_ms) FROM customer_changes`,
       [],
     ),
   ]);

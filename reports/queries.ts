@@ -12,6 +12,7 @@
 // Concurrency: each query runs on its own reader connection; independent queries run together.
 import { CLICK_REASONS } from '../core/click-records.js';
 import type { ReportStore, Row } from './store.js';
+import { dayBoundsMs, dayOf } from './time.js';
 
 export const REJECT_REASONS = CLICK_REASONS.filter((r) => r !== 'ok');
 
@@ -40,6 +41,10 @@ export interface CustomerDayReport extends Figures {
   decisionsByReason: Record<string, number>;
   /** Charged clicks with a refund applied. */
   refundedClicks: number;
+  /** Time the customer spent offline for budget on the day (ms); see lostToBudget. */
+  offlineForBudgetMs: number;
+  /** Estimated impressions its ads would have had while offline for budget; see lostToBudget. */
+  impressionsLostToBudget: number;
 }
 
 const n = (v: unknown): number => (typeof v === 'number' ? v : v === null || v === undefined ? 0 : Number(v));
@@ -71,8 +76,9 @@ export async function customerDay(
   customerId: string,
   day: string,
   timeZone: string,
+  nowMs = Date.now(),
 ): Promise<CustomerDayReport> {
-  const [imp, dec, cost] = await Promise.all([
+  const [imp, dec, cost, lost] = await Promise.all([
     store.query(
       `SELECT sum(impressions) AS impressions, sum(position_sum) AS position_sum
          FROM impressions_hourly WHERE day = $1 AND customer_id = $2`,
@@ -89,6 +95,7 @@ export async function customerDay(
          FROM click_cost WHERE day = $1 AND customer_id = $2`,
       [day, customerId],
     ),
+    lostToBudget(store, customerId, day, timeZone, nowMs),
   ]);
   const invalidByReason: Record<string, number> = {};
   const decisionsByReason: Record<string, number> = {};
@@ -117,7 +124,66 @@ export async function customerDay(
     invalidByReason,
     decisionsByReason,
     refundedClicks: n(c.refunded_clicks),
+    ...lost,
   };
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Impressions lost to budget, estimated without touching the query path. An offline customer's
+ * ads are not retrieved, so nothing records the queries they would have matched; instead:
+ *   - the customer's status over time comes from its upserts on the changes topic
+ *     (customer_changes); an offline interval lasts until its next change (or now);
+ *   - an offline interval is "for budget" when the customer's cost that day, from the clicks
+ *     before the interval began, had reached its dailyBudgetMicros (> 0): billing's own rule
+ *     (a BP pause is not counted; refunds that came later are counted as if known then);
+ *   - the customer's share of impressions per page view over the 24 hours before the interval,
+ *     times the page views during the interval (within the day), is the estimate.
+ * Reads the raw tables: for days past the retention both figures are 0.
+ */
+export async function lostToBudget(
+  store: ReportStore,
+  customerId: string,
+  day: string,
+  timeZone: string,
+  nowMs = Date.now(),
+): Promise<{ offlineForBudgetMs: number; impressionsLostToBudget: number }> {
+  const { startMs, endMs } = dayBoundsMs(day, timeZone);
+  const changes = await store.query(
+    `SELECT at_ms, status, daily_budget_micros FROM customer_changes
+      WHERE customer_id = $1 AND at_ms < $2 ORDER BY message_id`,
+    [customerId, endMs],
+  );
+  let offlineMs = 0;
+  let lost = 0;
+  for (let i = 0; i < changes.length; i++) {
+    const ch = changes[i]!;
+    if (ch.status !== 'offline') continue;
+    const from = n(ch.at_ms);
+    const until = i + 1 < changes.length ? n(changes[i + 1]!.at_ms) : Math.min(nowMs, endMs);
+    const a = Math.max(from, startMs);
+    const b = Math.min(until, endMs, nowMs);
+    const budget = n(ch.daily_budget_micros);
+    if (b <= a || budget <= 0) continue;
+    const [spent, before, during] = await Promise.all([
+      store.query(
+        `SELECT sum(cost_micros) AS cost FROM click_cost WHERE customer_id = $1 AND day = $2 AND time_ms <= $3`,
+        [customerId, dayOf(from, timeZone), from],
+      ),
+      store.query(
+        `SELECT (SELECT count(*) FROM ad_impressions WHERE customer_id = $1 AND time_ms >= $2 AND time_ms < $3) AS imp,
+                (SELECT count(*) FROM page_views WHERE time_ms >= $2 AND time_ms < $3) AS pv`,
+        [customerId, from - DAY_MS, from],
+      ),
+      store.query(`SELECT count(*) AS pv FROM page_views WHERE time_ms >= $1 AND time_ms < $2`, [a, b]),
+    ]);
+    if (n(spent[0]?.cost) < budget) continue;
+    offlineMs += b - a;
+    const pvBefore = n(before[0]?.pv);
+    if (pvBefore > 0) lost += (n(before[0]?.imp) / pvBefore) * n(during[0]?.pv);
+  }
+  return { offlineForBudgetMs: offlineMs, impressionsLostToBudget: Math.round(lost) };
 }
 
 export interface CustomerDayRow extends Figures {

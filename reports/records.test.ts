@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { addRecord, emptyRows, splitClickId } from './records.js';
-import { decision, pv, refund, settlement, T0 } from './testing.js';
+import { customerChange, decision, pv, refund, settlement, T0 } from './testing.js';
 
 const buf = (v: unknown) => Buffer.from(JSON.stringify(v));
 
@@ -53,6 +53,45 @@ describe('report rows from Kafka records', () => {
     ).toBe(false);
     expect(addRecord('clicks', buf(settlement('p1:1', 'c1', 5)), 'UTC', rows)).toBe(false);
     expect(rows).toEqual(emptyRows());
+  });
+
+  it('keeps customer changes of the changes topic and ignores offers and bidwords', () => {
+    const rows = emptyRows();
+    expect(addRecord('changes', buf(customerChange(7, 'c1', 'offline', 500, T0)), 'UTC', rows)).toBe(true);
+    expect(
+      addRecord(
+        'changes',
+        buf({
+          entity: 'customer',
+          op: 'delete',
+          id: 8,
+          acceptedAt: new Date(T0).toISOString(),
+          data: { id: 'c1' },
+        }),
+        'UTC',
+        rows,
+      ),
+    ).toBe(true);
+    expect(
+      addRecord(
+        'changes',
+        buf({ entity: 'offer', op: 'upsert', id: 9, data: { id: 'o1', customerId: 'c1' } }),
+        'UTC',
+        rows,
+      ),
+    ).toBe(true);
+    expect(rows.customerChanges).toEqual([
+      { messageId: 7, customerId: 'c1', atMs: T0, status: 'offline', dailyBudgetMicros: 500 },
+      { messageId: 8, customerId: 'c1', atMs: T0, status: 'deleted', dailyBudgetMicros: 0 },
+    ]);
+    expect(
+      addRecord(
+        'changes',
+        buf({ entity: 'customer', op: 'upsert', id: 'x', data: { id: 'c1' } }),
+        'UTC',
+        rows,
+      ),
+    ).toBe(false);
   });
 
   it('splits a click id into its page view and position', () => {

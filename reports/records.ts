@@ -17,7 +17,7 @@ const validDecision = ajv.compile<ClickDecision>(ClickDecision);
 const validSettlement = ajv.compile<Settlement>(Settlement);
 const validRefund = ajv.compile<Refund>(Refund);
 
-export type TopicKind = 'pv' | 'clicks' | 'settlement' | 'corrections';
+export type TopicKind = 'pv' | 'clicks' | 'settlement' | 'corrections' | 'changes';
 
 export interface PageViewRow {
   pvId: string;
@@ -83,6 +83,16 @@ export interface RefundRow {
   createdAtMs: number;
 }
 
+/** A customer's status as of a change message (for the time it spent offline for budget). */
+export interface CustomerChangeRow {
+  messageId: number;
+  customerId: string;
+  atMs: number;
+  /** The entity's status, or `deleted`. */
+  status: string;
+  dailyBudgetMicros: number;
+}
+
 /** Rows of one batch, per table, in record order. */
 export interface Rows {
   pageViews: PageViewRow[];
@@ -90,15 +100,24 @@ export interface Rows {
   decisions: DecisionRow[];
   settlements: SettlementRow[];
   refunds: RefundRow[];
+  customerChanges: CustomerChangeRow[];
 }
 
 export function emptyRows(): Rows {
-  return { pageViews: [], impressions: [], decisions: [], settlements: [], refunds: [] };
+  return { pageViews: [], impressions: [], decisions: [], settlements: [], refunds: [], customerChanges: [] };
 }
 
 export function rowCount(r: Rows): number {
-  return r.pageViews.length + r.decisions.length + r.settlements.length + r.refunds.length;
+  return (
+    r.pageViews.length +
+    r.decisions.length +
+    r.settlements.length +
+    r.refunds.length +
+    r.customerChanges.length
+  );
 }
+
+const CUSTOMER_MARK = Buffer.from('"customer"');
 
 /** Splits a click id `pvId:position` (the pv id itself has no colon: it is a UUID). */
 export function splitClickId(clickId: string): { pvId: string; position: number } {
@@ -111,6 +130,8 @@ export function splitClickId(clickId: string): { pvId: string; position: number 
 /** Adds the rows of one record to `into`; returns false when the record does not parse. */
 export function addRecord(kind: TopicKind, value: Buffer | null, timeZone: string, into: Rows): boolean {
   if (value === null) return false;
+  // The changes topic is mostly offers and bidwords: only customer changes are parsed.
+  if (kind === 'changes' && value.indexOf(CUSTOMER_MARK) < 0) return true;
   let v: unknown;
   try {
     v = JSON.parse(value.toString('utf8'));
@@ -178,6 +199,8 @@ export function addRecord(kind: TopicKind, value: Buffer | null, timeZone: strin
       });
       return true;
     }
+    case 'changes':
+      return addCustomerChange(v, into);
     case 'corrections': {
       if (!validRefund(v)) return false;
       into.refunds.push({
@@ -191,4 +214,29 @@ export function addRecord(kind: TopicKind, value: Buffer | null, timeZone: strin
       return true;
     }
   }
+}
+
+/** A customer upsert or delete from the changes topic (other entities are ignored, not bad). */
+function addCustomerChange(v: unknown, into: Rows): boolean {
+  const m = v as {
+    entity?: unknown;
+    op?: unknown;
+    id?: unknown;
+    acceptedAt?: unknown;
+    data?: { id?: unknown; status?: unknown; dailyBudgetMicros?: unknown };
+  };
+  if (m === null || typeof m !== 'object' || m.entity !== 'customer') return true;
+  const atMs = typeof m.acceptedAt === 'string' ? Date.parse(m.acceptedAt) : Number.NaN;
+  if (!Number.isSafeInteger(m.id) || typeof m.data?.id !== 'string' || Number.isNaN(atMs)) return false;
+  const deleted = m.op === 'delete';
+  if (!deleted && (typeof m.data.status !== 'string' || !Number.isSafeInteger(m.data.dailyBudgetMicros)))
+    return false;
+  into.customerChanges.push({
+    messageId: m.id as number,
+    customerId: m.data.id,
+    atMs,
+    status: deleted ? 'deleted' : (m.data.status as string),
+    dailyBudgetMicros: deleted ? 0 : (m.data.dailyBudgetMicros as number),
+  });
+  return true;
 }

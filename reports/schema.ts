@@ -9,6 +9,8 @@
 //   rollup_page_views, rollup_impressions, rollup_decisions, click_terms (the query, region,
 //   keyword and match type of every settled click of a rolled-up day, so search-term cost stays
 //   exact after the raw impressions are gone)
+// Customer status over time (customer_changes: every customer upsert or delete of the changes topic,
+// by message id), for the time spent offline for budget.
 // Bookkeeping: positions (next Kafka offset per topic partition, written in the same transaction
 // as the rows), meta (the database id).
 //
@@ -44,6 +46,8 @@ export const DDL: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS refunds (refund_id VARCHAR PRIMARY KEY, click_id VARCHAR NOT NULL,
      customer_id VARCHAR NOT NULL, amount_micros BIGINT NOT NULL, reason VARCHAR NOT NULL,
      created_at_ms BIGINT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS customer_changes (message_id BIGINT PRIMARY KEY, customer_id VARCHAR NOT NULL,
+     at_ms BIGINT NOT NULL, status VARCHAR NOT NULL, daily_budget_micros BIGINT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS rollup_page_views (day VARCHAR NOT NULL, hour SMALLINT NOT NULL,
      region VARCHAR NOT NULL, page_views BIGINT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS rollup_impressions (day VARCHAR NOT NULL, hour SMALLINT NOT NULL,
@@ -93,4 +97,5 @@ export const STAGING_DDL: readonly string[] = [
   `CREATE TEMP TABLE IF NOT EXISTS stage_decisions AS SELECT * FROM click_decisions LIMIT 0`,
   `CREATE TEMP TABLE IF NOT EXISTS stage_settlements AS SELECT * FROM settlements LIMIT 0`,
   `CREATE TEMP TABLE IF NOT EXISTS stage_refunds AS SELECT * FROM refunds LIMIT 0`,
+  `CREATE TEMP TABLE IF NOT EXISTS stage_customer_changes AS SELECT * FROM customer_changes LIMIT 0`,
 ];

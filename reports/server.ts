@@ -38,6 +38,7 @@ export async function startReports(config: ReportsConfig, log: Logger): Promise<
     clicks: config.topicClicks,
     settlement: config.topicSettlement,
     corrections: config.topicCorrections,
+    changes: config.topicChanges,
   };
   const today = () => dayOf(Date.now(), config.timeZone);
   const rollup = async () => {

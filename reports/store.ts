@@ -35,6 +35,7 @@ export interface BatchResult {
   decisions: number;
   settlements: number;
   refunds: number;
+  customerChanges: number;
 }
 
 export type Row = Record<string, string | number | boolean | null>;
@@ -119,7 +120,7 @@ export class ReportStore {
       const next = BigInt(position.nextOffset);
       const stored = this.positionsByKey.get(k);
       if (stored !== undefined && next <= stored)
-        return { pageViews: 0, impressions: 0, decisions: 0, settlements: 0, refunds: 0 };
+        return { pageViews: 0, impressions: 0, decisions: 0, settlements: 0, refunds: 0, customerChanges: 0 };
       await c.run('BEGIN TRANSACTION');
       try {
         const result = await insertRows(c, rows);
@@ -228,7 +229,14 @@ export class ReportStore {
 }
 
 async function insertRows(c: DuckDBConnection, rows: Rows): Promise<BatchResult> {
-  const result: BatchResult = { pageViews: 0, impressions: 0, decisions: 0, settlements: 0, refunds: 0 };
+  const result: BatchResult = {
+    pageViews: 0,
+    impressions: 0,
+    decisions: 0,
+    settlements: 0,
+    refunds: 0,
+    customerChanges: 0,
+  };
   if (rows.pageViews.length > 0) {
     await append(c, 'stage_page_views', (a) => {
       for (const r of rows.pageViews) {
@@ -360,6 +368,24 @@ async function insertRows(c: DuckDBConnection, rows: Rows): Promise<BatchResult>
        QUALIFY row_number() OVER (PARTITION BY refund_id ORDER BY rowid) = 1 ON CONFLICT DO NOTHING`,
     );
     await c.run(`DELETE FROM stage_refunds`);
+  }
+  if (rows.customerChanges.length > 0) {
+    await append(c, 'stage_customer_changes', (a) => {
+      for (const r of rows.customerChanges) {
+        a.appendBigInt(BigInt(r.messageId));
+        a.appendVarchar(r.customerId);
+        a.appendBigInt(BigInt(r.atMs));
+        a.appendVarchar(r.status);
+        a.appendBigInt(BigInt(r.dailyBudgetMicros));
+        a.endRow();
+      }
+    });
+    result.customerChanges = await changed(
+      c,
+      `INSERT INTO customer_changes SELECT * FROM stage_customer_changes
+       QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY rowid) = 1 ON CONFLICT DO NOTHING`,
+    );
+    await c.run(`DELETE FROM stage_customer_changes`);
   }
   return result;
 }

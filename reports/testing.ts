@@ -163,3 +163,20 @@ export async function loadDay(store: ReportStore): Promise<void> {
     { topic: 'corrections', partition: 0, nextOffset: '5' },
   );
 }
+
+/** A customer upsert as dispatch writes it to the changes topic. */
+export function customerChange(
+  id: number,
+  customerId: string,
+  status: string,
+  dailyBudgetMicros: number,
+  atMs: number,
+) {
+  return {
+    entity: 'customer',
+    op: 'upsert',
+    data: { id: customerId, name: `Customer ${customerId}`, status, dailyBudgetMicros },
+    id,
+    acceptedAt: new Date(atMs).toISOString(),
+  };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addDays, dayHourOf, isCalendarDay } from './time.js';
+import { addDays, dayBoundsMs, dayHourOf, isCalendarDay } from './time.js';
 
 describe('report days and hours', () => {
   it('gives the day and hour in the report time zone, across midnight and DST', () => {
@@ -34,5 +34,16 @@ describe('report days and hours', () => {
   it('adds calendar days', () => {
     expect(addDays('2026-12-31', 1)).toBe('2027-01-01');
     expect(addDays('2026-03-01', -30)).toBe('2026-01-30');
+  });
+
+  it('finds the first and last millisecond of a local day', () => {
+    expect(dayBoundsMs('2026-11-20', 'UTC')).toEqual({
+      startMs: Date.parse('2026-11-20T00:00:00Z'),
+      endMs: Date.parse('2026-11-21T00:00:00Z'),
+    });
+    expect(dayBoundsMs('2026-11-20', 'Asia/Shanghai').startMs).toBe(Date.parse('2026-11-19T16:00:00Z'));
+    // The day DST starts in Berlin has 23 hours.
+    const b = dayBoundsMs('2026-03-29', 'Europe/Berlin');
+    expect(b.endMs - b.startMs).toBe(23 * 3_600_000);
   });
 });

@@ -59,3 +59,17 @@ export function addDays(day: string, n: number): string {
   d.setUTCDate(d.getUTCDate() + n);
   return d.toISOString().slice(0, 10);
 }
+
+/**
+ * The first millisecond of `day` and of the day after, in `timeZone` (every zone is within 14 h
+ * of UTC and its offsets are multiples of 15 minutes, so a 15-minute scan finds each midnight).
+ */
+export function dayBoundsMs(day: string, timeZone: string): { startMs: number; endMs: number } {
+  const startOf = (d: string): number => {
+    const utc = Date.parse(`${d}T00:00:00Z`);
+    for (let ms = utc - 14 * 3_600_000; ms <= utc + 14 * 3_600_000; ms += SLOT_MS)
+      if (dayOf(ms, timeZone) === d) return ms;
+    return utc;
+  };
+  return { startMs: startOf(day), endMs: startOf(addDays(day, 1)) };
+}

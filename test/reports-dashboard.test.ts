@@ -91,6 +91,7 @@ describe('the live dashboard in a browser', () => {
       clicks: uniqueTopic('clicks'),
       settlement: uniqueTopic('settlement'),
       corrections: uniqueTopic('corrections'),
+      changes: uniqueTopic('changes'),
     };
     const kafka = testKafka('dashboard-test');
     await ensureTopics(kafka, Object.values(t));

@@ -8,6 +8,7 @@ export interface ReportTopicNames {
   clicks: string;
   settlement: string;
   corrections: string;
+  changes: string;
 }
 
 export function reportTopicFlags(t: ReportTopicNames): string[] {
@@ -20,6 +21,8 @@ export function reportTopicFlags(t: ReportTopicNames): string[] {
     t.settlement,
     '--topic-corrections',
     t.corrections,
+    '--topic-changes',
+    t.changes,
   ];
 }
 

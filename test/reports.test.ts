@@ -91,7 +91,13 @@ const t = {
   corrections: uniqueTopic('corrections'),
   changes: uniqueTopic('changes'),
 };
-const rt = { pv: uniqueTopic('pv'), clicks: t.clicks, settlement: t.settlement, corrections: t.corrections };
+const rt = {
+  pv: uniqueTopic('pv'),
+  clicks: t.clicks,
+  settlement: t.settlement,
+  corrections: t.corrections,
+  changes: t.changes,
+};
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'imatch-reports-'));

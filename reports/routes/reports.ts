@@ -56,6 +56,10 @@ export const CustomerDayReport = Type.Object({
   invalidByReason: Counts,
   decisionsByReason: Counts,
   refundedClicks: Type.Integer(),
+  offlineForBudgetMs: Type.Integer({ description: 'Time offline for budget on the day (ms)' }),
+  impressionsLostToBudget: Type.Integer({
+    description: "Estimated impressions while offline for budget (the customer's recent share of page views)",
+  }),
 });
 
 export const SearchTermRow = Type.Object({
