@@ -42,7 +42,16 @@ const ReportConfig = Type.Object(
 type Report = Record<string, unknown>;
 
 async function ask(url: string, path: string): Promise<Report> {
-  const res = await request(`${url.replace(/\/$/, '')}${path}`);
+  const target = `${url.replace(/\/$/, '')}${path}`;
+  let res: Awaited<ReturnType<typeof request>>;
+  try {
+    res = await request(target);
+  } catch (err) {
+    throw new ImatchError(
+      'IM_ERR_UPSTREAM_DOWN',
+      `cannot reach the reports service at ${url} (${(err as Error).message}); start it (imatch reports) or give --url or --db`,
+    );
+  }
   const body = (await res.body.json()) as Report & { message?: string };
   if (res.statusCode !== 200)
     throw new ImatchError(
