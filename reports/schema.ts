@@ -90,10 +90,12 @@ export const DDL: readonly string[] = [
          ON r.click_id = s.click_id AND r.customer_id = s.customer_id`,
 ];
 
-/** Staging tables (per connection, temporary) that a batch is appended to before the dedup insert. */
+/**
+ * Staging tables (per connection, temporary) that a batch is appended to before the insert that
+ * skips ids already stored (impressions go straight to ad_impressions with their new page views).
+ */
 export const STAGING_DDL: readonly string[] = [
   `CREATE TEMP TABLE IF NOT EXISTS stage_page_views AS SELECT * FROM page_views LIMIT 0`,
-  `CREATE TEMP TABLE IF NOT EXISTS stage_impressions AS SELECT * FROM ad_impressions LIMIT 0`,
   `CREATE TEMP TABLE IF NOT EXISTS stage_decisions AS SELECT * FROM click_decisions LIMIT 0`,
   `CREATE TEMP TABLE IF NOT EXISTS stage_settlements AS SELECT * FROM settlements LIMIT 0`,
   `CREATE TEMP TABLE IF NOT EXISTS stage_refunds AS SELECT * FROM refunds LIMIT 0`,

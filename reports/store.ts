@@ -238,8 +238,9 @@ async function insertRows(c: DuckDBConnection, rows: Rows): Promise<BatchResult>
     customerChanges: 0,
   };
   if (rows.pageViews.length > 0) {
+    const pageViews = firstOf(rows.pageViews, (r) => r.pvId);
     await append(c, 'stage_page_views', (a) => {
-      for (const r of rows.pageViews) {
+      for (const r of pageViews) {
         a.appendVarchar(r.pvId);
         a.appendBigInt(BigInt(r.timeMs));
         a.appendVarchar(r.day);
@@ -250,60 +251,47 @@ async function insertRows(c: DuckDBConnection, rows: Rows): Promise<BatchResult>
         a.endRow();
       }
     });
-    await append(c, 'stage_impressions', (a) => {
-      for (const r of rows.impressions) {
-        a.appendVarchar(r.pvId);
-        a.appendSmallInt(r.position);
-        a.appendBigInt(BigInt(r.timeMs));
-        a.appendVarchar(r.day);
-        a.appendSmallInt(r.hour);
-        a.appendVarchar(r.customerId);
-        a.appendVarchar(r.offerId);
-        a.appendVarchar(r.bidwordId);
-        a.appendVarchar(r.keyword);
-        a.appendVarchar(r.matchType);
-        a.appendVarchar(r.query);
-        a.appendVarchar(r.region);
-        a.appendBigInt(BigInt(r.priceMicros));
-        a.endRow();
-      }
-    });
-    // Page views new to the database (a pv id seen before, or twice in this batch, counts once);
-    // their ads go in with them.
+    // Page views new to the database (a pv id seen before counts once); only their ads go in,
+    // appended straight to ad_impressions inside the transaction.
     const inserted = await c.runAndReadAll(
-      `INSERT INTO page_views
-       SELECT * FROM stage_page_views QUALIFY row_number() OVER (PARTITION BY pv_id ORDER BY rowid) = 1
-       ON CONFLICT DO NOTHING RETURNING pv_id`,
-    );
-    const fresh = inserted.getRowsJS().map((r) => r[0] as string);
-    result.pageViews = fresh.length;
-    if (fresh.length < rows.pageViews.length) {
-      await c.run(`DELETE FROM stage_page_views`);
-      await append(c, 'stage_page_views', (a) => {
-        for (const id of fresh) {
-          a.appendVarchar(id);
-          a.appendBigInt(0n);
-          a.appendVarchar('');
-          a.appendSmallInt(0);
-          a.appendVarchar('');
-          a.appendVarchar('');
-          a.appendSmallInt(0);
-          a.endRow();
-        }
-      });
-      await c.run(`DELETE FROM stage_impressions WHERE pv_id NOT IN (SELECT pv_id FROM stage_page_views)`);
-    }
-    result.impressions = await changed(
-      c,
-      `INSERT INTO ad_impressions SELECT * FROM stage_impressions
-       QUALIFY row_number() OVER (PARTITION BY pv_id, position ORDER BY rowid) = 1`,
+      `INSERT INTO page_views SELECT * FROM stage_page_views ON CONFLICT DO NOTHING RETURNING pv_id`,
     );
     await c.run(`DELETE FROM stage_page_views`);
-    await c.run(`DELETE FROM stage_impressions`);
+    const fresh = new Set(inserted.getRowsJS().map((r) => r[0] as string));
+    result.pageViews = fresh.size;
+    const firstAd = new Set<string>();
+    await append(
+      c,
+      'ad_impressions',
+      (a) => {
+        for (const r of rows.impressions) {
+          if (!fresh.has(r.pvId)) continue;
+          const k = `${r.pvId}:${r.position}`;
+          if (firstAd.has(k)) continue;
+          firstAd.add(k);
+          a.appendVarchar(r.pvId);
+          a.appendSmallInt(r.position);
+          a.appendBigInt(BigInt(r.timeMs));
+          a.appendVarchar(r.day);
+          a.appendSmallInt(r.hour);
+          a.appendVarchar(r.customerId);
+          a.appendVarchar(r.offerId);
+          a.appendVarchar(r.bidwordId);
+          a.appendVarchar(r.keyword);
+          a.appendVarchar(r.matchType);
+          a.appendVarchar(r.query);
+          a.appendVarchar(r.region);
+          a.appendBigInt(BigInt(r.priceMicros));
+          a.endRow();
+        }
+      },
+      'main',
+    );
+    result.impressions = firstAd.size;
   }
   if (rows.decisions.length > 0) {
     await append(c, 'stage_decisions', (a) => {
-      for (const r of rows.decisions) {
+      for (const r of firstOf(rows.decisions, (d) => d.decisionId)) {
         a.appendVarchar(r.decisionId);
         a.appendVarchar(r.clickId);
         a.appendVarchar(r.pvId);
@@ -322,14 +310,13 @@ async function insertRows(c: DuckDBConnection, rows: Rows): Promise<BatchResult>
     });
     result.decisions = await changed(
       c,
-      `INSERT INTO click_decisions SELECT * FROM stage_decisions
-       QUALIFY row_number() OVER (PARTITION BY decision_id ORDER BY rowid) = 1 ON CONFLICT DO NOTHING`,
+      `INSERT INTO click_decisions SELECT * FROM stage_decisions ON CONFLICT DO NOTHING`,
     );
     await c.run(`DELETE FROM stage_decisions`);
   }
   if (rows.settlements.length > 0) {
     await append(c, 'stage_settlements', (a) => {
-      for (const r of rows.settlements) {
+      for (const r of firstOf(rows.settlements, (d) => d.clickId)) {
         a.appendVarchar(r.clickId);
         a.appendVarchar(r.pvId);
         a.appendSmallInt(r.position);
@@ -345,14 +332,13 @@ async function insertRows(c: DuckDBConnection, rows: Rows): Promise<BatchResult>
     });
     result.settlements = await changed(
       c,
-      `INSERT INTO settlements SELECT * FROM stage_settlements
-       QUALIFY row_number() OVER (PARTITION BY click_id ORDER BY rowid) = 1 ON CONFLICT DO NOTHING`,
+      `INSERT INTO settlements SELECT * FROM stage_settlements ON CONFLICT DO NOTHING`,
     );
     await c.run(`DELETE FROM stage_settlements`);
   }
   if (rows.refunds.length > 0) {
     await append(c, 'stage_refunds', (a) => {
-      for (const r of rows.refunds) {
+      for (const r of firstOf(rows.refunds, (d) => d.refundId)) {
         a.appendVarchar(r.refundId);
         a.appendVarchar(r.clickId);
         a.appendVarchar(r.customerId);
@@ -364,14 +350,13 @@ async function insertRows(c: DuckDBConnection, rows: Rows): Promise<BatchResult>
     });
     result.refunds = await changed(
       c,
-      `INSERT INTO refunds SELECT * FROM stage_refunds
-       QUALIFY row_number() OVER (PARTITION BY refund_id ORDER BY rowid) = 1 ON CONFLICT DO NOTHING`,
+      `INSERT INTO refunds SELECT * FROM stage_refunds ON CONFLICT DO NOTHING`,
     );
     await c.run(`DELETE FROM stage_refunds`);
   }
   if (rows.customerChanges.length > 0) {
     await append(c, 'stage_customer_changes', (a) => {
-      for (const r of rows.customerChanges) {
+      for (const r of firstOf(rows.customerChanges, (d) => String(d.messageId))) {
         a.appendBigInt(BigInt(r.messageId));
         a.appendVarchar(r.customerId);
         a.appendBigInt(BigInt(r.atMs));
@@ -382,16 +367,35 @@ async function insertRows(c: DuckDBConnection, rows: Rows): Promise<BatchResult>
     });
     result.customerChanges = await changed(
       c,
-      `INSERT INTO customer_changes SELECT * FROM stage_customer_changes
-       QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY rowid) = 1 ON CONFLICT DO NOTHING`,
+      `INSERT INTO customer_changes SELECT * FROM stage_customer_changes ON CONFLICT DO NOTHING`,
     );
     await c.run(`DELETE FROM stage_customer_changes`);
   }
   return result;
 }
 
-async function append(c: DuckDBConnection, table: string, fill: (a: DuckDBAppender) => void): Promise<void> {
-  const a = await c.createAppender(table, 'main', 'temp');
+/** The first row of each id, in order (the first record wins, as in billing). */
+function firstOf<T>(rows: readonly T[], id: (r: T) => string): T[] {
+  const seen = new Set<string>();
+  const out: T[] = [];
+  for (const r of rows) {
+    const k = id(r);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(r);
+  }
+  return out;
+}
+
+/** Appends rows to a staging table (catalog temp) or, with catalog 'main', to a table of the database. */
+async function append(
+  c: DuckDBConnection,
+  table: string,
+  fill: (a: DuckDBAppender) => void,
+  catalog: 'temp' | 'main' = 'temp',
+): Promise<void> {
+  const a =
+    catalog === 'temp' ? await c.createAppender(table, 'main', 'temp') : await c.createAppender(table);
   try {
     fill(a);
     a.flushSync();
