@@ -14,8 +14,10 @@
 // Bookkeeping: positions (next Kafka offset per topic partition, written in the same transaction
 // as the rows), meta (the database id).
 //
-// Views put raw and rolled-up data behind one name, so every report reads one relation:
-//   impressions_hourly, decisions_hourly, page_views_hourly, terms, click_cost.
+// Views put raw and rolled-up data behind one name (impressions_hourly, decisions_hourly,
+// page_views_hourly, terms, click_cost). The reports use click_cost and terms as they are; for
+// impressions and decisions they build narrower unions of the same tables (reports/queries.ts),
+// and the two hourly views stay for ad-hoc SQL.
 // click_cost applies billing's refund rules (billing/ledger.ts): a `duplicate` refund moves no
 // money, a refund for another customer's click moves none, and a click is never refunded beyond
 // its price. Applied one by one with a cap, refunds of a click add up to min(price, sum): the
