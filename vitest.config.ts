@@ -21,6 +21,7 @@ export default defineConfig({
             'bin/**/*.test.ts',
             'bench/**/*.test.ts',
             'learner/**/*.test.ts',
+            'reports/**/*.test.ts',
           ],
           environment: 'node',
           testTimeout: 20_000,

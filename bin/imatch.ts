@@ -21,6 +21,8 @@ const program = new Command('imatch')
 (await import('./commands/gen.js')).register(program);
 (await import('./commands/infra.js')).register(program);
 (await import('./commands/merger.js')).register(program);
+(await import('./commands/report.js')).register(program);
+(await import('./commands/reports.js')).register(program);
 (await import('./commands/searcher.js')).register(program);
 (await import('./commands/spend.js')).register(program);
 (await import('./commands/start.js')).register(program);

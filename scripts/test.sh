@@ -122,6 +122,7 @@ ensure_tools() {
       return 1
     fi
   fi
+  bash scripts/ensure-chromium.sh || return 1
   java -version 2>&1 | sed -n 1p
   mvn -B -v 2>/dev/null | sed -n 1p
 }

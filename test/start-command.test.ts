@@ -90,7 +90,7 @@ describe('imatch start (the README run command)', () => {
 
   it('runs the engine, the printed examples work, and Ctrl-C leaves nothing behind', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'imatch-start-'));
-    const p = await freePorts(8);
+    const p = await freePorts(9);
     const searcherBase = await freeRun(2);
     const args = [
       'start',
@@ -115,6 +115,8 @@ describe('imatch start (the README run command)', () => {
       String(p[6]),
       '--billing-port',
       String(p[7]),
+      '--reports-port',
+      String(p[8]),
       '--searcher-base-port',
       String(searcherBase),
       '--replicas',
@@ -143,8 +145,9 @@ describe('imatch start (the README run command)', () => {
 
     const lines = stdout.split('\n').map((l) => l.trim());
     const curls = lines.filter((l) => l.startsWith('curl '));
-    const [queryCmd, changeCmd, changedQueryCmd, clickCmd, spendCmd] = curls;
-    expect(curls).toHaveLength(5);
+    const [queryCmd, changeCmd, changedQueryCmd, clickCmd, spendCmd, reportCmd] = curls;
+    expect(curls).toHaveLength(6);
+    expect(stdout).toContain(`http://127.0.0.1:${p[8]}/dashboard`);
 
     // 1. The query has ads.
     const first = JSON.parse(await sh(queryCmd!)) as { ads: { offerId: string }[]; degraded: boolean };
@@ -197,6 +200,15 @@ describe('imatch start (the README run command)', () => {
       );
     });
     expect(spent.chargedMicros).toBe(before.chargedMicros + decoded.payload.priceMicros);
+    // The report of the same customer and day: its cost is billing's net, once reports has the click.
+    const net = (spent as { netMicros?: number }).netMicros;
+    await waitFor(
+      async () => (JSON.parse(await sh(reportCmd!)) as { costMicros: number }).costMicros === net,
+      {
+        timeoutMs: 15_000,
+        what: "the report's cost to equal billing's net",
+      },
+    );
 
     // 4. Ctrl-C stops everything.
     process.kill(-child.pid!, 'SIGINT');

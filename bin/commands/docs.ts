@@ -302,6 +302,30 @@ export async function collectServices(): Promise<ServiceDoc[]> {
       metrics: metricsOf(metrics.registry),
     });
   }
+  {
+    const { buildApp } = await import('../../reports/app.js');
+    const { createReportsMetrics } = await import('../../reports/metrics.js');
+    const metrics = createReportsMetrics(false);
+    const build = () =>
+      buildApp({
+        log,
+        store: unused('report store'),
+        metrics,
+        timeZone: 'UTC',
+        today: () => '2026-01-01',
+        snapshot: unused('live snapshot'),
+        dashboardTickMs: 1000,
+        readiness: () => undefined,
+      }).app;
+    services.push({
+      name: 'reports',
+      command: 'imatch reports',
+      intro:
+        "Consumes pv, clicks, settlement and corrections into DuckDB (exactly once in effect: Kafka positions in the same transaction) and answers reports by customer, search term, offer, bidword, region, hour and day, in JSON or CSV (`?format=csv`); costs equal billing's net. `GET /dashboard` is the live dashboard page (server-sent events from `/v1/live/stream`, charts drawn with uPlot served from `/dashboard/uplot.min.js`). [reporting.md](reporting.md). Port 8085 in `imatch start`.",
+      routes: await collectRoutes(build),
+      metrics: metricsOf(metrics.registry),
+    });
+  }
   return services;
 }
 

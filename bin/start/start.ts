@@ -2,7 +2,7 @@
 // Steps: fetch and start ZooKeeper and Kafka (reused when already up), generate demo BP data
 // (once; reused on the next start), build and publish the index when ZooKeeper has no usable
 // current version, create the Kafka topics, then start 2 columns x 2 searcher replicas, a merger,
-// dispatch, a blender, the click filter and billing as separate processes, wait until each
+// dispatch, a blender, the click filter, billing and reports as separate processes, wait until each
 // answers /readyz, and print their URLs with working examples. SIGINT/SIGTERM stops everything
 // (services first, newest first, then the servers). Runs on the main thread; services are
 // children (bin/start/supervisor.ts).
@@ -46,6 +46,7 @@ export const StartConfig = Type.Object({
   dispatchPort: port(8082, 'Dispatch (BP change API) port'),
   mergerPort: port(8083, 'Merger port'),
   billingPort: port(8084, 'Billing port'),
+  reportsPort: port(8085, 'Reports and live dashboard port'),
   searcherBasePort: port(8090, 'First searcher port (column c, replica r gets base + c x replicas + r)'),
   secret: Type.String({
     default: 'demo-secret-change-me',
@@ -278,6 +279,21 @@ export async function runStart(config: StartConfig, log: Logger): Promise<void> 
       url: url(config.billingPort),
     });
 
+    await sup.start({
+      name: 'reports',
+      args: [
+        CLI,
+        'reports',
+        '--kafka-brokers',
+        brokers,
+        '--port',
+        String(config.reportsPort),
+        '--db-path',
+        join(demoDir, 'reports', 'reports.duckdb'),
+      ],
+      url: url(config.reportsPort),
+    });
+
     const examples = await buildExamples(config, snapshotDir);
     process.stdout.write(banner(zkConnect, brokers, sup, examples, join(demoDir, 'logs')));
     log.info('engine ready; Ctrl-C stops everything');
@@ -324,6 +340,8 @@ interface Examples {
   changedQuery: string;
   click: string | undefined;
   spend: string;
+  dashboard: string;
+  report: string;
 }
 
 /** The click filter does not bill clicks without a user agent or from crawlers: click as a browser. */
@@ -382,6 +400,8 @@ async function buildExamples(config: StartConfig, snapshotDir: string): Promise<
     changedQuery: `curl -s '${blender}/v1/ads?q=rocket+skates&n=3'`,
     click: click === undefined ? undefined : `curl -si -A '${BROWSER_UA}' '${click}'`,
     spend: `curl -s 'http://127.0.0.1:${config.billingPort}/v1/spend?customer=${clickCustomer}'`,
+    dashboard: `http://127.0.0.1:${config.reportsPort}/dashboard`,
+    report: `curl -s 'http://127.0.0.1:${config.reportsPort}/v1/reports/customers/${clickCustomer}'`,
   };
 }
 
@@ -440,6 +460,11 @@ Logs: ${logDir}
    ${ex.click ?? '(take any clickUrl from the answers above and open it)'}
    ...and see the advertiser's spend for today:
    ${ex.spend}
+
+4. Watch it live (queries/s, clicks/s, spend, top keywords; updates every second):
+   ${ex.dashboard}
+   ...and the advertiser's report for today (impressions, clicks, invalid clicks, cost):
+   ${ex.report}
 
 Ctrl-C stops everything.
 `;

@@ -1,0 +1,232 @@
+// Benchmark of the reports service's ingest and of its 30-day hourly report.
+//
+//   node --import tsx bench/reports-ingest.ts [--impressions 10000000] [--days 30] [--batch 5000]
+//        [--customers 2000] [--db FILE] [--reports 20] [--threads 1]
+//
+// Ingest: page-view records (3 ads each), click decisions (2% of impressions, a quarter of them
+// invalid) and settlements for the valid ones are made as the blender and the click filter write
+// them (JSON values, as Kafka hands them over), spread evenly over --days days ending today, then
+// parsed and written exactly as the service does (reports/records.ts addRecord, one
+// ReportStore.applyBatch transaction with its position per --batch records). Kafka's fetch is not
+// part of it: this is the cost one core pays per event after the fetch (DuckDB capped at --threads
+// worker threads, 1 by default: the target is one core). Prints events/s (all
+// records) and impressions/s, wall and CPU.
+// Report: `hourly()` for the busiest customer over the --days days, --reports times after a
+// warm-up; prints p50 and max latency.
+// Run on a quiet machine (BENCHMARKS.md): numbers taken next to other work mean little.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { hourly } from '../reports/queries.js';
+import { addRecord, emptyRows, type TopicKind } from '../reports/records.js';
+import { ReportStore } from '../reports/store.js';
+import { addDays, dayOf } from '../reports/time.js';
+
+const { values } = parseArgs({
+  options: {
+    impressions: { type: 'string', default: '10000000' },
+    days: { type: 'string', default: '30' },
+    batch: { type: 'string', default: '5000' },
+    customers: { type: 'string', default: '2000' },
+    db: { type: 'string' },
+    reports: { type: 'string', default: '20' },
+    threads: { type: 'string', default: '1' },
+  },
+});
+const IMPRESSIONS = Number(values.impressions);
+const DAYS = Number(values.days);
+const BATCH = Number(values.batch);
+const CUSTOMERS = Number(values.customers);
+const ADS = 3;
+const tmp = values.db === undefined ? mkdtempSync(join(tmpdir(), 'reports-bench-')) : undefined;
+const dbPath = values.db ?? join(tmp!, 'reports.duckdb');
+
+const today = dayOf(Date.now(), 'UTC');
+const startMs = Date.parse(`${addDays(today, -(DAYS - 1))}T00:00:00Z`);
+const spanMs = DAYS * 86_400_000;
+const pageViews = Math.ceil(IMPRESSIONS / ADS);
+
+// Customer 0 is the busiest (every page view shows it): its report covers the most impressions.
+const customerOf = (pvNo: number, k: number) =>
+  k === 0 ? 'c0' : `c${1 + ((pvNo * 7 + k * 13) % (CUSTOMERS - 1))}`;
+const KEYWORDS = Array.from({ length: 500 }, (_, i) => `keyword ${i}`);
+
+function pvValue(pvNo: number, timeMs: number, pvId: string): Buffer {
+  const q = KEYWORDS[pvNo % KEYWORDS.length]!;
+  return Buffer.from(
+    JSON.stringify({
+      v: 1,
+      pvId,
+      timeMs,
+      time: new Date(timeMs).toISOString(),
+      query: { raw: q, normalized: q, rewritten: q, synonyms: [], stopwords: [] },
+      n: ADS,
+      region: 'DE',
+      user: { clientDigest: '0000000000000000' },
+      coverage: { columns: 2, answered: 2 },
+      degraded: false,
+      pricing: { reserveMicros: 10_000, stepMicros: 10_000 },
+      ads: Array.from({ length: ADS }, (_, k) => ({
+        position: k + 1,
+        offerId: `o${pvNo % 50_000}-${k}`,
+        customerId: customerOf(pvNo, k),
+        bidwordId: `b${pvNo % 20_000}-${k}`,
+        keyword: q,
+        matchType: 'exact',
+        bidMicros: 1_000_000,
+        qualityBp: 5000,
+        score: 1,
+        priceMicros: 200_000 + k * 10_000,
+      })),
+      tookMs: 2,
+    }),
+  );
+}
+
+function clickValues(pvNo: number, timeMs: number, pvId: string): { decision: Buffer; settlement?: Buffer } {
+  const billable = pvNo % 4 !== 0;
+  const customerId = customerOf(pvNo, 0);
+  const clickId = `${pvId}:1`;
+  const decision = Buffer.from(
+    JSON.stringify({
+      v: 1,
+      clickId,
+      decisionId: `bench:${pvNo}`,
+      instance: 'bench',
+      billable,
+      reason: billable ? 'ok' : 'bot',
+      pvId,
+      position: 1,
+      offerId: `o${pvNo % 50_000}-0`,
+      customerId,
+      bidwordId: `b${pvNo % 20_000}-0`,
+      priceMicros: 200_000,
+      bidMicros: 1_000_000,
+      issuedAtMs: timeMs,
+      clickedAtMs: timeMs + 3_000,
+      ip: '192.0.2.1',
+      uaDigest: '0123456789abcdef',
+      userKey: 'u',
+      kid: 1,
+    }),
+  );
+  if (!billable) return { decision };
+  const settlement = Buffer.from(
+    JSON.stringify({
+      v: 1,
+      clickId,
+      customerId,
+      offerId: `o${pvNo % 50_000}-0`,
+      bidwordId: `b${pvNo % 20_000}-0`,
+      priceMicros: 200_000,
+      clickedAtMs: timeMs + 3_000,
+      instance: 'bench',
+    }),
+  );
+  return { decision, settlement };
+}
+
+const store = await ReportStore.open(dbPath, { threads: Number(values.threads) });
+const offsets: Record<TopicKind, bigint> = {
+  pv: 0n,
+  clicks: 0n,
+  settlement: 0n,
+  corrections: 0n,
+  changes: 0n,
+};
+let generateMs = 0;
+let ingestWallMs = 0;
+let ingestCpuUs = 0;
+let records = 0;
+
+async function flush(kind: TopicKind, values: Buffer[]): Promise<void> {
+  if (values.length === 0) return;
+  const wall = performance.now();
+  const cpu = process.cpuUsage();
+  const rows = emptyRows();
+  for (const v of values) if (!addRecord(kind, v, 'UTC', rows)) throw new Error(`bad ${kind} record`);
+  offsets[kind] += BigInt(values.length);
+  await store.applyBatch(rows, { topic: kind, partition: 0, nextOffset: offsets[kind].toString() });
+  const used = process.cpuUsage(cpu);
+  ingestCpuUs += used.user + used.system;
+  ingestWallMs += performance.now() - wall;
+  records += values.length;
+}
+
+const clickEvery = Math.max(1, Math.round(1 / (0.02 * ADS)));
+let pvBuf: Buffer[] = [];
+let clickBuf: Buffer[] = [];
+let settleBuf: Buffer[] = [];
+const t0 = performance.now();
+for (let i = 0; i < pageViews; i++) {
+  const g = performance.now();
+  const timeMs = startMs + Math.floor((i / pageViews) * spanMs);
+  const pvId = randomUUID();
+  pvBuf.push(pvValue(i, timeMs, pvId));
+  if (i % clickEvery === 0) {
+    const c = clickValues(i, timeMs, pvId);
+    clickBuf.push(c.decision);
+    if (c.settlement) settleBuf.push(c.settlement);
+  }
+  generateMs += performance.now() - g;
+  if (pvBuf.length >= BATCH) {
+    await flush('pv', pvBuf);
+    pvBuf = [];
+  }
+  if (clickBuf.length >= BATCH) {
+    await flush('clicks', clickBuf);
+    clickBuf = [];
+    await flush('settlement', settleBuf);
+    settleBuf = [];
+  }
+  if (i > 0 && i % 500_000 === 0)
+    process.stderr.write(
+      `  ${i.toLocaleString()} page views, ${Math.round(records / (ingestWallMs / 1000))} events/s\n`,
+    );
+}
+await flush('pv', pvBuf);
+await flush('clicks', clickBuf);
+await flush('settlement', settleBuf);
+const totalS = (performance.now() - t0) / 1000;
+
+const latencies: number[] = [];
+const from = addDays(today, -(DAYS - 1));
+let rowsBack = 0;
+for (let i = 0; i < Number(values.reports) + 2; i++) {
+  const t = performance.now();
+  const r = await hourly(store, 'c0', from, today);
+  if (i >= 2) latencies.push(performance.now() - t);
+  rowsBack = r.length;
+}
+latencies.sort((a, b) => a - b);
+const summary = {
+  bench: 'reports-ingest',
+  impressions: pageViews * ADS,
+  pageViews,
+  records,
+  days: DAYS,
+  batch: BATCH,
+  ingest: {
+    eventsPerSecWall: Math.round(records / (ingestWallMs / 1000)),
+    eventsPerSecCpu: Math.round(records / (ingestCpuUs / 1e6)),
+    impressionsPerSecWall: Math.round((pageViews * ADS) / (ingestWallMs / 1000)),
+    wallS: Math.round(ingestWallMs) / 1000,
+    cpuS: Math.round(ingestCpuUs / 1000) / 1000,
+    generateS: Math.round(generateMs) / 1000,
+    totalS: Math.round(totalS * 10) / 10,
+  },
+  hourlyReport: {
+    customer: 'c0',
+    from,
+    to: today,
+    rows: rowsBack,
+    p50Ms: Math.round(latencies[Math.floor(latencies.length / 2)]! * 10) / 10,
+    maxMs: Math.round(latencies.at(-1)! * 10) / 10,
+  },
+  machine: { cpus: cpus().length, loadavg: loadavg().map((l) => Math.round(l * 100) / 100) },
+};
+await store.close();
+if (tmp) rmSync(tmp, { recursive: true, force: true });
+process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

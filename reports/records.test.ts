@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { addRecord, emptyRows, splitClickId } from './records.js';
+import { customerChange, decision, pv, refund, settlement, T0 } from './testing.js';
+
+const buf = (v: unknown) => Buffer.from(JSON.stringify(v));
+
+describe('report rows from Kafka records', () => {
+  it('turns a page view into one page-view row and one impression per shown ad', () => {
+    const rows = emptyRows();
+    expect(
+      addRecord(
+        'pv',
+        buf(
+          pv('p1', T0, [
+            { customerId: 'c1', priceMicros: 5 },
+            { customerId: 'c2', priceMicros: 7 },
+          ]),
+        ),
+        'UTC',
+        rows,
+      ),
+    ).toBe(true);
+    expect(rows.pageViews).toEqual([
+      { pvId: 'p1', timeMs: T0, day: '2026-11-20', hour: 10, query: 'red shoes', region: 'DE', ads: 2 },
+    ]);
+    expect(rows.impressions.map((i) => [i.position, i.customerId, i.priceMicros])).toEqual([
+      [1, 'c1', 5],
+      [2, 'c2', 7],
+    ]);
+  });
+
+  it('keeps decisions, settlements (with the page view of the click id) and refunds', () => {
+    const rows = emptyRows();
+    expect(addRecord('clicks', buf(decision('p1:2', 'c1', 'bot', 5, 1)), 'UTC', rows)).toBe(true);
+    expect(addRecord('settlement', buf(settlement('p1:2', 'c1', 5)), 'UTC', rows)).toBe(true);
+    expect(addRecord('corrections', buf(refund('rf:p1:2', 'p1:2', 'c1', 5)), 'UTC', rows)).toBe(true);
+    expect(rows.decisions[0]).toMatchObject({ reason: 'bot', billable: false, pvId: 'p1', position: 2 });
+    expect(rows.settlements[0]).toMatchObject({
+      clickId: 'p1:2',
+      pvId: 'p1',
+      position: 2,
+      day: '2026-11-20',
+    });
+    expect(rows.refunds[0]).toMatchObject({ refundId: 'rf:p1:2', amountMicros: 5, reason: 'burst-ip' });
+  });
+
+  it('refuses what does not parse or does not match its schema', () => {
+    const rows = emptyRows();
+    expect(addRecord('pv', Buffer.from('{not json'), 'UTC', rows)).toBe(false);
+    expect(addRecord('pv', null, 'UTC', rows)).toBe(false);
+    expect(
+      addRecord('settlement', buf({ ...settlement('p1:1', 'c1', 5), priceMicros: -1 }), 'UTC', rows),
+    ).toBe(false);
+    expect(addRecord('clicks', buf(settlement('p1:1', 'c1', 5)), 'UTC', rows)).toBe(false);
+    expect(rows).toEqual(emptyRows());
+  });
+
+  it('keeps customer changes of the changes topic and ignores offers and bidwords', () => {
+    const rows = emptyRows();
+    expect(addRecord('changes', buf(customerChange(7, 'c1', 'offline', 500, T0)), 'UTC', rows)).toBe(true);
+    expect(
+      addRecord(
+        'changes',
+        buf({
+          entity: 'customer',
+          op: 'delete',
+          id: 8,
+          acceptedAt: new Date(T0).toISOString(),
+          data: { id: 'c1' },
+        }),
+        'UTC',
+        rows,
+      ),
+    ).toBe(true);
+    expect(
+      addRecord(
+        'changes',
+        buf({ entity: 'offer', op: 'upsert', id: 9, data: { id: 'o1', customerId: 'c1' } }),
+        'UTC',
+        rows,
+      ),
+    ).toBe(true);
+    expect(rows.customerChanges).toEqual([
+      { messageId: 7, customerId: 'c1', atMs: T0, status: 'offline', dailyBudgetMicros: 500 },
+      { messageId: 8, customerId: 'c1', atMs: T0, status: 'deleted', dailyBudgetMicros: 0 },
+    ]);
+    expect(
+      addRecord(
+        'changes',
+        buf({ entity: 'customer', op: 'upsert', id: 'x', data: { id: 'c1' } }),
+        'UTC',
+        rows,
+      ),
+    ).toBe(false);
+  });
+
+  it('splits a click id into its page view and position', () => {
+    expect(splitClickId('9b1c-uuid:3')).toEqual({ pvId: '9b1c-uuid', position: 3 });
+  });
+});

@@ -1,0 +1,77 @@
+// Shared pieces of the reports integration tests: start `imatch reports` as a real process and
+// find its URL, and wait until it (and billing) has consumed every topic to its end.
+import type { Admin } from 'kafkajs';
+import { kafkaBrokers, type ServiceProcess, spawnImatch } from './helpers/index.js';
+
+export interface ReportTopicNames {
+  pv: string;
+  clicks: string;
+  settlement: string;
+  corrections: string;
+  changes: string;
+}
+
+export function reportTopicFlags(t: ReportTopicNames): string[] {
+  return [
+    '--topic-pv',
+    t.pv,
+    '--topic-clicks',
+    t.clicks,
+    '--topic-settlement',
+    t.settlement,
+    '--topic-corrections',
+    t.corrections,
+    '--topic-changes',
+    t.changes,
+  ];
+}
+
+export interface ReportsProcess {
+  proc: ServiceProcess;
+  url: string;
+}
+
+export async function startReportsProcess(
+  dataDir: string,
+  t: ReportTopicNames,
+  extra: string[] = [],
+): Promise<ReportsProcess> {
+  const proc = spawnImatch(
+    [
+      'reports',
+      '--port',
+      '0',
+      '--kafka-brokers',
+      kafkaBrokers().join(','),
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'info',
+      '--dashboard-tick-ms',
+      '500',
+      ...reportTopicFlags(t),
+      ...extra,
+    ],
+    { env: { IMATCH_LOG_PRETTY: '0' } },
+  );
+  const m = await proc.waitForOutput(/"url":"(http[^"]+)"[^\n]*"msg":"reports listening"/, 60_000);
+  return { proc, url: m[1]! };
+}
+
+/** End offset of every partition of `topics`, as `topic:partition` -> offset. */
+export async function topicEnds(admin: Admin, topics: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const topic of topics)
+    for (const p of await admin.fetchTopicOffsets(topic)) out.set(`${topic}:${p.partition}`, p.high);
+  return out;
+}
+
+/** True when `positions` reach every end in `ends` (a partition with end 0 needs no position). */
+export function caughtUp(
+  positions: readonly { topic: string; partition: number; nextOffset: string }[],
+  ends: Map<string, string>,
+): boolean {
+  const at = new Map(positions.map((p) => [`${p.topic}:${p.partition}`, p.nextOffset]));
+  for (const [k, end] of ends) if (end !== '0' && at.get(k) !== end) return false;
+  return true;
+}
