@@ -5,16 +5,14 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { ImatchError } from '../../core/errors.js';
 import { Id } from '../../core/model.js';
-import { DAY_PATTERN } from '../day.js';
+import { BillingDay } from '../day.js';
 import type { Ledger } from '../ledger.js';
 import { spendReport } from '../spend-report.js';
 
 const SpendQuery = Type.Object(
   {
     customer: Id,
-    day: Type.Optional(
-      Type.String({ pattern: DAY_PATTERN, description: 'Billing day YYYY-MM-DD (default: today)' }),
-    ),
+    day: Type.Optional(BillingDay),
   },
   { additionalProperties: false },
 );

@@ -198,15 +198,11 @@ export async function collectServices(): Promise<ServiceDoc[]> {
   }
   {
     const { buildApp, createSearcherState } = await import('../../services/searcher/app.js');
-    const { dumpRoutes } = await import('../../services/searcher/isupdate/dump-route.js');
     const { isUpdateMetrics } = await import('../../services/searcher/isupdate/metrics.js');
     const state = createSearcherState({ column: 0 }, { log, processMetrics: false });
     isUpdateMetrics(state.metrics.registry);
-    const build = (debug: boolean) => () => {
-      const app = buildApp({ column: 0, replica: 'r0' }, { ...state, log });
-      if (debug) dumpRoutes(app, { current: () => undefined });
-      return app;
-    };
+    const build = (debug: boolean) => () =>
+      buildApp({ column: 0, replica: 'r0', debugEndpoints: debug }, { ...state, log });
     services.push({
       name: 'searcher',
       command: 'imatch searcher',

@@ -20,7 +20,6 @@ import { buildApp, createSearcherState, type SearcherState } from './app.js';
 import type { SearcherConfig } from './config.js';
 import type { ColumnIndex } from './index/column-index.js';
 import type { Serving } from './index-holder.js';
-import { dumpRoutes } from './isupdate/dump-route.js';
 import { type IsUpdateRuntime, openIsUpdate } from './isupdate/runtime.js';
 import { watchIndexVersion } from './version-watcher.js';
 
@@ -105,7 +104,6 @@ export async function startSearcher(config: SearcherConfig, log: Logger): Promis
     log,
     isRegistered: () => registration !== undefined && zk?.isConnected() === true,
   });
-  if (config.debugEndpoints) dumpRoutes(app, { current: () => state.holder.current?.index });
 
   let unwatch: Unwatch | undefined;
   try {
