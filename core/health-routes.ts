@@ -72,7 +72,8 @@ export function healthRoutes(app: FastifyInstance, opts: HealthRouteOptions): vo
     },
   );
 
-  app.get('/metrics', { schema: { hide: true } as Record<string, unknown> }, async (_request, reply) => {
+  const metricsSchema = { tags, summary: 'Prometheus text of every metric of the service' };
+  app.get('/metrics', { schema: metricsSchema }, async (_request, reply) => {
     opts.onScrape?.();
     const text = await metrics.registry.metrics();
     return reply.header('content-type', metrics.registry.contentType).send(text);

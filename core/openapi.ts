@@ -28,7 +28,8 @@ export function registerOpenApi(app: FastifyInstance, info: OpenApiInfo): void {
 
 export function openApiRoute(app: FastifyInstance): void {
   let document: unknown;
-  app.get('/openapi.json', { schema: { hide: true } as Record<string, unknown> }, (_request, reply) => {
+  const schema = { tags: ['operations'], summary: 'This document (OpenAPI 3)' };
+  app.get('/openapi.json', { schema }, (_request, reply) => {
     document ??= withoutDefaultedRequired(app.swagger());
     return reply.send(document);
   });

@@ -351,7 +351,7 @@ describe('blender service routes', () => {
     expect(res.statusCode).toBe(200);
     const doc = res.json();
     expect(doc.openapi).toBe('3.0.3');
-    expect(Object.keys(doc.paths)).toEqual(['/v1/ads', '/healthz', '/readyz']);
+    expect(Object.keys(doc.paths)).toEqual(['/v1/ads', '/healthz', '/readyz', '/metrics', '/openapi.json']);
     const params = doc.paths['/v1/ads'].get.parameters;
     expect(params.map((p: { name: string }) => p.name)).toEqual(['q', 'n', 'region', 'category', 'user']);
     // n has a default, so a caller may leave it out; q may not.
