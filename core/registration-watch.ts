@@ -25,7 +25,7 @@ export async function watchRegistrations(
       try {
         const node = await zk.get(`${o.path}/${child}`);
         if (node === null) continue; // gone meanwhile: the next callback has the new set
-        const registration = parseServiceRegistration(node.data);
+        const registration = parseServiceRegistration(node.data, child);
         if (registration === undefined) o.log.warn({ child }, 'not a service registration; ignored');
         else found.push(registration);
       } catch (err) {

@@ -15,6 +15,10 @@ describe('service registrations', () => {
       url: 'http://a:1',
       id: 'a',
     });
+    expect(parseServiceRegistration('{"url":"http://a:1"}', 'node-a')).toEqual({
+      url: 'http://a:1',
+      id: 'node-a',
+    });
     for (const bad of ['', 'null', '[]', '{"id":"a"}', '{"url":"ftp://a","id":"a"}', '{"url":"http://a:1"}'])
       expect(parseServiceRegistration(bad), bad).toBeUndefined();
   });

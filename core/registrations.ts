@@ -45,8 +45,14 @@ export function serviceRegistration(url: string, id: string): ServiceRegistratio
   return { url, id, startedAt: new Date().toISOString(), pid: process.pid, host: hostname() };
 }
 
-/** The registration in a node's data, or undefined when it is not one (no http(s) url, no id). */
-export function parseServiceRegistration(data: Buffer | string): ServiceRegistration | undefined {
+/**
+ * The registration in a node's data, or undefined when it has no http(s) url. A registration
+ * written by an older or foreign writer may carry only `url`: its id is then the node's name.
+ */
+export function parseServiceRegistration(
+  data: Buffer | string,
+  nodeName?: string,
+): ServiceRegistration | undefined {
   let value: unknown;
   try {
     value = JSON.parse(data.toString());
@@ -56,6 +62,9 @@ export function parseServiceRegistration(data: Buffer | string): ServiceRegistra
   if (value === null || typeof value !== 'object') return undefined;
   const r = value as Partial<ServiceRegistration>;
   if (typeof r.url !== 'string' || !/^https?:\/\/[^\s/]+/.test(r.url)) return undefined;
-  if (typeof r.id !== 'string' || r.id === '') return undefined;
+  if (typeof r.id !== 'string' || r.id === '') {
+    if (nodeName === undefined) return undefined;
+    return { ...r, id: nodeName } as ServiceRegistration;
+  }
   return r as ServiceRegistration;
 }
