@@ -4,6 +4,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { CommonSettings, HttpSettings, KafkaSettings, ZkSettings } from '../core/config.js';
 import { ServiceSettings } from '../core/service-runtime.js';
+import { TestClockSettings } from '../core/test-clock-route.js';
 
 export const BillingConfig = Type.Object(
   {
@@ -64,14 +65,7 @@ export const BillingConfig = Type.Object(
       minimum: 50,
       description: 'How often held customers are re-checked (ms)',
     }),
-    clockOffsetMs: Type.Integer({
-      default: 0,
-      description: "Shift of this service's clock (tests and demos only)",
-    }),
-    testClockEndpoint: Type.Boolean({
-      default: false,
-      description: 'Expose PUT /v1/test/clock to move the clock (tests only; never in production)',
-    }),
+    ...TestClockSettings,
   },
   { additionalProperties: false },
 );

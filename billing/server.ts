@@ -140,11 +140,7 @@ export async function startBilling(config: BillingConfig, log: Logger): Promise<
   }
 
   function stopOf(a: FastifyInstance): () => Promise<void> {
-    stop ??= gracefulStop({
-      name: 'billing',
-      log,
-      app: a,
-      shutdownTimeoutMs: config.shutdownTimeoutMs,
+    stop ??= gracefulStop('billing', log, a, config.shutdownTimeoutMs, {
       registration: () => registration,
       afterStop: [
         ['stop consuming', () => consumer?.disconnect()],

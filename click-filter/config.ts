@@ -5,6 +5,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { CommonSettings, HttpSettings, KafkaSettings, ZkSettings } from '../core/config.js';
 import { IdSetting, ServiceSettings } from '../core/service-runtime.js';
+import { TestClockSettings } from '../core/test-clock-route.js';
 
 const ms = (dflt: number, description: string, minimum = 0) =>
   Type.Integer({ default: dflt, minimum, description });
@@ -103,14 +104,7 @@ export const ClickFilterConfig = Type.Object(
       maximum: 1024,
       description: 'Partitions of the clicks and settlement topics when this service creates them',
     }),
-    clockOffsetMs: Type.Integer({
-      default: 0,
-      description: "Shift of this service's clock (tests and demos only)",
-    }),
-    testClockEndpoint: Type.Boolean({
-      default: false,
-      description: 'Expose PUT /v1/test/clock to move the clock (tests only; never in production)',
-    }),
+    ...TestClockSettings,
   },
   { additionalProperties: false },
 );

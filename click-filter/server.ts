@@ -122,11 +122,7 @@ export async function startClickFilter(config: ClickFilterConfig, log: Logger): 
   }
 
   function stopOf(f: ClickFilterApp): () => Promise<void> {
-    stop ??= gracefulStop({
-      name: 'click-filter',
-      log,
-      app: f.app,
-      shutdownTimeoutMs: config.shutdownTimeoutMs,
+    stop ??= gracefulStop('click-filter', log, f.app, config.shutdownTimeoutMs, {
       registration: () => registration,
       beforeStop: [['stop watching settings', () => unwatch?.()]],
       afterStop: [

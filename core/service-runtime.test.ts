@@ -28,11 +28,7 @@ describe('service runtime', () => {
         order.push('deregistered');
       },
     };
-    const stop = gracefulStop({
-      name: 'test',
-      log: silentLogger(),
-      app,
-      shutdownTimeoutMs: 1000,
+    const stop = gracefulStop('test', silentLogger(), app, 1000, {
       registration: () => registration,
       beforeStop: [['leave', () => order.push('left the election')]],
       afterStop: [

@@ -78,12 +78,7 @@ export async function listen(
 
 export type Step = readonly [what: string, run: () => unknown];
 
-export interface StopOptions {
-  /** Service name for the log lines ("merger shutting down"). */
-  name: string;
-  log: Logger;
-  app: FastifyInstance;
-  shutdownTimeoutMs: number;
+export interface StopSteps {
   /** The registration to remove before the app stops (read at stop time). */
   registration?: () => Registration | undefined;
   beforeStop?: Step[];
@@ -92,8 +87,18 @@ export interface StopOptions {
   summary?: () => Record<string, unknown>;
 }
 
-/** The ordered, idempotent graceful stop of a service (see the top of this file). */
-export function gracefulStop(o: StopOptions): () => Promise<void> {
+/**
+ * The ordered, idempotent graceful stop of a service (see the top of this file); `name` is the
+ * service's, for the log lines ("merger shutting down").
+ */
+export function gracefulStop(
+  name: string,
+  log: Logger,
+  app: FastifyInstance,
+  shutdownTimeoutMs: number,
+  steps: StopSteps,
+): () => Promise<void> {
+  const o = { name, log, app, shutdownTimeoutMs, ...steps };
   let stopping: Promise<void> | undefined;
   const run = async ([what, step]: Step) => {
     try {

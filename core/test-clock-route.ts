@@ -5,6 +5,18 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { OffsetClock } from './clock.js';
 
+/** Spread into the config schema of a service that offers the test clock. */
+export const TestClockSettings = {
+  clockOffsetMs: Type.Integer({
+    default: 0,
+    description: "Shift of this service's clock (tests and demos only)",
+  }),
+  testClockEndpoint: Type.Boolean({
+    default: false,
+    description: 'Expose PUT /v1/test/clock to move the clock (tests only; never in production)',
+  }),
+};
+
 const Body = Type.Object(
   { offsetMs: Type.Integer({ description: 'Shift of the service clock from real time (ms)' }) },
   { additionalProperties: false },

@@ -29,6 +29,13 @@ export interface DispatchDeps {
   notReady?: () => string[];
 }
 
+/** What the OpenAPI document says of this service. */
+const OPENAPI = {
+  description:
+    "The advertiser platform's entry point for changes: validates a batch, gives each change a unique increasing message id, makes it durable in Kafka, then answers. Send `Authorization: Bearer <secret>`.",
+  tags: [{ name: 'changes', description: 'Advertiser changes' }],
+};
+
 const ReadyInfo = {
   leader: Type.Boolean(),
   leaderUrl: Type.Union([Type.String(), Type.Null()]),
@@ -37,7 +44,7 @@ const ReadyInfo = {
 
 export function buildApp(config: Pick<DispatchConfig, 'secret'>, deps: DispatchDeps): FastifyInstance {
   const { writer, leadership, metrics } = deps;
-  const readiness = (): Readiness => {
+  const check = (): Readiness => {
     const state = leadership.state();
     const why = deps.notReady?.() ?? [];
     if (!state.leader) {
@@ -58,12 +65,8 @@ export function buildApp(config: Pick<DispatchConfig, 'secret'>, deps: DispatchD
     {
       log: deps.log,
       metrics,
-      readiness: { schema: ReadyInfo, check: readiness },
-      openapi: {
-        description:
-          "The advertiser platform's entry point for changes: validates a batch, gives each change a unique increasing message id, makes it durable in Kafka, then answers. Send `Authorization: Bearer <secret>`.",
-        tags: [{ name: 'changes', description: 'Advertiser changes' }],
-      },
+      readiness: { schema: ReadyInfo, check },
+      openapi: OPENAPI,
       validationCode: 'IM_ERR_BAD_CHANGE',
       onScrape: () => {
         metrics.pending.set(writer.pending);

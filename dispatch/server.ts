@@ -96,11 +96,7 @@ export async function startDispatch(config: DispatchConfig, log: Logger): Promis
   });
 
   let registration: Registration | undefined;
-  const close = gracefulStop({
-    name: 'dispatch',
-    log,
-    app,
-    shutdownTimeoutMs: config.shutdownTimeoutMs,
+  const close = gracefulStop('dispatch', log, app, config.shutdownTimeoutMs, {
     registration: () => registration,
     // Leave the election first: a follower takes over at once.
     beforeStop: [['leave the election', () => election?.stop()]],

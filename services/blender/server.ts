@@ -75,11 +75,7 @@ export async function startBlender(config: BlenderConfig, log: Logger): Promise<
     },
   });
 
-  const close = gracefulStop({
-    name: 'blender',
-    log,
-    app,
-    shutdownTimeoutMs: config.shutdownTimeoutMs,
+  const close = gracefulStop('blender', log, app, config.shutdownTimeoutMs, {
     registration: () => registration,
     afterStop: [
       [

@@ -33,6 +33,12 @@ export type MergerAppConfig = Pick<
   'deadlineMs' | 'attemptTimeoutMs' | 'minRetryMs' | 'perCustomerMax'
 >;
 
+/** What the OpenAPI document says of this service. */
+const OPENAPI = {
+  description:
+    'Internal: fans a query out to one replica of every index column, merges, applies CDistinct and sorts (core/merge-contract.ts).',
+};
+
 const ReadyInfo = {
   columns: Type.Integer(),
   replicas: Type.Array(Type.Object({ healthy: Type.Integer(), known: Type.Integer() })),
@@ -60,7 +66,7 @@ export function buildApp(config: MergerAppConfig, deps: MergerDeps): FastifyInst
     onDeepen: () => metrics.deepen(),
   });
 
-  const readiness = (): Readiness => {
+  const check = (): Readiness => {
     const columns = balancer.columnCount;
     const replicas = Array.from({ length: columns }, (_, c) => ({
       healthy: balancer.healthyCount(c),
@@ -80,11 +86,8 @@ export function buildApp(config: MergerAppConfig, deps: MergerDeps): FastifyInst
     {
       log: deps.log,
       metrics,
-      readiness: { schema: ReadyInfo, check: readiness },
-      openapi: {
-        description:
-          'Internal: fans a query out to one replica of every index column, merges, applies CDistinct and sorts (core/merge-contract.ts).',
-      },
+      readiness: { schema: ReadyInfo, check },
+      openapi: OPENAPI,
       onValidationError: () => metrics.request('bad_request', 0),
     },
     (app) => mergeRoutes(app, { query, metrics }),

@@ -68,11 +68,7 @@ export async function startMerger(config: MergerConfig, log: Logger): Promise<Ru
   });
   const app = buildApp(config, { log, balancer, isDiscovered: () => discovery.ready });
   let registration: Registration | undefined;
-  const close = gracefulStop({
-    name: 'merger',
-    log,
-    app,
-    shutdownTimeoutMs: config.shutdownTimeoutMs,
+  const close = gracefulStop('merger', log, app, config.shutdownTimeoutMs, {
     registration: () => registration,
     afterStop: [
       ['stop discovery', () => discovery.stop()],

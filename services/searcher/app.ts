@@ -95,7 +95,7 @@ export function buildApp(
 ): FastifyInstance {
   const { holder } = deps;
   const isRegistered = deps.isRegistered ?? (() => true);
-  const readiness = (): Readiness => {
+  const check = (): Readiness => {
     const serving = holder.current;
     const registered = isRegistered();
     const why: string[] = [];
@@ -116,7 +116,7 @@ export function buildApp(
     {
       log: deps.log,
       metrics: deps.metrics,
-      readiness: { schema: ReadyInfo, check: readiness },
+      readiness: { schema: ReadyInfo, check },
       openapi: {
         description:
           'Internal: one replica of one index column answers POST /search for mergers (core/search-contract.ts).',

@@ -115,11 +115,7 @@ export async function startSearcher(config: SearcherConfig, log: Logger): Promis
   });
 
   let unwatch: Unwatch | undefined;
-  const stop = gracefulStop({
-    name: 'searcher',
-    log,
-    app,
-    shutdownTimeoutMs: config.shutdownTimeoutMs,
+  const stop = gracefulStop('searcher', log, app, config.shutdownTimeoutMs, {
     registration: () => registration,
     beforeStop: [
       [
