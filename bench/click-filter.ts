@@ -291,7 +291,7 @@ async function main(): Promise<void> {
       args.producers!,
       '--log-level',
       'info',
-      '--instance-id',
+      '--id',
       'bench',
     ],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, IMATCH_LOG_PRETTY: '0' } },

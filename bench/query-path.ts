@@ -258,7 +258,12 @@ function stageSources(searcherUrls: readonly string[], mergerPort: number, blend
       metric: 'imatch_blender_merger_call_duration_seconds',
       labels: 'outcome="ok"',
     },
-    { name: 'merger POST /merge', url: merger, metric: 'imatch_merger_request_duration_seconds', labels: '' },
+    {
+      name: 'merger POST /merge',
+      url: merger,
+      metric: 'imatch_merger_request_duration_seconds',
+      labels: 'route="/merge"',
+    },
     ...searcherUrls.flatMap((u, c) => [
       {
         name: `merger -> column ${c} attempt`,

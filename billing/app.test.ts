@@ -97,6 +97,28 @@ describe('billing HTTP', () => {
     expect(bad.json()).toMatchObject({ code: 'IM_ERR_BAD_REQUEST' });
   });
 
+  it('refuses a day that is not on the calendar and unknown parameters, with 400 and a code', async () => {
+    const { app: a } = app();
+    for (const url of [
+      '/v1/spend?customer=c1&day=2026-13-45',
+      '/v1/spend?customer=c1&day=2026-02-30',
+      '/v1/spend?customer=c1&dya=2026-11-22',
+      '/v1/totals?verbose=1',
+    ]) {
+      const res = await a.inject({ url });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json().code, url).toBe('IM_ERR_BAD_REQUEST');
+    }
+    const month = await a.inject({ url: '/v1/spend?customer=c1&day=2026-13-45' });
+    expect(month.json().message).toBe(
+      'Invalid parameter "day": "2026-13-45" does not match. Expected: Billing day YYYY-MM-DD, a real calendar date (default: today)',
+    );
+    const typo = await a.inject({ url: '/v1/spend?customer=c1&dya=2026-11-22' });
+    expect(typo.json().message).toBe('Unknown parameter "dya". Allowed: customer, day');
+    // A leap day is a real day (the customer is unknown: 404, not 400).
+    expect((await a.inject({ url: '/v1/spend?customer=c1&day=2028-02-29' })).statusCode).toBe(404);
+  });
+
   it('moves the billing clock through the test endpoint only when enabled', async () => {
     expect(
       (await app().app.inject({ method: 'PUT', url: '/v1/test/clock', payload: { offsetMs: 1 } })).statusCode,

@@ -3,6 +3,8 @@
 // dispatch, and where customer entities come from at first start. Read once, then frozen.
 import { type Static, Type } from '@sinclair/typebox';
 import { CommonSettings, HttpSettings, KafkaSettings, ZkSettings } from '../core/config.js';
+import { ServiceSettings } from '../core/service-runtime.js';
+import { TestClockSettings } from '../core/test-clock-route.js';
 
 export const BillingConfig = Type.Object(
   {
@@ -16,9 +18,7 @@ export const BillingConfig = Type.Object(
       maximum: 65535,
       description: 'Port to listen on (0 = any free port)',
     }),
-    advertiseHost: Type.Optional(
-      Type.String({ minLength: 1, description: 'Host name put into the ZooKeeper registration' }),
-    ),
+    ...ServiceSettings,
     ledgerDir: Type.Optional(
       Type.String({ minLength: 1, description: 'Ledger folder (default: <data-dir>/billing/ledger)' }),
     ),
@@ -65,19 +65,7 @@ export const BillingConfig = Type.Object(
       minimum: 50,
       description: 'How often held customers are re-checked (ms)',
     }),
-    shutdownTimeoutMs: Type.Integer({
-      default: 10_000,
-      minimum: 1,
-      description: 'Longest a graceful stop waits (ms)',
-    }),
-    clockOffsetMs: Type.Integer({
-      default: 0,
-      description: "Shift of this service's clock (tests and demos only)",
-    }),
-    testClockEndpoint: Type.Boolean({
-      default: false,
-      description: 'Expose PUT /v1/test/clock to move the clock (tests only; never in production)',
-    }),
+    ...TestClockSettings,
   },
   { additionalProperties: false },
 );

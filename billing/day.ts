@@ -3,6 +3,7 @@
 // Intl (DST-correct); the formatter is built once per zone.
 //
 // Concurrency: pure functions plus a per-zone formatter cache.
+import { Type } from '@sinclair/typebox';
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -34,3 +35,10 @@ export function dayOf(ms: number, timeZone: string): string {
 }
 
 export const DAY_PATTERN = '^\\d{4}-\\d{2}-\\d{2}$';
+
+/** A billing day parameter: `YYYY-MM-DD` and a real calendar date (format "date": no 2026-13-45). */
+export const BillingDay = Type.String({
+  format: 'date',
+  pattern: DAY_PATTERN,
+  description: 'Billing day YYYY-MM-DD, a real calendar date (default: today)',
+});

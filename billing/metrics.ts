@@ -1,10 +1,10 @@
 // Prometheus metrics of one billing app instance, in a Registry of its own. Ledger totals and
 // hold counts are read at scrape time.
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
+import { createServiceMetrics, type ServiceMetrics } from '../core/service-metrics.js';
 import type { Ledger } from './ledger.js';
 
-export interface BillingMetrics {
-  readonly registry: Registry;
+export interface BillingMetrics extends ServiceMetrics {
   readonly records: Counter<'topic' | 'result'>;
   readonly refunds: Counter<'effect'>;
   readonly batches: Counter;
@@ -12,9 +12,8 @@ export interface BillingMetrics {
 }
 
 export function createBillingMetrics(ledger: Ledger, processMetrics = true): BillingMetrics {
-  const registry = new Registry();
-  if (processMetrics) collectDefaultMetrics({ register: registry, prefix: 'imatch_billing_' });
-  const r = [registry];
+  const base = createServiceMetrics('billing', { processMetrics });
+  const r = [base.registry];
   const total = (name: string, help: string, read: () => number) =>
     new Gauge({
       name,
@@ -48,7 +47,7 @@ export function createBillingMetrics(ledger: Ledger, processMetrics = true): Bil
     () => [...ledger.holds()].length,
   );
   return {
-    registry,
+    ...base,
     records: new Counter({
       name: 'imatch_billing_records_total',
       help: 'Kafka records consumed, by topic and result (charged, duplicate, refund, customer, skipped, ignored, bad)',

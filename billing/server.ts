@@ -8,11 +8,13 @@
 // in flight finishes its transaction and commit), stop the keeper (waits for changes in flight to
 // dispatch), close the ledger, then ZooKeeper.
 import { mkdirSync } from 'node:fs';
-import { hostname } from 'node:os';
+import type { FastifyInstance } from 'fastify';
 import { OffsetClock } from '../core/clock.js';
 import { ImatchError } from '../core/errors.js';
 import { createKafka, ensureTopics, type ImatchConsumer } from '../core/kafka.js';
 import type { Logger } from '../core/logger.js';
+import { type BillingRegistration, serviceRegistration } from '../core/registrations.js';
+import { gracefulStop, listen, register } from '../core/service-runtime.js';
 import { zkPaths } from '../core/zk-paths.js';
 import { connectZk, type Registration, type ZkClient } from '../core/zookeeper.js';
 import { buildApp } from './app.js';
@@ -49,7 +51,9 @@ export async function startBilling(config: BillingConfig, log: Logger): Promise<
   let registration: Registration | undefined;
   let dispatch: DispatchClient | undefined;
   let keeper: BudgetKeeper | undefined;
-  let app: ReturnType<typeof buildApp> | undefined;
+  let app: FastifyInstance | undefined;
+  let stop: (() => Promise<void>) | undefined;
+  let totals: ReturnType<Ledger['totals']> | undefined;
   try {
     if (config.snapshotDir) {
       const { rows, watermark } = await readSnapshotCustomers(config.snapshotDir);
@@ -115,69 +119,45 @@ export async function startBilling(config: BillingConfig, log: Logger): Promise<
       metrics,
       onApplied: (r) => k.evaluate(r.touched),
     });
-    await app.listen({ host: config.host, port: config.port });
+    const { url } = await listen(app, config);
     k.start(config.budgetTickMs);
     log.info({ ledger: dir, ledgerId, groupId, timeZone: config.timeZone }, 'billing consuming');
+    const regPath = `${zkPaths(config.zkRoot).serviceKind('billing')}/${ledgerId}`;
+    registration = await register(zk, regPath, {
+      ...serviceRegistration(url, ledgerId),
+      ledgerId,
+    } satisfies BillingRegistration);
+    log.info({ url, path: regPath }, 'billing listening');
+    return { url, ledger, close: stopOf(app) };
   } catch (err) {
-    await app?.close().catch(() => {});
-    await consumer?.disconnect().catch(() => {});
-    await keeper?.stop();
-    await dispatch?.close();
-    await zk?.close();
-    await ledger.close();
+    if (app !== undefined) await stopOf(app)();
+    else {
+      await dispatch?.close();
+      await zk?.close();
+      await ledger.close();
+    }
     throw err;
   }
-  const a = app;
-  const address = a.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  let host = config.advertiseHost ?? config.host;
-  if (config.advertiseHost === undefined && (host === '0.0.0.0' || host === '::')) host = hostname();
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const regPath = `${zkPaths(config.zkRoot).serviceKind('billing')}/${ledgerId}`;
-  registration = await zk.register(
-    regPath,
-    JSON.stringify({ url, ledgerId, startedAt: new Date().toISOString() }),
-  );
-  log.info({ url, path: regPath }, 'billing listening');
 
-  const zkc = zk;
-  const cons = consumer;
-  const kp = keeper;
-  const dc = dispatch;
-  let closed: Promise<void> | undefined;
-  const close = () => {
-    closed ??= (async () => {
-      log.info('billing shutting down');
-      await registration?.unregister().catch((err) => log.warn({ err }, 'deregistration failed'));
-      const forced = setTimeout(() => a.server.closeAllConnections(), config.shutdownTimeoutMs);
-      await a.close();
-      clearTimeout(forced);
-      await cons.disconnect().catch((err) => log.warn({ err }, 'consumer disconnect failed'));
-      await kp.stop();
-      await dc?.close();
-      await ledger.flushed();
-      const totals = ledger.totals();
-      await ledger.close();
-      await zkc.close();
-      log.info({ totals }, 'billing stopped');
-    })();
-    return closed;
-  };
-  return { url, ledger, close };
-}
-
-export async function runBilling(config: BillingConfig, log: Logger): Promise<void> {
-  const running = await startBilling(config, log);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'signal received');
-      running.close().then(resolve, (err) => {
-        log.error({ err }, 'shutdown failed');
-        process.exitCode = 1;
-        resolve();
-      });
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  function stopOf(a: FastifyInstance): () => Promise<void> {
+    stop ??= gracefulStop('billing', log, a, config.shutdownTimeoutMs, {
+      registration: () => registration,
+      afterStop: [
+        ['stop consuming', () => consumer?.disconnect()],
+        ['stop the budget keeper', () => keeper?.stop()],
+        ['close the dispatch client', () => dispatch?.close()],
+        [
+          'close the ledger',
+          async () => {
+            await ledger.flushed();
+            totals = ledger.totals();
+            await ledger.close();
+          },
+        ],
+        ['close ZooKeeper', () => zk?.close()],
+      ],
+      summary: () => ({ totals }),
+    });
+    return stop;
+  }
 }

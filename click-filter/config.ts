@@ -4,6 +4,8 @@
 // are written to Kafka. Read once by bin/commands/click-filter.ts, then frozen.
 import { type Static, Type } from '@sinclair/typebox';
 import { CommonSettings, HttpSettings, KafkaSettings, ZkSettings } from '../core/config.js';
+import { IdSetting, ServiceSettings } from '../core/service-runtime.js';
+import { TestClockSettings } from '../core/test-clock-route.js';
 
 const ms = (dflt: number, description: string, minimum = 0) =>
   Type.Integer({ default: dflt, minimum, description });
@@ -20,18 +22,9 @@ export const ClickFilterConfig = Type.Object(
       maximum: 65535,
       description: 'Port to listen on (0 = any free port)',
     }),
-    advertiseHost: Type.Optional(
-      Type.String({
-        minLength: 1,
-        description: 'Host name put into the ZooKeeper registration (default: --host)',
-      }),
-    ),
-    instanceId: Type.Optional(
-      Type.String({
-        pattern: '^[A-Za-z0-9_.-]{1,64}$',
-        description: "This instance's id in decisions and in ZooKeeper (default: <hostname>-<pid>)",
-      }),
-    ),
+    // id: this instance's id in decisions and in ZooKeeper (default: <hostname>-<pid>).
+    ...ServiceSettings,
+    ...IdSetting,
     clickKeys: Type.Array(Type.String({ minLength: 3 }), {
       minItems: 1,
       description:
@@ -111,15 +104,7 @@ export const ClickFilterConfig = Type.Object(
       maximum: 1024,
       description: 'Partitions of the clicks and settlement topics when this service creates them',
     }),
-    shutdownTimeoutMs: ms(10_000, 'Longest a graceful stop waits for in-flight clicks and Kafka', 1),
-    clockOffsetMs: Type.Integer({
-      default: 0,
-      description: "Shift of this service's clock (tests and demos only)",
-    }),
-    testClockEndpoint: Type.Boolean({
-      default: false,
-      description: 'Expose PUT /v1/test/clock to move the clock (tests only; never in production)',
-    }),
+    ...TestClockSettings,
   },
   { additionalProperties: false },
 );

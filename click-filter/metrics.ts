@@ -1,7 +1,8 @@
 // Prometheus metrics of one click-filter app instance, in a Registry of its own. State sizes
 // (dedup map, rate-limit keys, pending decisions) are read at scrape time through `collect`, so a
 // click pays for a few counter increments and one histogram observation.
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { createServiceMetrics, type ServiceMetrics } from '../core/service-metrics.js';
 
 export interface StateFacts {
   dedupEntries: number;
@@ -11,8 +12,7 @@ export interface StateFacts {
   pendingDecisions: number;
 }
 
-export interface ClickFilterMetrics {
-  readonly registry: Registry;
+export interface ClickFilterMetrics extends ServiceMetrics {
   readonly requests: Counter<'outcome'>;
   readonly decisions: Counter<'reason'>;
   readonly badTokens: Counter<'reason'>;
@@ -29,9 +29,8 @@ export interface ClickFilterMetrics {
 }
 
 export function createClickFilterMetrics(facts: () => StateFacts, processMetrics = true): ClickFilterMetrics {
-  const registry = new Registry();
-  if (processMetrics) collectDefaultMetrics({ register: registry, prefix: 'imatch_click_filter_' });
-  const r = [registry];
+  const base = createServiceMetrics('click-filter', { processMetrics });
+  const r = [base.registry];
   const gauge = (name: string, help: string, read: (f: StateFacts) => number) =>
     new Gauge({
       name,
@@ -51,7 +50,7 @@ export function createClickFilterMetrics(facts: () => StateFacts, processMetrics
   gauge('imatch_click_rate_ip_keys', 'Addresses tracked by the per-address limit', (f) => f.ipKeys);
   gauge('imatch_click_log_pending', 'Decisions waiting for Kafka', (f) => f.pendingDecisions);
   return {
-    registry,
+    ...base,
     requests: new Counter({
       name: 'imatch_click_requests_total',
       help: 'Click requests by outcome (redirect, bad-token, head)',

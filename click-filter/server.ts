@@ -9,11 +9,12 @@
 //
 // Concurrency: one event loop; see app.ts and decision-log.ts.
 import { hostname } from 'node:os';
-import { type ClickKeyring, parseClickKeys } from '../core/click-token.js';
+import { keyringOf } from '../core/click-keyring.js';
 import { OffsetClock } from '../core/clock.js';
-import { ImatchError } from '../core/errors.js';
 import { createKafka, createProducer, ensureTopics, type ImatchProducer } from '../core/kafka.js';
 import type { Logger } from '../core/logger.js';
+import { type ClickFilterRegistration, serviceRegistration } from '../core/registrations.js';
+import { gracefulStop, listen, register } from '../core/service-runtime.js';
 import { zkPaths } from '../core/zk-paths.js';
 import { connectZk, type Registration, type Unwatch, type ZkClient } from '../core/zookeeper.js';
 import { buildApp, type ClickFilterApp, defaultSettings } from './app.js';
@@ -28,18 +29,10 @@ export interface RunningClickFilter {
   close(): Promise<void>;
 }
 
-export function keyringOf(config: ClickFilterConfig): ClickKeyring {
-  try {
-    return parseClickKeys(config.clickKeys, config.clickKeyId);
-  } catch (err) {
-    throw new ImatchError('IM_ERR_CONFIG', `--click-keys: ${(err as Error).message}`);
-  }
-}
-
 export async function startClickFilter(config: ClickFilterConfig, log: Logger): Promise<RunningClickFilter> {
   const keyring = keyringOf(config);
   const instance =
-    config.instanceId ??
+    config.id ??
     `${hostname()
       .replace(/[^A-Za-z0-9_.-]/g, '-')
       .slice(0, 40)}-${process.pid}`;
@@ -56,6 +49,7 @@ export async function startClickFilter(config: ClickFilterConfig, log: Logger): 
   let unwatch: Unwatch | undefined;
   let filter: ClickFilterApp | undefined;
   let decisions: DecisionLog | undefined;
+  let stop: (() => Promise<void>) | undefined;
   try {
     zk = await connectZk({ connect: config.zkConnect, sessionTimeoutMs: config.zkSessionTimeoutMs, log });
     const kafka = createKafka({
@@ -109,66 +103,42 @@ export async function startClickFilter(config: ClickFilterConfig, log: Logger): 
       onApplied: (_s, version) => f.metrics.settingsVersion.set(version),
       onRefused: () => f.metrics.settingsErrors.inc(),
     });
-    await f.app.listen({ host: config.host, port: config.port });
+    const { url } = await listen(f.app, config);
+    const regPath = `${paths.serviceKind('click-filter')}/${instance}`;
+    registration = await register(zk, regPath, {
+      ...serviceRegistration(url, instance),
+      instance: runId,
+    } satisfies ClickFilterRegistration);
+    log.info({ url, instance: runId, path: regPath, logMode: config.logMode }, 'click-filter listening');
+    return { url, instance: runId, filter: f, close: stopOf(f) };
   } catch (err) {
-    unwatch?.();
-    await filter?.app.close().catch(() => {});
-    decisions?.close();
-    await Promise.all(producers.map((p) => p.disconnect().catch(() => {})));
-    await zk?.close();
+    if (filter !== undefined) await stopOf(filter)();
+    else {
+      decisions?.close();
+      await Promise.all(producers.map((p) => p.disconnect().catch(() => {})));
+      await zk?.close();
+    }
     throw err;
   }
-  const app = filter.app;
-  const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  let host = config.advertiseHost ?? config.host;
-  if (config.advertiseHost === undefined && (host === '0.0.0.0' || host === '::')) host = hostname();
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const regPath = `${paths.serviceKind('click-filter')}/${instance}`;
-  registration = await zk.register(
-    regPath,
-    JSON.stringify({ url, instance: runId, startedAt: new Date(Date.now()).toISOString() }),
-  );
-  log.info({ url, instance: runId, path: regPath, logMode: config.logMode }, 'click-filter listening');
 
-  const zkc = zk;
-  const dl = decisions;
-  let closed: Promise<void> | undefined;
-  const close = () => {
-    closed ??= (async () => {
-      log.info('click-filter shutting down');
-      unwatch?.();
-      await registration?.unregister().catch((err) => log.warn({ err }, 'deregistration failed'));
-      const forced = setTimeout(() => app.server.closeAllConnections(), config.shutdownTimeoutMs);
-      await app.close();
-      clearTimeout(forced);
-      const left = await dl.drain(config.shutdownTimeoutMs);
-      if (left > 0) log.error({ left }, 'decisions still not written to Kafka at shutdown');
-      dl.close();
-      await Promise.all(
-        producers.map((p) => p.disconnect().catch((err) => log.warn({ err }, 'producer disconnect failed'))),
-      );
-      await zkc.close();
-      log.info({ written: dl.written }, 'click-filter stopped');
-    })();
-    return closed;
-  };
-  return { url, instance: runId, filter, close };
-}
-
-/** Starts the click filter and runs it until SIGTERM or SIGINT, then stops gracefully. */
-export async function runClickFilter(config: ClickFilterConfig, log: Logger): Promise<void> {
-  const running = await startClickFilter(config, log);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'signal received');
-      running.close().then(resolve, (err) => {
-        log.error({ err }, 'shutdown failed');
-        process.exitCode = 1;
-        resolve();
-      });
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  function stopOf(f: ClickFilterApp): () => Promise<void> {
+    stop ??= gracefulStop('click-filter', log, f.app, config.shutdownTimeoutMs, {
+      registration: () => registration,
+      beforeStop: [['stop watching settings', () => unwatch?.()]],
+      afterStop: [
+        [
+          'drain decisions',
+          async () => {
+            const left = (await decisions?.drain(config.shutdownTimeoutMs)) ?? 0;
+            if (left > 0) log.error({ left }, 'decisions still not written to Kafka at shutdown');
+            decisions?.close();
+          },
+        ],
+        ['disconnect producers', () => Promise.all(producers.map((p) => p.disconnect()))],
+        ['close ZooKeeper', () => zk?.close()],
+      ],
+      summary: () => ({ written: decisions?.written ?? 0 }),
+    });
+    return stop;
+  }
 }

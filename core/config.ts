@@ -7,6 +7,7 @@
 // Precedence: flag > variable > schema default. Array settings take comma-separated text.
 import { type Static, type TObject, type TSchema, Type } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
+import addFormats from 'ajv-formats';
 import { type Command, Option } from 'commander';
 import { ImatchError } from './errors.js';
 
@@ -35,6 +36,7 @@ export interface ConfigProblem {
 }
 
 const ajv = new Ajv({ allErrors: true, coerceTypes: 'array', useDefaults: true, strict: false });
+(addFormats as unknown as (a: Ajv) => void)(ajv);
 
 /** Validates, fills defaults, freezes. Throws one IM_ERR_CONFIG naming every bad key. */
 export function loadConfig<T extends TObject>(schema: T, sources: ConfigSources): Readonly<Static<T>> {

@@ -1,10 +1,25 @@
 // The one table of error codes (like fastify's FST_ERR_* and undici's UND_ERR_*).
 // Every error that crosses a boundary (HTTP answer, CLI exit, log line) carries one of these
 // codes, its HTTP status, and whether retrying can help (kafkajs's `retriable` idea).
+import { STATUS_CODES } from 'node:http';
 
 export const ERRORS = {
   IM_ERR_CONFIG: { status: 500, retriable: false, message: 'Invalid configuration' },
   IM_ERR_BAD_REQUEST: { status: 400, retriable: false, message: 'Bad request' },
+  IM_ERR_BAD_HTTP: { status: 400, retriable: false, message: 'Malformed HTTP request' },
+  IM_ERR_BODY_TOO_LARGE: { status: 413, retriable: false, message: 'Request body too large' },
+  IM_ERR_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    retriable: false,
+    message: 'Unsupported Content-Type',
+  },
+  IM_ERR_HEADERS_TOO_LARGE: {
+    status: 431,
+    retriable: false,
+    message: 'Request line or headers too large',
+  },
+  IM_ERR_REQUEST_TIMEOUT: { status: 408, retriable: false, message: 'Request not received in time' },
+  IM_ERR_METHOD_NOT_ALLOWED: { status: 405, retriable: false, message: 'Method not allowed' },
   IM_ERR_BAD_QUERY: { status: 400, retriable: false, message: 'Bad query' },
   IM_ERR_BAD_CHANGE: { status: 400, retriable: false, message: 'Bad change batch' },
   IM_ERR_BAD_ROW: { status: 400, retriable: false, message: 'Bad snapshot row' },
@@ -70,17 +85,7 @@ export function isImatchError(err: unknown): err is ImatchError {
   return err instanceof ImatchError;
 }
 
-const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  404: 'Not Found',
-  409: 'Conflict',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-};
-
+/** The reason phrase of an HTTP status (`Payload Too Large` for 413), never a bare "Error". */
 export function httpReason(status: number): string {
-  return REASONS[status] ?? 'Error';
+  return STATUS_CODES[status] ?? (status >= 500 ? 'Internal Server Error' : 'Bad Request');
 }

@@ -1,5 +1,6 @@
 // pino logging for every service and CLI command. JSON lines by default; pretty output only when
-// stdout is a terminal (and IMATCH_LOG_PRETTY is not "0"). Components take a child logger:
+// the log's destination is a terminal (so a service under `imatch start`, whose output goes to a
+// file, always writes JSON). Components take a child logger:
 // `log.child({ component: 'isupdate' })`.
 import { type LevelWithSilent, type Logger, pino } from 'pino';
 

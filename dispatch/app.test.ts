@@ -124,11 +124,11 @@ describe('POST /v1/changes', () => {
     const empty = await post(app, { changes: [] });
     expect(empty.statusCode).toBe(400);
     expect(empty.json().code).toBe('IM_ERR_BAD_CHANGE');
-    expect(empty.json().message).toContain('body.changes must NOT have fewer than 1 items');
+    expect(empty.json().message).toContain('Invalid parameter "changes": must NOT have fewer than 1 items');
     const big = await post(app, { changes: Array.from({ length: 1001 }, () => ({})) });
     expect(big.statusCode).toBe(400);
     const other = await post(app, { change: [] });
-    expect(other.json().message).toContain('unknown property "change"');
+    expect(other.json().message).toContain('Unknown parameter "change". Allowed: changes');
     const notJson = await app.inject({
       method: 'POST',
       url: '/v1/changes',

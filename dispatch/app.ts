@@ -1,5 +1,5 @@
-// The dispatch HTTP app: buildApp(config, deps) returns a fastify instance with POST /v1/changes,
-// /healthz, /readyz and /metrics, without listening (server.ts listens; tests use inject()).
+// The dispatch HTTP app: buildApp(config, deps) returns the service shell (core/service-app.ts)
+// with POST /v1/changes, without listening (server.ts listens; tests use inject()).
 //
 // Followers: exactly one dispatch instance (the ZooKeeper-elected leader) assigns ids. A follower
 // answers POST /v1/changes with 503 IM_ERR_NOT_LEADER, `Retry-After: 1`, the leader's URL in
@@ -9,15 +9,15 @@
 // durable (no second hop that can fail after the write).
 //
 // Concurrency: one event loop; the writer (writer.ts) serializes id assignment and Kafka writes.
-
-import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
-import { installHttpBoundary } from '../core/http-app.js';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Readiness } from '../core/health-routes.js';
 import type { Logger } from '../core/logger.js';
+import { createServiceApp } from '../core/service-app.js';
 import { bearerCheck } from './auth.js';
 import type { DispatchConfig } from './config.js';
 import type { DispatchMetrics } from './metrics.js';
 import { changesRoutes } from './routes/changes.js';
-import { healthRoutes } from './routes/health.js';
 import type { ChangeWriter, Leadership } from './writer.js';
 
 export interface DispatchDeps {
@@ -29,58 +29,52 @@ export interface DispatchDeps {
   notReady?: () => string[];
 }
 
-/** Refuse instead of repair: no type coercion, no silent removal of unknown keys. */
-const AJV_OPTIONS = {
-  customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, verbose: true },
+/** What the OpenAPI document says of this service. */
+const OPENAPI = {
+  description:
+    "The advertiser platform's entry point for changes: validates a batch, gives each change a unique increasing message id, makes it durable in Kafka, then answers. Send `Authorization: Bearer <secret>`.",
+  tags: [{ name: 'changes', description: 'Advertiser changes' }],
+};
+
+const ReadyInfo = {
+  leader: Type.Boolean(),
+  leaderUrl: Type.Union([Type.String(), Type.Null()]),
+  pending: Type.Integer(),
 };
 
 export function buildApp(config: Pick<DispatchConfig, 'secret'>, deps: DispatchDeps): FastifyInstance {
-  const app = Fastify({
-    loggerInstance: deps.log,
-    logController: new LogController({ disableRequestLogging: true }),
-    ajv: AJV_OPTIONS,
-    // 1,000 changes of a few hundred bytes each, with room to spare.
-    bodyLimit: 8 * 1024 * 1024,
-    return503OnClosing: true,
-    forceCloseConnections: 'idle',
-  }) as unknown as FastifyInstance;
-
-  installHttpBoundary(app, {
-    observe: (labels, seconds) => deps.metrics.requestDuration.observe(labels, seconds),
-    validationCode: 'IM_ERR_BAD_CHANGE',
-    describeValidation,
-    routes: 'POST /v1/changes, GET /healthz, GET /readyz, GET /metrics',
-  });
-
-  changesRoutes(app, { writer: deps.writer, checkSecret: bearerCheck(config.secret), metrics: deps.metrics });
-  healthRoutes(app, {
-    writer: deps.writer,
-    leadership: deps.leadership,
-    metrics: deps.metrics,
-    notReady: deps.notReady ?? (() => []),
-  });
-  return app;
-}
-
-interface AjvIssue {
-  instancePath: string;
-  keyword: string;
-  message?: string;
-  params: Record<string, unknown>;
-}
-
-function describeValidation(err: FastifyError): string {
-  const context = err.validationContext ?? 'body';
-  const parts = ((err.validation ?? []) as AjvIssue[]).map((issue) => {
-    const path = `${context}${issue.instancePath.replaceAll('/', '.')}`;
-    switch (issue.keyword) {
-      case 'additionalProperties':
-        return `${path} has unknown property "${String(issue.params.additionalProperty)}"; allowed: changes`;
-      case 'required':
-        return `${path} is missing required property "${String(issue.params.missingProperty)}"`;
-      default:
-        return `${path} ${issue.message ?? 'is invalid'}`;
+  const { writer, leadership, metrics } = deps;
+  const check = (): Readiness => {
+    const state = leadership.state();
+    const why = deps.notReady?.() ?? [];
+    if (!state.leader) {
+      why.push(
+        state.leaderUrl === undefined
+          ? 'not the leader (no leader elected yet)'
+          : `not the leader (${state.leaderUrl} is)`,
+      );
     }
-  });
-  return parts.length === 0 ? err.message : `Invalid request: ${parts.join('; ')}`;
+    return {
+      why,
+      info: { leader: state.leader, leaderUrl: state.leaderUrl ?? null, pending: writer.pending },
+      details: { leaderUrl: state.leaderUrl ?? null },
+      ...(state.leaderUrl === undefined ? {} : { headers: { 'x-imatch-leader': state.leaderUrl } }),
+    };
+  };
+  return createServiceApp(
+    {
+      log: deps.log,
+      metrics,
+      readiness: { schema: ReadyInfo, check },
+      openapi: OPENAPI,
+      validationCode: 'IM_ERR_BAD_CHANGE',
+      onScrape: () => {
+        metrics.pending.set(writer.pending);
+        metrics.leader.set(leadership.state().leader ? 1 : 0);
+      },
+      // 1,000 changes of a few hundred bytes each, with room to spare.
+      bodyLimit: 8 * 1024 * 1024,
+    },
+    (app) => changesRoutes(app, { writer, checkSecret: bearerCheck(config.secret), metrics }),
+  );
 }

@@ -3,6 +3,7 @@
 // core/config.ts loadConfig (flags > IMATCH_* variables > defaults), then frozen.
 import { type Static, Type } from '@sinclair/typebox';
 import { CommonSettings, HttpSettings, KafkaSettings, ZkSettings } from '../core/config.js';
+import { IdSetting, ServiceSettings } from '../core/service-runtime.js';
 
 export const DispatchConfig = Type.Object(
   {
@@ -14,23 +15,8 @@ export const DispatchConfig = Type.Object(
       minLength: 16,
       description: 'Shared secret the BP sends as "Authorization: Bearer <secret>" (at least 16 characters)',
     }),
-    advertiseHost: Type.Optional(
-      Type.String({
-        minLength: 1,
-        description: 'Host written into the leader URL that followers answer with (default: --host)',
-      }),
-    ),
-    id: Type.Optional(
-      Type.String({
-        pattern: '^[A-Za-z0-9_.:-]{1,64}$',
-        description: 'Instance id (its ZooKeeper service node name; default: <host>-<port>)',
-      }),
-    ),
-    shutdownTimeoutMs: Type.Integer({
-      default: 10_000,
-      minimum: 100,
-      description: 'How long SIGTERM waits for in-flight batches before closing anyway (ms)',
-    }),
+    ...ServiceSettings,
+    ...IdSetting,
     idBlockSize: Type.Integer({
       default: 10_000,
       minimum: 1,

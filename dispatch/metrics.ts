@@ -1,10 +1,9 @@
 // Prometheus metrics of one dispatch instance, on its own Registry (never prom-client's global
 // one, so several instances in one test process do not collide). Created once per app.
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { createServiceMetrics, type ServiceMetrics } from '../core/service-metrics.js';
 
-export interface DispatchMetrics {
-  registry: Registry;
-  requestDuration: Histogram<'route' | 'status'>;
+export interface DispatchMetrics extends ServiceMetrics {
   changes: Counter<'result'>;
   writeSeconds: Histogram;
   writeMessages: Histogram;
@@ -15,19 +14,13 @@ export interface DispatchMetrics {
 }
 
 export function createDispatchMetrics(options: { processMetrics?: boolean } = {}): DispatchMetrics {
-  const registry = new Registry();
-  const registers = [registry];
-  if (options.processMetrics ?? true)
-    collectDefaultMetrics({ register: registry, prefix: 'imatch_dispatch_' });
+  const base = createServiceMetrics('dispatch', {
+    processMetrics: options.processMetrics ?? true,
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+  });
+  const registers = [base.registry];
   return {
-    registry,
-    requestDuration: new Histogram({
-      name: 'imatch_dispatch_request_seconds',
-      help: 'HTTP request latency by route and status',
-      labelNames: ['route', 'status'],
-      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
-      registers,
-    }),
+    ...base,
     changes: new Counter({
       name: 'imatch_dispatch_changes_total',
       help: 'Changes by outcome: acknowledged, invalid (batch refused), failed (not made durable), refused (not leader, overloaded, unauthorized)',

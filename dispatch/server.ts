@@ -1,6 +1,8 @@
 // Runs one dispatch instance: connects to ZooKeeper and Kafka, makes sure the changes topic
 // exists, listens, joins the leader election and registers under
-// `<root>/services/dispatch/<id>` (ephemeral, JSON {url, id, startedAt, pid}).
+// `<root>/services/dispatch/<id>` (ephemeral, core/registrations.ts DispatchRegistration). Without
+// --advertise-host a 0.0.0.0 listen host is advertised (and named in followers' 503) as the host
+// name.
 //
 // Kafka being down at start-up does not stop dispatch from starting: it answers 503
 // IM_ERR_KAFKA_UNAVAILABLE (and /readyz says why) until a write succeeds; the topic is created
@@ -10,12 +12,13 @@
 // Graceful stop: leave the election first (a follower takes over at once), stop accepting, let
 // the writer finish the batches it holds (answered with ids or 503), then close Kafka and
 // ZooKeeper. Concurrency: one event loop; the writer serializes id assignment and writes.
-import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
 import { ImatchError } from '../core/errors.js';
 import { createKafka, ensureTopics } from '../core/kafka.js';
 import type { Logger } from '../core/logger.js';
+import { type DispatchRegistration, serviceRegistration } from '../core/registrations.js';
+import { retryUntil } from '../core/retry.js';
+import { gracefulStop, listen, register } from '../core/service-runtime.js';
 import { type ChangesTopic, zkPaths } from '../core/zk-paths.js';
 import { connectZk, type Registration, type ZkClient } from '../core/zookeeper.js';
 import { buildApp } from './app.js';
@@ -93,52 +96,35 @@ export async function startDispatch(config: DispatchConfig, log: Logger): Promis
   });
 
   let registration: Registration | undefined;
+  const close = gracefulStop('dispatch', log, app, config.shutdownTimeoutMs, {
+    registration: () => registration,
+    // Leave the election first: a follower takes over at once.
+    beforeStop: [['leave the election', () => election?.stop()]],
+    afterStop: [
+      ['finish the batches in hand', () => writer.close()],
+      ['stop creating the topic', () => topic.stop()],
+      ['close the Kafka producer', () => changeLog.close()],
+      ['close ZooKeeper', () => zk.close()],
+    ],
+  });
   try {
-    await app.listen({ host: config.host, port: config.port });
+    const { url, id } = await listen(app, config);
+    election = new Election(zk, config.zkRoot, url, log);
+    election.on('change', (s: { leader: boolean }) => metrics.leader.set(s.leader ? 1 : 0));
+    await election.start();
+    registration = await register(
+      zk,
+      `${paths.serviceKind('dispatch')}/${id}`,
+      serviceRegistration(url, id) satisfies DispatchRegistration,
+    );
+    // Connect the producer now when Kafka is there, so the first change does not pay for it.
+    changeLog.connect().catch((err: unknown) => log.warn({ err }, 'Kafka producer not connected yet'));
+    log.info({ url, id, leader: election.state().leader }, 'dispatch listening');
+    return { url, id, close };
   } catch (err) {
-    topic.stop();
-    await app.close().catch(() => undefined);
-    await zk.close();
+    await close();
     throw err;
   }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  const host = config.advertiseHost ?? config.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const id = config.id ?? `${host.replace(/[^A-Za-z0-9_.-]/g, '_')}-${port}`;
-
-  election = new Election(zk, config.zkRoot, url, log);
-  election.on('change', (s: { leader: boolean }) => metrics.leader.set(s.leader ? 1 : 0));
-  await election.start();
-  registration = await zk.register(
-    `${paths.serviceKind('dispatch')}/${id}`,
-    JSON.stringify({ url, id, startedAt: new Date().toISOString(), pid: process.pid, host: hostname() }),
-  );
-  // Connect the producer now when Kafka is there, so the first change does not pay for it.
-  changeLog.connect().catch((err: unknown) => log.warn({ err }, 'Kafka producer not connected yet'));
-  log.info({ url, id, leader: election.state().leader }, 'dispatch listening');
-
-  let closing: Promise<void> | undefined;
-  const close = () => {
-    closing ??= (async () => {
-      log.info('dispatch shutting down');
-      await election?.stop();
-      await registration?.unregister().catch((err: unknown) => log.warn({ err }, 'deregistration failed'));
-      const forced = setTimeout(() => {
-        log.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight batches did not finish; closing anyway');
-        app.server.closeAllConnections();
-      }, config.shutdownTimeoutMs);
-      await app.close();
-      await writer.close();
-      clearTimeout(forced);
-      topic.stop();
-      await changeLog.close();
-      await zk.close();
-      log.info('dispatch stopped');
-    })();
-    return closing;
-  };
-  return { url, id, close };
 }
 
 /** Creates the changes topic if it is missing, retrying in the background while Kafka is away. */
@@ -150,36 +136,31 @@ function ensureTopicInBackground(
 ) {
   const abort = new AbortController();
   const state = { ready: false, stop: () => abort.abort() };
-  void (async () => {
-    for (let attempt = 0; !abort.signal.aborted; attempt++) {
-      try {
-        const created = await ensureTopics(
-          kafka,
-          [{ topic: config.topicChanges, numPartitions: config.changesPartitions }],
-          { replicationFactor: config.changesReplication, timeoutMs: 10_000 },
-        );
-        if (created.length > 0) {
-          log.info(
-            { topic: config.topicChanges, partitions: config.changesPartitions },
-            'created the changes topic',
-          );
-        }
-        await record(await describeTopic(kafka, config.topicChanges));
-        state.ready = true;
-        return;
-      } catch (err) {
-        if (attempt === 0 || attempt % 10 === 0) {
-          log.warn(
-            { err, topic: config.topicChanges },
-            'cannot confirm the changes topic in Kafka yet; retrying',
-          );
-        }
-      }
-      await sleep(Math.min(5000, 250 * (attempt + 1)), undefined, { signal: abort.signal }).catch(
-        () => undefined,
+  void retryUntil(
+    async () => {
+      const created = await ensureTopics(
+        kafka,
+        [{ topic: config.topicChanges, numPartitions: config.changesPartitions }],
+        { replicationFactor: config.changesReplication, timeoutMs: 10_000 },
       );
-    }
-  })();
+      if (created.length > 0) {
+        log.info(
+          { topic: config.topicChanges, partitions: config.changesPartitions },
+          'created the changes topic',
+        );
+      }
+      await record(await describeTopic(kafka, config.topicChanges));
+      state.ready = true;
+    },
+    {
+      signal: abort.signal,
+      onError: (err) =>
+        log.warn(
+          { err, topic: config.topicChanges },
+          'cannot confirm the changes topic in Kafka yet; retrying',
+        ),
+    },
+  );
   return state;
 }
 

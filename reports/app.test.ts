@@ -77,7 +77,7 @@ describe('the reports API', () => {
       code: 'IM_ERR_BAD_QUERY',
       error: 'Bad Request',
       message:
-        'Invalid parameter "day": must match pattern "^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$". Expected: Report day YYYY-MM-DD in the report time zone (default: today)',
+        'Invalid parameter "day": "2026-13-45" does not match. Expected: Report day YYYY-MM-DD in the report time zone (default: today)',
     });
     expect((await get('/v1/reports/customers/c1?day=2026-02-30')).json()).toEqual({
       statusCode: 400,
@@ -95,7 +95,7 @@ describe('the reports API', () => {
     expect(dim.statusCode).toBe(400);
     expect(dim.json().message).toContain('Dimension: offer, bidword, region, hour');
     expect((await get('/v1/reports/search-terms?day=2026-11-20')).json().message).toBe(
-      'Missing parameter "customer"',
+      'Missing parameter "customer": Entity id (1-64 of A-Z a-z 0-9 _ . : -)',
     );
     const range = await get('/v1/reports/customers/c1/hourly?from=2026-11-20&to=2026-11-01');
     expect(range.statusCode).toBe(400);

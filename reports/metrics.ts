@@ -1,23 +1,21 @@
 // Prometheus metrics of one reports instance, in a Registry of its own.
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { createServiceMetrics, type ServiceMetrics } from '../core/service-metrics.js';
 
-export interface ReportsMetrics {
-  readonly registry: Registry;
+export interface ReportsMetrics extends ServiceMetrics {
   /** Records consumed per topic and result (stored, skipped = below the stored position, bad). */
   readonly records: Counter<'topic' | 'result'>;
   readonly batches: Counter<'topic'>;
   readonly batchSeconds: Histogram;
   /** Records behind the end of each topic (updated by the lag poller). */
   readonly lag: Gauge<'topic'>;
-  readonly requestDuration: Histogram<'route' | 'status'>;
 }
 
 export function createReportsMetrics(processMetrics = true): ReportsMetrics {
-  const registry = new Registry();
-  if (processMetrics) collectDefaultMetrics({ register: registry, prefix: 'imatch_reports_' });
-  const registers = [registry];
+  const base = createServiceMetrics('reports', { processMetrics });
+  const registers = [base.registry];
   return {
-    registry,
+    ...base,
     records: new Counter({
       name: 'imatch_reports_records_total',
       help: 'Kafka records consumed, by topic and result',
@@ -40,13 +38,6 @@ export function createReportsMetrics(processMetrics = true): ReportsMetrics {
       name: 'imatch_reports_lag_records',
       help: 'Records between the stored position and the end of each topic',
       labelNames: ['topic'],
-      registers,
-    }),
-    requestDuration: new Histogram({
-      name: 'imatch_reports_request_duration_seconds',
-      help: 'HTTP request duration',
-      labelNames: ['route', 'status'],
-      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.2, 0.5, 1, 5],
       registers,
     }),
   };

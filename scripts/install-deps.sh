@@ -18,12 +18,17 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-if [[ -d node_modules && -f node_modules/.package-lock.json && ! package-lock.json -nt node_modules/.package-lock.json && ! package.json -nt node_modules/.package-lock.json ]]; then
+# node_modules is reused only when it was installed by this script from exactly these two files
+# (a stamp of their contents; file times can lie after a checkout or npm --package-lock-only).
+STAMP=node_modules/.imatch-install-stamp
+want=$(cat package.json package-lock.json | cksum)
+if [[ -f $STAMP && $(cat "$STAMP") == "$want" ]]; then
   echo "node_modules is up to date with package-lock.json"
   exit 0
 fi
 
 if npm ci --no-audit --no-fund; then
+  echo "$want" >"$STAMP"
   exit 0
 fi
 
@@ -68,6 +73,5 @@ if (problems.length > 0) {
 console.log('installed versions equal package-lock.json');
 EOF
 rc=$?
-# The hidden lock npm wrote is older than the restored package-lock.json: mark it current.
-[[ $rc -eq 0 ]] && touch node_modules/.package-lock.json
+[[ $rc -eq 0 ]] && echo "$want" >"$STAMP"
 exit "$rc"

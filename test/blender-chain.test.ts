@@ -7,12 +7,14 @@
 //     prices), one record per answer;
 //   - a synonym added in ZooKeeper changes the next answers, same blender process.
 // (test/query-path.test.ts covers replica failures and degraded answers along the same chain.)
+
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandLine } from '../bin/launch/command-line.js';
 import { createKeyring, decodeClickToken } from '../core/click-token.js';
 import { ensureTopics, startConsumer } from '../core/kafka.js';
 import { normalize } from '../core/normalize.js';
@@ -170,52 +172,35 @@ beforeAll(async () => {
     '--zk-root',
     root,
   ]);
-  const common = ['--zk-connect', zkConnect(), '--zk-root', root, '--log-level', 'warn'];
+  const common = { zkConnect: zkConnect(), zkRoot: root, logLevel: 'warn' };
   for (let column = 0; column < COLUMNS; column++) {
-    spawnImatch([
-      'searcher',
-      '--column',
-      String(column),
-      '--replica',
-      'a',
-      '--data-dir',
-      join(tmp, `data-${column}`),
-      ...common,
-    ]);
+    spawnImatch(
+      commandLine('searcher', { column, replica: 'a', dataDir: join(tmp, `data-${column}`), ...common }),
+    );
   }
-  spawnImatch([
-    'merger',
-    '--deadline-ms',
-    '3000',
-    '--attempt-timeout-ms',
-    '2000',
-    '--per-customer-max',
-    String(PER_CUSTOMER),
-    ...common,
-  ]);
+  spawnImatch(
+    commandLine('merger', {
+      deadlineMs: 3000,
+      attemptTimeoutMs: 2000,
+      perCustomerMax: PER_CUSTOMER,
+      ...common,
+    }),
+  );
   const [blenderPort] = (await freePorts(1)) as number[];
-  blender = spawnImatch([
-    'blender',
-    '--port',
-    String(blenderPort),
-    '--kafka-brokers',
-    kafkaBrokers().join(','),
-    '--topic-pv',
-    topicPv,
-    '--click-keys',
-    `kid2:${secret.toString('base64url')}`,
-    '--click-base-url',
-    CLICK_BASE,
-    '--reserve-micros',
-    String(RESERVE),
-    '--step-micros',
-    String(STEP),
-    '--merger-timeout-ms',
-    '5000',
-    '--text-expansion',
-    'false',
-    ...common,
-  ]);
+  blender = spawnImatch(
+    commandLine('blender', {
+      port: blenderPort,
+      kafkaBrokers: kafkaBrokers(),
+      topicPv,
+      clickKeys: [`kid2:${secret.toString('base64url')}`],
+      clickBaseUrl: CLICK_BASE,
+      reserveMicros: RESERVE,
+      stepMicros: STEP,
+      mergerTimeoutMs: 5000,
+      textExpansion: false,
+      ...common,
+    }),
+  );
   pool = new Pool(`http://127.0.0.1:${blenderPort}`, { connections: 4, keepAliveTimeout: 1000 });
 
   snap = await loadReferenceSnapshot(snapshotDir);

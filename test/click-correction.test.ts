@@ -60,8 +60,8 @@ describe('hourly click correction', () => {
       ...topicFlags(t),
     ];
     const [a, b] = await Promise.all([
-      startClickFilterProcess([...args, '--instance-id', 'cf-a']),
-      startClickFilterProcess([...args, '--instance-id', 'cf-b']),
+      startClickFilterProcess([...args, '--id', 'cf-a']),
+      startClickFilterProcess([...args, '--id', 'cf-b']),
     ]);
     const billing = await startBillingProcess([
       '--zk-root',

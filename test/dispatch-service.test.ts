@@ -5,6 +5,8 @@
 //     taking over leadership (the follower answers 503 with the leader's URL meanwhile);
 //   - every acknowledged change is in the changes topic, with its id, exactly as sent;
 //   - with Kafka unreachable, 503 IM_ERR_KAFKA_UNAVAILABLE and nothing acknowledged.
+import { hostname } from 'node:os';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTopics } from '../core/kafka.js';
 import type { ChangeMessage } from '../core/model.js';
@@ -229,5 +231,26 @@ describe('dispatch', () => {
     } finally {
       await client.close();
     }
+  });
+
+  it('listening on 0.0.0.0 it advertises its host name, never 0.0.0.0, as leader and in ZooKeeper', async () => {
+    const root = uniqueZkRoot('dispatch-advertise');
+    const topic = uniqueTopic('changes');
+    const port = await freePort();
+    const d = await startDispatch(root, topic, ['--host', '0.0.0.0', '--port', String(port)]);
+    expect(d.url).toBe(`http://${hostname()}:${port}`);
+    const ready = await waitFor(
+      async () => {
+        const res = await request(`http://127.0.0.1:${port}/readyz`);
+        const body = (await res.body.json()) as { leaderUrl?: string };
+        return res.statusCode === 200 ? body : undefined;
+      },
+      { what: 'dispatch to be the ready leader', timeoutMs: 60_000 },
+    );
+    expect(ready.leaderUrl).toBe(d.url);
+    const kind = zkPaths(root).serviceKind('dispatch');
+    const [child] = await zk.children(kind);
+    const node = await zk.get(`${kind}/${child}`);
+    expect(JSON.parse(node!.data.toString())).toMatchObject({ url: d.url, id: `${hostname()}-${port}` });
   });
 });

@@ -5,12 +5,14 @@
 // CDistinct, that kill -9 of a replica under steady load fails no query, that a column with no
 // replica left gives 200 `degraded` answers with the other column's ads, and that the merger
 // picks a column back up when a replica registers again.
+
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandLine } from '../bin/launch/command-line.js';
 import { ensureTopics } from '../core/kafka.js';
 import type { MergeResponse } from '../core/merge-contract.js';
 import { columnOf } from '../core/partition.js';
@@ -130,29 +132,20 @@ async function runToEnd(args: string[]): Promise<void> {
 }
 
 function startReplica(column: number, replica: string, port: number): ServiceProcess {
-  const p = spawnImatch([
-    'searcher',
-    '--column',
-    String(column),
-    '--replica',
-    replica,
-    '--port',
-    String(port),
-    '--zk-connect',
-    zkConnect(),
-    '--zk-root',
-    root,
-    '--zk-session-timeout-ms',
-    '4000',
-    '--data-dir',
-    join(tmp, `data-${column}-${replica}`),
-    '--kafka-brokers',
-    kafkaBrokers().join(','),
-    '--topic-changes',
-    changesTopic,
-    '--log-level',
-    'warn',
-  ]);
+  const p = spawnImatch(
+    commandLine('searcher', {
+      column,
+      replica,
+      port,
+      zkConnect: zkConnect(),
+      zkRoot: root,
+      zkSessionTimeoutMs: 4000,
+      dataDir: join(tmp, `data-${column}-${replica}`),
+      kafkaBrokers: kafkaBrokers(),
+      topicChanges: changesTopic,
+      logLevel: 'warn',
+    }),
+  );
   replicas.set(`${column}/${replica}`, p);
   return p;
 }

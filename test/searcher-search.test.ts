@@ -172,7 +172,7 @@ describe('searcher processes on a 100k-offer index', () => {
       statusCode: 400,
       code: 'IM_ERR_BAD_REQUEST',
       error: 'Bad Request',
-      message: 'Invalid request: body.k must be <= 100',
+      message: 'Invalid parameter "k": must be <= 100',
     });
   });
 

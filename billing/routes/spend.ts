@@ -5,22 +5,21 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { ImatchError } from '../../core/errors.js';
 import { Id } from '../../core/model.js';
-import { DAY_PATTERN } from '../day.js';
+import { BillingDay } from '../day.js';
 import type { Ledger } from '../ledger.js';
 import { spendReport } from '../spend-report.js';
 
 const SpendQuery = Type.Object(
   {
     customer: Id,
-    day: Type.Optional(
-      Type.String({ pattern: DAY_PATTERN, description: 'Billing day YYYY-MM-DD (default: today)' }),
-    ),
+    day: Type.Optional(BillingDay),
   },
   { additionalProperties: false },
 );
 
 export function spendRoutes(app: FastifyInstance, deps: { ledger: Ledger; today: () => string }): void {
-  app.get('/v1/spend', { schema: { querystring: SpendQuery } }, async (req) => {
+  const spendSchema = { summary: "One customer's spend on a billing day", querystring: SpendQuery };
+  app.get('/v1/spend', { schema: spendSchema }, async (req) => {
     const q = req.query as { customer: string; day?: string };
     const day = q.day ?? deps.today();
     const report = spendReport(deps.ledger, q.customer, day);
@@ -29,7 +28,11 @@ export function spendRoutes(app: FastifyInstance, deps: { ledger: Ledger; today:
     return report;
   });
 
-  app.get('/v1/totals', async () => {
+  const totalsSchema = {
+    summary: "The ledger's lifetime totals and consumed positions",
+    querystring: Type.Object({}, { additionalProperties: false }),
+  };
+  app.get('/v1/totals', { schema: totalsSchema }, async () => {
     const t = deps.ledger.totals();
     return { ...t, netMicros: t.chargedMicros - t.refundedMicros, positions: deps.ledger.positions() };
   });

@@ -3,9 +3,10 @@
 import type { Command } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import { BillingConfig } from '../../billing/config.js';
-import { runBilling } from '../../billing/server.js';
+import { startBilling } from '../../billing/server.js';
 import { addConfigOptions, loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
+import { closeOnSignal } from '../until-signal.js';
 
 export function register(program: Command): void {
   addConfigOptions(
@@ -18,7 +19,7 @@ export function register(program: Command): void {
   ).action(async (flags: Record<string, unknown>) => {
     const config = loadConfig(BillingConfig, { flags, env: process.env });
     const log = createLogger({ name: 'billing', level: config.logLevel as LevelWithSilent });
-    await runBilling(config, log);
-    log.flush();
+    const running = await startBilling(config, log);
+    await closeOnSignal(log, () => running.close());
   });
 }

@@ -4,9 +4,10 @@
 import type { Command } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import { ClickFilterConfig } from '../../click-filter/config.js';
-import { runClickFilter } from '../../click-filter/server.js';
+import { startClickFilter } from '../../click-filter/server.js';
 import { addConfigOptions, loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
+import { closeOnSignal } from '../until-signal.js';
 
 export function register(program: Command): void {
   addConfigOptions(
@@ -19,7 +20,7 @@ export function register(program: Command): void {
   ).action(async (flags: Record<string, unknown>) => {
     const config = loadConfig(ClickFilterConfig, { flags, env: process.env });
     const log = createLogger({ name: 'click-filter', level: config.logLevel as LevelWithSilent });
-    await runClickFilter(config, log);
-    log.flush();
+    const running = await startClickFilter(config, log);
+    await closeOnSignal(log, () => running.close());
   });
 }

@@ -3,9 +3,11 @@
 // the generator really reads routes (and not, say, an empty table) from real fastify apps.
 import { readFileSync } from 'node:fs';
 import { Type } from '@sinclair/typebox';
-import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { apiReference, collectRoutes, jsonText, typeText } from './docs.js';
+import { silentLogger } from '../../core/logger.js';
+import { createServiceApp } from '../../core/service-app.js';
+import { createServiceMetrics } from '../../core/service-metrics.js';
+import { apiReference, jsonText, openApiOf, routesOf, typeText } from './docs.js';
 
 describe('imatch docs api', () => {
   // Built once for both checks below (it builds every service's app).
@@ -28,7 +30,7 @@ describe('imatch docs api', () => {
       'GET /v1/ads',
       'POST /v1/ads',
       'POST /v1/changes',
-      'GET /c/:token',
+      'GET /c/{token}',
       'GET /v1/spend',
     ]) {
       expect(text).toContain(`### \`${route}\``);
@@ -45,23 +47,42 @@ describe('imatch docs api', () => {
     expect(text).toMatch(/\| `imatch_merger_requests_total` +\| counter +\| `result` +\|/);
   });
 
-  it('collects each route of a fastify app with the schema its validator uses', async () => {
-    const routes = await collectRoutes(() => {
-      const app = Fastify();
-      app.get(
-        '/a',
-        { schema: { querystring: Type.Object({ n: Type.Integer({ minimum: 1 }) }) } },
-        async () => 'a',
-      );
-      app.register(async (child) => {
-        child.post('/b', { schema: { body: Type.Object({ s: Type.String() }) } }, async () => 'b');
-      });
-      return app;
-    });
-    expect(routes.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /a', 'POST /b']);
-    expect(
-      typeText((routes[0]!.schema.querystring as { properties: { n: object } }).properties.n as never),
-    ).toBe('integer >= 1');
+  it("reads each route of a service's OpenAPI document with its parameters, body and answers", async () => {
+    const app = createServiceApp(
+      {
+        log: silentLogger(),
+        metrics: createServiceMetrics('billing', { processMetrics: false }),
+        readiness: { check: () => ({ why: [] }) },
+        openapi: { description: 'test' },
+      },
+      (scope) => {
+        scope.get(
+          '/a',
+          {
+            schema: {
+              querystring: Type.Object({ n: Type.Integer({ minimum: 1 }), m: Type.Optional(Type.String()) }),
+              response: { 200: Type.Object({ ok: Type.Boolean() }) },
+            },
+          },
+          async () => ({ ok: true }),
+        );
+        scope.post('/b', { schema: { body: Type.Object({ s: Type.String() }) } }, async () => 'b');
+      },
+    );
+    const routes = routesOf(await openApiOf(app));
+    expect(routes.map((r) => `${r.method} ${r.url}`)).toEqual([
+      'GET /a',
+      'POST /b',
+      'GET /healthz',
+      'GET /readyz',
+      'GET /metrics',
+      'GET /openapi.json',
+    ]);
+    const query = routes[0]!.schema.querystring as { properties: { n: object }; required: string[] };
+    expect(typeText(query.properties.n as never)).toBe('integer >= 1');
+    expect(query.required).toEqual(['n']);
+    expect(routes[0]!.schema.response).toHaveProperty('200');
+    expect(routes[1]!.schema.body).toMatchObject({ properties: { s: { type: 'string' } } });
   });
 
   it('prints JSON that parses back to the same value, short lists of plain values on one line', () => {

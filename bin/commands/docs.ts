@@ -1,23 +1,23 @@
 // `imatch docs api [--out FILE] [--check]`: writes docs/api.md, the HTTP API reference of every
-// service, generated from the services' own route schemas and metric registries.
+// service, generated from each service's OpenAPI document (GET /openapi.json, built by the service
+// shell from the schemas its routes validate with) and its metric registry.
 //
 // How: each service's app is built with its real buildApp (never listening) on stand-in
-// dependencies that no handler is ever called with, so only the route table and the metrics
-// registry are read. Routes are collected through fastify's 'fastify.initialization' diagnostics
-// channel (published once per new instance) by an onRoute hook, so every route appears with the
-// schema its validator uses. Routes that exist only behind a setting (test clock, debug dump) are
+// dependencies that no handler is ever called with (bin/docs/stand-in-apps.ts), and asked for its
+// document with inject(). Routes that exist only behind a setting (test clock, debug dump) are
 // found by building the app a second time with that setting on, and marked as such.
 // `--check` writes nothing and exits 1 when the file is not what the generator would write (CI
 // and bin/commands/docs.test.ts use it to keep the committed file current).
 //
 // Runs once, synchronously per service, on the main thread; nothing here is on a request path.
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { readFile, writeFile } from 'node:fs/promises';
 import { Type } from '@sinclair/typebox';
 import type { Command } from 'commander';
-import type { FastifyInstance, RouteOptions } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { addConfigOptions, loadConfig } from '../../core/config.js';
+import { METRIC_PREFIX } from '../../core/service-metrics.js';
+import { standInApps } from '../docs/stand-in-apps.js';
 
 const DocsConfig = Type.Object(
   {
@@ -75,7 +75,7 @@ export interface MetricDoc {
 }
 
 interface ServiceDoc {
-  name: string;
+  name: keyof typeof METRIC_PREFIX;
   command: string;
   intro: string;
   routes: RouteDoc[];
@@ -84,41 +84,75 @@ interface ServiceDoc {
   extra?: { title: string; text: string; schemas: [name: string, schema: JsonSchema][] };
 }
 
-/** Builds an app and returns every route it registers (HEAD twins of GET routes left out). */
-export async function collectRoutes(build: () => FastifyInstance): Promise<RouteDoc[]> {
-  const routes: RouteDoc[] = [];
-  const onInit = (message: unknown) => {
-    const { fastify } = message as { fastify: FastifyInstance };
-    fastify.addHook('onRoute', (route: RouteOptions) => {
-      for (const method of [route.method].flat()) {
-        if (method === 'HEAD') continue;
-        routes.push({ method, url: route.url, schema: (route.schema ?? {}) as JsonSchema });
-      }
-    });
-  };
-  subscribe('fastify.initialization', onInit);
-  let app: FastifyInstance;
+/** The OpenAPI document an app serves at /openapi.json (the app is built, asked, closed). */
+export async function openApiOf(app: FastifyInstance): Promise<OpenApiDocument> {
   try {
-    app = build();
+    const res = await app.inject({ method: 'GET', url: '/openapi.json' });
+    if (res.statusCode !== 200) throw new Error(`GET /openapi.json answered ${res.statusCode}`);
+    return res.json() as OpenApiDocument;
   } finally {
-    unsubscribe('fastify.initialization', onInit);
+    await app.close();
   }
-  await app.ready(); // routes registered inside plugins are added here
-  await app.close();
-  return routes;
 }
 
-/** The routes of the base build, plus those only the variant build has (marked with `setting`). */
-async function withVariant(
-  base: () => FastifyInstance,
-  variant: () => FastifyInstance,
-  setting: string,
-): Promise<RouteDoc[]> {
-  const a = await collectRoutes(base);
-  const b = await collectRoutes(variant);
-  const key = (r: RouteDoc) => `${r.method} ${r.url}`;
-  const seen = new Set(a.map(key));
-  return [...a, ...b.filter((r) => !seen.has(key(r))).map((r) => ({ ...r, onlyWith: setting }))];
+export interface OpenApiDocument {
+  openapi: string;
+  paths: Record<string, Record<string, OpenApiOperation>>;
+  components?: { schemas?: Record<string, JsonSchema> };
+}
+
+/** `value` with every `{$ref: '#/components/schemas/X'}` replaced by the schema it names. */
+function inlineRefs(value: unknown, schemas: Record<string, JsonSchema>): unknown {
+  if (Array.isArray(value)) return value.map((v) => inlineRefs(v, schemas));
+  if (value === null || typeof value !== 'object') return value;
+  const ref = (value as { $ref?: unknown }).$ref;
+  if (typeof ref === 'string' && ref.startsWith('#/components/schemas/')) {
+    const target = schemas[ref.slice('#/components/schemas/'.length)];
+    if (target !== undefined) return inlineRefs(target, schemas);
+  }
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inlineRefs(v, schemas)]));
+}
+
+interface OpenApiOperation {
+  summary?: string;
+  description?: string;
+  parameters?: { name: string; in: string; required?: boolean; description?: string; schema: JsonSchema }[];
+  requestBody?: { content?: Record<string, { schema: JsonSchema }> };
+  responses?: Record<string, { content?: Record<string, { schema: JsonSchema }> }>;
+}
+
+const PARAMETER_PARTS: Record<string, string> = { path: 'params', query: 'querystring', header: 'headers' };
+
+/** The routes of an OpenAPI document, each with its parts as JSON schemas (the renderer's input). */
+export function routesOf(document: OpenApiDocument): RouteDoc[] {
+  const doc = inlineRefs(document, document.components?.schemas ?? {}) as OpenApiDocument;
+  const routes: RouteDoc[] = [];
+  for (const [url, item] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      const schema: JsonSchema = {};
+      if (op.summary !== undefined) schema.summary = op.summary;
+      if (op.description !== undefined) schema.description = op.description;
+      for (const p of op.parameters ?? []) {
+        const part = PARAMETER_PARTS[p.in];
+        if (part === undefined) continue;
+        if (schema[part] === undefined) schema[part] = { type: 'object', properties: {}, required: [] };
+        const obj = schema[part] as { properties: JsonSchema; required: string[] };
+        obj.properties[p.name] =
+          p.description === undefined ? p.schema : { ...p.schema, description: p.description };
+        if (p.required === true) obj.required.push(p.name);
+      }
+      const body = op.requestBody?.content?.['application/json']?.schema;
+      if (body !== undefined) schema.body = body;
+      const response: JsonSchema = {};
+      for (const [status, r] of Object.entries(op.responses ?? {})) {
+        const content = r.content?.['application/json']?.schema;
+        if (content !== undefined) response[status] = content;
+      }
+      if (Object.keys(response).length > 0) schema.response = response;
+      routes.push({ method: method.toUpperCase(), url, schema });
+    }
+  }
+  return routes;
 }
 
 function metricsOf(registry: Registry): MetricDoc[] {
@@ -136,210 +170,26 @@ function metricsOf(registry: Registry): MetricDoc[] {
     .sort((x, y) => x.name.localeCompare(y.name));
 }
 
-/** Every service's routes and metrics (imports the services lazily: only this command needs them). */
+/** Every service's routes (from its OpenAPI document) and metrics. */
 export async function collectServices(): Promise<ServiceDoc[]> {
-  const { silentLogger } = await import('../../core/logger.js');
-  const { parseClickKeys } = await import('../../core/click-token.js');
-  const { OffsetClock } = await import('../../core/clock.js');
-  const log = silentLogger();
-  // A fixed, valid keyring: the apps parse it; no token is ever made with it here.
-  const keyring = parseClickKeys([`1:${'00'.repeat(32)}`]);
   const services: ServiceDoc[] = [];
-
-  {
-    const { buildApp } = await import('../../services/blender/app.js');
-    const { createBlenderMetrics } = await import('../../services/blender/metrics.js');
-    const { RuntimeSettings } = await import('../../services/blender/runtime-config.js');
-    const metrics = createBlenderMetrics({ processMetrics: false });
-    const build = () =>
-      buildApp(
-        { clickBaseUrl: 'http://127.0.0.1:8081', textExpansion: true },
-        {
-          merger: unused('merger client'),
-          pvLog: unused('page-view log'),
-          runtime: new RuntimeSettings({ reserveMicros: 10_000, stepMicros: 10_000 }, log),
-          keyring,
-          metrics,
-          log,
-        },
-      );
+  for (const s of await standInApps()) {
+    const routes = routesOf(await openApiOf(s.build(false)));
+    if (s.variantSetting !== undefined) {
+      const seen = new Set(routes.map((r) => `${r.method} ${r.url}`));
+      for (const r of routesOf(await openApiOf(s.build(true))))
+        if (!seen.has(`${r.method} ${r.url}`)) routes.push({ ...r, onlyWith: s.variantSetting });
+    }
     services.push({
-      name: 'blender',
-      command: 'imatch blender',
-      intro:
-        'The public ad query API (DESIGN.md "Ad query"): query rewrite, n+1 ads from a merger, GSP prices, click URLs, one page-view record per answer. Semantics, worked pricing examples and the click-token format: [api-blender.md](api-blender.md). Port 8080 in `imatch start` and compose.yaml.',
-      routes: await collectRoutes(build),
-      metrics: metricsOf(metrics.registry),
-    });
-  }
-  {
-    const { buildApp } = await import('../../services/merger/app.js');
-    const { Balancer } = await import('../../services/merger/balancer.js');
-    const { MergerMetrics } = await import('../../services/merger/metrics.js');
-    const balancer = new Balancer({
-      clientFactory: unused('searcher client'),
-      backoffMs: 500,
-      maxBackoffMs: 5000,
-    });
-    const metrics = new MergerMetrics(balancer, { defaultMetrics: false });
-    const build = () =>
-      buildApp(
-        { deadlineMs: 100, attemptTimeoutMs: 50, minRetryMs: 5, perCustomerMax: 2 },
-        { log, balancer, metrics },
-      );
-    services.push({
-      name: 'merger',
-      command: 'imatch merger',
-      intro:
-        'Fans a query out to one healthy replica of every column, merges, applies CDistinct (at most k ads per customer), P4PNormalSort and FieldFormatSort, and reports coverage. Called by blenders; contract in core/merge-contract.ts. Internal (port 8083 in `imatch start`).',
-      routes: await collectRoutes(build),
-      metrics: metricsOf(metrics.registry),
-    });
-  }
-  {
-    const { buildApp, createSearcherState } = await import('../../services/searcher/app.js');
-    const { dumpRoutes } = await import('../../services/searcher/isupdate/dump-route.js');
-    const { isUpdateMetrics } = await import('../../services/searcher/isupdate/metrics.js');
-    const state = createSearcherState({ column: 0 }, { log, processMetrics: false });
-    isUpdateMetrics(state.metrics.registry);
-    const build = (debug: boolean) => () => {
-      const app = buildApp({ column: 0, replica: 'r0' }, { ...state, log });
-      if (debug) dumpRoutes(app, { current: () => undefined });
-      return app;
-    };
-    services.push({
-      name: 'searcher',
-      command: 'imatch searcher',
-      intro:
-        "One replica of one column: bidword retrieval (exact, phrase, broad), negatives, filters, text expansion, ranking, top-K over the column's segment plus the changes isupdate applied. Called by mergers; contract in core/search-contract.ts. Internal (ports 8090+ in `imatch start`).",
-      routes: await withVariant(build(false), build(true), '--debug-endpoints true'),
-      metrics: metricsOf(state.metrics.registry),
-    });
-  }
-  {
-    const { buildApp } = await import('../../dispatch/app.js');
-    const model = await import('../../core/model.js');
-    const { createDispatchMetrics } = await import('../../dispatch/metrics.js');
-    const metrics = createDispatchMetrics({ processMetrics: false });
-    const build = () =>
-      buildApp(
-        { secret: 'x'.repeat(16) },
-        {
-          writer: { pending: 0, submit: unused('change writer') },
-          leadership: { state: () => ({ leader: true, term: 1, leaderUrl: undefined }) },
-          metrics,
-          log,
-        },
-      );
-    services.push({
-      name: 'dispatch',
-      command: 'imatch dispatch',
-      intro:
-        'The advertiser platform\'s entry point for changes (DESIGN.md "Change message"): validates a whole batch, gives each change a unique increasing message id, makes it durable in Kafka, then answers. Send `Authorization: Bearer <secret>`. A follower answers 503 with the leader\'s URL. Port 8082 in `imatch start` and compose.yaml.',
-      routes: await collectRoutes(build),
-      metrics: metricsOf(metrics.registry),
-      extra: {
-        title: 'The elements of `changes`',
-        text: 'Each element is `{"entity": "customer"|"offer"|"bidword", "op": "upsert", "data": <the whole entity>}` or `{"entity": ..., "op": "delete", "data": {"id": ...}}`, validated by dispatch/validate.ts against core/model.ts `Change` (plus the bidword rules of `bidwordProblem`: negatives carry no bid, positives need one). One bad element rejects the whole batch with 400 `IM_ERR_BAD_CHANGE` naming every problem, and nothing is written. The entities (the same as in a BP snapshot, [data-format.md](data-format.md)):',
-        schemas: [
-          ['customer', model.Customer as unknown as JsonSchema],
-          ['offer', model.Offer as unknown as JsonSchema],
-          ['bidword', model.Bidword as unknown as JsonSchema],
-        ],
-      },
-    });
-  }
-  {
-    const { buildApp, defaultSettings } = await import('../../click-filter/app.js');
-    const { ClickFilterConfig } = await import('../../click-filter/config.js');
-    let registry: Registry | undefined;
-    const build = (testClock: boolean) => () => {
-      const config = loadConfig(ClickFilterConfig, {
-        flags: { clickKeys: [`1:${'00'.repeat(32)}`], testClockEndpoint: testClock },
-      });
-      const built = buildApp(config, {
-        log,
-        keyring,
-        clock: new OffsetClock(0),
-        decisions: unused('decision log'),
-        settings: { current: defaultSettings(config), loaded: true },
-        instance: 'docs',
-        processMetrics: false,
-      });
-      registry ??= built.metrics.registry;
-      return built.app;
-    };
-    const routes = await withVariant(build(false), build(true), '--test-clock-endpoint true');
-    services.push({
-      name: 'click-filter',
-      command: 'imatch click-filter',
-      intro:
-        'Where click URLs lead: decrypts and verifies the token, runs the filter rules, writes every decision (and a settlement record for a billable click) to Kafka, then redirects to the landing page. A tampered or malformed token gets a 400 page and never a redirect. Rules and reasons: [clicks-and-billing.md](clicks-and-billing.md). Port 8081 in `imatch start` and compose.yaml.',
+      name: s.name,
+      command: s.command,
+      intro: s.intro,
       routes,
-      metrics: registry === undefined ? [] : metricsOf(registry),
-    });
-  }
-  {
-    const { buildApp } = await import('../../billing/app.js');
-    const { BillingConfig } = await import('../../billing/config.js');
-    const { createBillingMetrics } = await import('../../billing/metrics.js');
-    const metrics = createBillingMetrics(unused('ledger'), false);
-    const build = (testClock: boolean) => () =>
-      buildApp(loadConfig(BillingConfig, { flags: { testClockEndpoint: testClock } }), {
-        log,
-        ledger: unused('ledger'),
-        keeper: unused('budget keeper'),
-        clock: new OffsetClock(0),
-        metrics,
-        readiness: () => undefined,
-      });
-    services.push({
-      name: 'billing',
-      command: 'imatch billing',
-      intro:
-        "Consumes settlement and corrections into an idempotent ledger, keeps each customer's daily spend, and takes customers offline (and online again) through dispatch when a budget is reached. The HTTP side is a read-only spend report plus health and metrics; `imatch spend` reads the same report. Port 8084 in `imatch start` and compose.yaml.",
-      routes: await withVariant(build(false), build(true), '--test-clock-endpoint true'),
-      metrics: metricsOf(metrics.registry),
-    });
-  }
-  {
-    const { buildApp } = await import('../../reports/app.js');
-    const { createReportsMetrics } = await import('../../reports/metrics.js');
-    const metrics = createReportsMetrics(false);
-    const build = () =>
-      buildApp({
-        log,
-        store: unused('report store'),
-        metrics,
-        timeZone: 'UTC',
-        today: () => '2026-01-01',
-        snapshot: unused('live snapshot'),
-        dashboardTickMs: 1000,
-        readiness: () => undefined,
-      }).app;
-    services.push({
-      name: 'reports',
-      command: 'imatch reports',
-      intro:
-        "Consumes pv, clicks, settlement and corrections into DuckDB (exactly once in effect: Kafka positions in the same transaction) and answers reports by customer, search term, offer, bidword, region, hour and day, in JSON or CSV (`?format=csv`); costs equal billing's net. `GET /dashboard` is the live dashboard page (server-sent events from `/v1/live/stream`, charts drawn with uPlot served from `/dashboard/uplot.min.js`). [reporting.md](reporting.md). Port 8085 in `imatch start`.",
-      routes: await collectRoutes(build),
-      metrics: metricsOf(metrics.registry),
+      metrics: metricsOf(s.registry()),
+      ...(s.extra === undefined ? {} : { extra: s.extra }),
     });
   }
   return services;
-}
-
-/**
- * A stand-in for a dependency no handler is called with while the route table is read. Any use
- * throws, so a buildApp that starts calling a dependency at construction time fails loudly here.
- */
-function unused<T>(what: string): T {
-  return new Proxy({} as object, {
-    get: (_t, prop) => {
-      if (prop === 'then') return undefined; // not a thenable
-      throw new Error(`docs: the ${what} was used while building the app (property ${String(prop)})`);
-    },
-  }) as T;
 }
 
 // ---- rendering -------------------------------------------------------------------------------
@@ -382,9 +232,7 @@ export function renderReference(services: ServiceDoc[]): string {
     }
     out.push('', `### Metrics of the ${s.name}`, '');
     out.push(
-      s.name === 'merger'
-        ? 'Besides these, the default Node.js process metrics of prom-client (`process_*`, `nodejs_*`, no prefix).'
-        : `Besides these, the default Node.js process metrics of prom-client, prefixed \`imatch_${s.name.replace('-', '_')}_\`.`,
+      `Besides these, the default Node.js process metrics of prom-client, prefixed \`${METRIC_PREFIX[s.name]}\` like every metric of the service.`,
       '',
       ...table(
         ['Metric', 'Type', 'Labels', 'Meaning'],
@@ -538,7 +386,8 @@ export function typeText(schema: JsonSchema): string {
   if (items !== '') bits.push(`items ${items}`);
   if (typeof schema.format === 'string') bits.push(`(${schema.format})`);
   if (typeof schema.pattern === 'string') bits.push(`/${schema.pattern}/`);
-  return bits.join(' ');
+  // OpenAPI 3.0 writes a union with null as `nullable: true`.
+  return schema.nullable === true ? `${bits.join(' ')} | null` : bits.join(' ');
 }
 
 function describe(schema: JsonSchema): string {

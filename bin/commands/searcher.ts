@@ -6,7 +6,8 @@ import type { LevelWithSilent } from 'pino';
 import { addConfigOptions, loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
 import { SearcherConfig } from '../../services/searcher/config.js';
-import { runSearcher } from '../../services/searcher/server.js';
+import { startSearcher } from '../../services/searcher/server.js';
+import { closeOnSignal } from '../until-signal.js';
 
 export function register(program: Command): void {
   addConfigOptions(
@@ -22,7 +23,10 @@ export function register(program: Command): void {
       column: config.column,
       replica: config.replica,
     });
-    await runSearcher(config, log);
-    log.flush();
+    const searcher = await startSearcher(config, log);
+    await closeOnSignal(log, () => searcher.close());
+    // A version load still running in the background (its file stream) would keep the process
+    // alive after a graceful stop; nothing else needs the event loop any more.
+    setTimeout(() => process.exit(), 1000).unref();
   });
 }

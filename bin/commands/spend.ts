@@ -8,7 +8,7 @@ import { Type } from '@sinclair/typebox';
 import type { Command } from 'commander';
 import { request } from 'undici';
 import { BillingConfig, ledgerDirOf } from '../../billing/config.js';
-import { checkTimeZone, DAY_PATTERN, dayOf } from '../../billing/day.js';
+import { BillingDay, checkTimeZone, dayOf } from '../../billing/day.js';
 import { Ledger } from '../../billing/ledger.js';
 import { formatSpendReport, type SpendReport, spendReport } from '../../billing/spend-report.js';
 import { addConfigOptions, CommonSettings, loadConfig } from '../../core/config.js';
@@ -22,9 +22,7 @@ const SpendConfig = Type.Object(
     ledgerDir: BillingConfig.properties.ledgerDir,
     timeZone: BillingConfig.properties.timeZone,
     customer: Id,
-    day: Type.Optional(
-      Type.String({ pattern: DAY_PATTERN, description: 'Billing day YYYY-MM-DD (default: today)' }),
-    ),
+    day: Type.Optional(BillingDay),
     url: Type.Optional(
       Type.String({
         pattern: '^https?://[^\\s]+$',

@@ -5,13 +5,14 @@
 // dispatch, a blender, the click filter, billing and reports as separate processes, wait until each
 // answers /readyz, and print their URLs with working examples. SIGINT/SIGTERM stops everything
 // (services first, newest first, then the servers). Runs on the main thread; services are
-// children (bin/start/supervisor.ts).
+// children (bin/start/supervisor.ts). On the terminal: this command's own progress lines and the
+// summary; every child's output (JSON logs, generator and index-builder progress) goes to its log
+// file under <data-dir>/demo/logs. Command lines come from bin/launch/command-line.ts.
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { type Static, Type } from '@sinclair/typebox';
 import { request } from 'undici';
 import { generateClickSecret } from '../../core/click-token.js';
@@ -23,7 +24,8 @@ import { type IndexPointer, zkPaths } from '../../core/zk-paths.js';
 import { connectZk } from '../../core/zookeeper.js';
 import { downServers, upServers } from '../../infra/servers.js';
 import { expandPath, InfraSettings, infraDirOf } from '../../infra/settings.js';
-import { Supervisor } from './supervisor.js';
+import { commandLine, IMATCH_JS } from '../launch/command-line.js';
+import { Supervisor, tail } from './supervisor.js';
 
 const port = (dflt: number, description: string) =>
   Type.Integer({ default: dflt, minimum: 1, maximum: 65535, description });
@@ -61,7 +63,7 @@ export const StartConfig = Type.Object({
 });
 export type StartConfig = Static<typeof StartConfig>;
 
-const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'imatch.js');
+const CLI = IMATCH_JS;
 
 export async function runStart(config: StartConfig, log: Logger): Promise<void> {
   const dataDir = resolve(expandPath(config.dataDir));
@@ -71,7 +73,8 @@ export async function runStart(config: StartConfig, log: Logger): Promise<void> 
   const infraDir = infraDirOf(config.dataDir);
   await mkdir(demoDir, { recursive: true });
 
-  const sup = new Supervisor(join(demoDir, 'logs'), log);
+  const logDir = join(demoDir, 'logs');
+  const sup = new Supervisor(logDir, log);
   let stopping: Promise<void> | undefined;
   const stop = (why: string) => {
     stopping ??= (async () => {
@@ -124,6 +127,7 @@ export async function runStart(config: StartConfig, log: Logger): Promise<void> 
           'log',
         ],
         log,
+        logDir,
       );
     } else {
       log.info({ snapshotDir }, 'reusing demo data');
@@ -150,6 +154,7 @@ export async function runStart(config: StartConfig, log: Logger): Promise<void> 
           'log',
         ],
         log,
+        logDir,
       );
     } else {
       log.info({ version: pointer.version }, 'reusing the published index');
@@ -165,21 +170,19 @@ export async function runStart(config: StartConfig, log: Logger): Promise<void> 
     ]);
 
     const keys = await demoClickKeys(join(demoDir, 'click-keys.json'));
-    const common = ['--zk-connect', zkConnect, '--zk-root', config.zkRoot, '--kafka-brokers', brokers];
+    const common = { zkConnect, zkRoot: config.zkRoot, kafkaBrokers: [brokers] };
     const url = (p: number) => `http://127.0.0.1:${p}`;
 
     await sup.start({
       name: 'dispatch',
       args: [
         CLI,
-        'dispatch',
-        ...common,
-        '--port',
-        String(config.dispatchPort),
-        '--secret',
-        config.secret,
-        '--data-dir',
-        join(demoDir, 'dispatch'),
+        ...commandLine('dispatch', {
+          ...common,
+          port: config.dispatchPort,
+          secret: config.secret,
+          dataDir: join(demoDir, 'dispatch'),
+        }),
       ],
       url: url(config.dispatchPort),
     });
@@ -192,18 +195,14 @@ export async function runStart(config: StartConfig, log: Logger): Promise<void> 
             name: `searcher-c${c}-r${r}`,
             args: [
               CLI,
-              'searcher',
-              ...common,
-              '--column',
-              String(c),
-              '--replica',
-              `r${r}`,
-              '--port',
-              String(p),
-              '--data-dir',
-              join(demoDir, `searcher-c${c}-r${r}`),
-              '--debug-endpoints',
-              'true',
+              ...commandLine('searcher', {
+                ...common,
+                column: c,
+                replica: `r${r}`,
+                port: p,
+                dataDir: join(demoDir, `searcher-c${c}-r${r}`),
+                debugEndpoints: true,
+              }),
             ],
             url: url(p),
           }),
@@ -213,68 +212,41 @@ export async function runStart(config: StartConfig, log: Logger): Promise<void> 
     await Promise.all(searchers);
     await sup.start({
       name: 'merger',
-      args: [
-        CLI,
-        'merger',
-        '--zk-connect',
-        zkConnect,
-        '--zk-root',
-        config.zkRoot,
-        '--port',
-        String(config.mergerPort),
-      ],
+      args: [CLI, ...commandLine('merger', { zkConnect, zkRoot: config.zkRoot, port: config.mergerPort })],
       url: url(config.mergerPort),
     });
+    const clickKeys = { clickKeys: [keys.spec], clickKeyId: keys.kid };
     await sup.start({
       name: 'blender',
       args: [
         CLI,
-        'blender',
-        ...common,
-        '--port',
-        String(config.blenderPort),
-        '--merger-url',
-        url(config.mergerPort),
-        '--click-base-url',
-        url(config.clickPort),
-        '--click-keys',
-        keys.spec,
-        '--click-key-id',
-        keys.kid,
+        ...commandLine('blender', {
+          ...common,
+          ...clickKeys,
+          port: config.blenderPort,
+          mergerUrl: [url(config.mergerPort)],
+          clickBaseUrl: url(config.clickPort),
+        }),
       ],
       url: url(config.blenderPort),
     });
     await sup.start({
       name: 'click-filter',
-      args: [
-        CLI,
-        'click-filter',
-        ...common,
-        '--port',
-        String(config.clickPort),
-        '--click-keys',
-        keys.spec,
-        '--click-key-id',
-        keys.kid,
-      ],
+      args: [CLI, ...commandLine('click-filter', { ...common, ...clickKeys, port: config.clickPort })],
       url: url(config.clickPort),
     });
     await sup.start({
       name: 'billing',
       args: [
         CLI,
-        'billing',
-        ...common,
-        '--port',
-        String(config.billingPort),
-        '--ledger-dir',
-        join(demoDir, 'ledger'),
-        '--dispatch-url',
-        url(config.dispatchPort),
-        '--dispatch-secret',
-        config.secret,
-        '--snapshot-dir',
-        snapshotDir,
+        ...commandLine('billing', {
+          ...common,
+          port: config.billingPort,
+          ledgerDir: join(demoDir, 'ledger'),
+          dispatchUrl: url(config.dispatchPort),
+          dispatchSecret: config.secret,
+          snapshotDir,
+        }),
       ],
       url: url(config.billingPort),
     });
@@ -295,7 +267,7 @@ export async function runStart(config: StartConfig, log: Logger): Promise<void> 
     });
 
     const examples = await buildExamples(config, snapshotDir);
-    process.stdout.write(banner(zkConnect, brokers, sup, examples, join(demoDir, 'logs')));
+    process.stdout.write(banner(zkConnect, brokers, sup, examples, logDir));
     log.info('engine ready; Ctrl-C stops everything');
   } catch (err) {
     await stop('start failed');
@@ -322,16 +294,30 @@ async function demoClickKeys(path: string): Promise<{ spec: string; kid: string 
   return keys;
 }
 
-function runCli(args: string[], log: Logger): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+/**
+ * Runs `imatch <args>` to the end with its output in `<logDir>/<command>.log` (the terminal keeps
+ * only this command's own progress lines); a failure names the log and shows its last lines.
+ */
+async function runCli(args: string[], log: Logger, logDir: string): Promise<void> {
+  await mkdir(logDir, { recursive: true });
+  const logPath = join(logDir, `${args[0]}.log`);
+  const out = createWriteStream(logPath, { flags: 'a' });
+  const started = Date.now();
+  log.debug({ args }, 'running');
+  await new Promise<void>((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.pipe(out, { end: false });
+    child.stderr.pipe(out, { end: false });
     child.once('error', reject);
-    child.once('exit', (code) => {
-      if (code === 0) resolvePromise();
-      else reject(new Error(`imatch ${args[0]} exited with ${code}`));
+    child.once('close', (code) => {
+      out.end(() => {
+        if (code === 0) resolvePromise();
+        else
+          reject(new Error(`imatch ${args[0]} exited with ${code}; ${logPath} ends with:\n${tail(logPath)}`));
+      });
     });
-    log.debug({ args }, 'running');
   });
+  log.info({ seconds: (Date.now() - started) / 1000, log: logPath }, `imatch ${args[0]} done`);
 }
 
 interface Examples {

@@ -46,7 +46,7 @@ export class Supervisor {
     const logPath = join(this.#logDir, `${spec.name}.log`);
     const out = createWriteStream(logPath, { flags: 'a' });
     const child = spawn(process.execPath, spec.args, {
-      env: { ...process.env, ...spec.env, IMATCH_LOG_PRETTY: '0' },
+      env: { ...process.env, ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.pipe(out);
@@ -98,7 +98,8 @@ async function isReady(url: string): Promise<boolean> {
   }
 }
 
-function tail(path: string, lines = 20): string {
+/** The last lines of a log file, for error messages. */
+export function tail(path: string, lines = 20): string {
   try {
     return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {

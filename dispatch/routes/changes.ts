@@ -6,20 +6,13 @@
 //   4. the writer: ids assigned and made durable in Kafka, then {"ids": [...]} (200), or 503.
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { ErrorBody } from '../../core/error-body.js';
 import { ImatchError } from '../../core/errors.js';
 import { ChangeBatch } from '../../core/model.js';
 import type { SecretCheck } from '../auth.js';
 import type { DispatchMetrics } from '../metrics.js';
 import { checkBatch } from '../validate.js';
 import type { ChangeWriter } from '../writer.js';
-
-export const ErrorBody = Type.Object({
-  statusCode: Type.Integer(),
-  code: Type.String(),
-  error: Type.String(),
-  message: Type.String(),
-  details: Type.Optional(Type.Unknown()),
-});
 
 export const ChangesAnswer = Type.Object(
   {

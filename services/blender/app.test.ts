@@ -285,12 +285,13 @@ describe('blender bad input: exact 400 bodies', () => {
       'Invalid parameter "n": must be integer. Expected: How many ads to return, an integer 1-20 (default 5)',
     'unknown parameter': 'Unknown parameter "page". Allowed: q, n, region, category, user',
     'bad region':
-      'Invalid parameter "region": must match pattern "^[A-Z]{2}$". Expected: Only ads that serve this ISO 3166-1 alpha-2 country, e.g. DE',
+      'Invalid parameter "region": "germany" does not match. Expected: Only ads that serve this ISO 3166-1 alpha-2 country, e.g. DE',
     'q twice': 'Invalid parameter "q": must be string. Expected: The buyer\'s search text, 1-200 characters',
     'q with no words': 'Invalid parameter "q": it has no searchable words (only punctuation or symbols)',
     'POST n as text':
       'Invalid parameter "n": must be integer. Expected: How many ads to return, an integer 1-20 (default 5)',
-    'POST bad ip': 'Invalid parameter "ip": "999.1.1.1" is not an IPv4 or IPv6 address',
+    'POST bad ip':
+      'Invalid parameter "ip": "999.1.1.1" does not match. Expected: The end user\'s IP address (IPv4 or IPv6)',
     'POST unknown field': 'Unknown parameter "ua". Allowed: q, n, region, category, user, ip, userAgent',
     'POST array body': 'Invalid body: must be object',
   };
@@ -383,12 +384,17 @@ describe('blender service routes', () => {
     expect(res.statusCode).toBe(200);
     const doc = res.json();
     expect(doc.openapi).toBe('3.0.3');
-    expect(Object.keys(doc.paths)).toEqual(['/v1/ads']);
-    const params = doc.paths['/v1/ads'].get.parameters.map((p: { name: string }) => p.name);
-    expect(params).toEqual(['q', 'n', 'region', 'category', 'user']);
-    expect(
-      doc.paths['/v1/ads'].post.requestBody.content['application/json'].schema.properties,
-    ).toHaveProperty('ip');
+    expect(Object.keys(doc.paths)).toEqual(['/v1/ads', '/healthz', '/readyz', '/metrics', '/openapi.json']);
+    const params = doc.paths['/v1/ads'].get.parameters;
+    expect(params.map((p: { name: string }) => p.name)).toEqual(['q', 'n', 'region', 'category', 'user']);
+    // n has a default, so a caller may leave it out; q may not.
+    const required = Object.fromEntries(
+      params.map((p: { name: string; required: boolean }) => [p.name, p.required]),
+    );
+    expect(required).toMatchObject({ q: true, n: false });
+    const body = doc.paths['/v1/ads'].post.requestBody.content['application/json'].schema;
+    expect(body.properties.ip).toMatchObject({ type: 'string', format: 'ip' });
+    expect(body.required).toEqual(['q']);
   });
 
   it('healthz, readyz and metrics', async () => {

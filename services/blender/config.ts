@@ -5,6 +5,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { CommonSettings, HttpSettings, KafkaSettings, ZkSettings } from '../../core/config.js';
 import { DEFAULT_STEP_MICROS } from '../../core/money.js';
+import { IdSetting, ServiceSettings } from '../../core/service-runtime.js';
 
 /** Most ads one request may ask for (DESIGN.md: n=1..20). */
 export const MAX_ADS = 20;
@@ -89,23 +90,8 @@ export const BlenderConfig = Type.Object(
       default: 20_000,
       description: 'Most page-view records waiting in memory; beyond it new records are dropped and counted',
     }),
-    id: Type.Optional(
-      Type.String({
-        pattern: '^[A-Za-z0-9_.:-]{1,64}$',
-        description: 'Registration name under <root>/services/blender (default: <host>-<port>)',
-      }),
-    ),
-    advertiseHost: Type.Optional(
-      Type.String({
-        minLength: 1,
-        description: 'Host written into the ZooKeeper registration URL (default: --host)',
-      }),
-    ),
-    shutdownTimeoutMs: Type.Integer({
-      default: 10_000,
-      minimum: 100,
-      description: 'How long SIGTERM waits for in-flight requests and page-view records (ms)',
-    }),
+    ...ServiceSettings,
+    ...IdSetting,
   },
   { additionalProperties: false },
 );

@@ -2,7 +2,8 @@
 // global one, so two apps in one process or test never share counters). The query path pays a
 // few counter increments and two histogram observations per request; gauges are read at scrape
 // time through `collect` callbacks.
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { createServiceMetrics, type ServiceMetrics } from '../../core/service-metrics.js';
 
 export interface BlenderFacts {
   /** Mergers known right now. */
@@ -11,9 +12,7 @@ export interface BlenderFacts {
   pvBuffered: number;
 }
 
-export interface BlenderMetrics {
-  readonly registry: Registry;
-  readonly requestDuration: Histogram<'route' | 'status'>;
+export interface BlenderMetrics extends ServiceMetrics {
   readonly mergerDuration: Histogram<'outcome'>;
   readonly adsShown: Counter;
   readonly answers: Counter<'outcome'>;
@@ -33,19 +32,14 @@ export interface BlenderMetricsOptions {
 }
 
 export function createBlenderMetrics(options: BlenderMetricsOptions = {}): BlenderMetrics {
-  const registry = new Registry();
-  if (options.processMetrics !== false)
-    collectDefaultMetrics({ register: registry, prefix: 'imatch_blender_' });
   const buckets = [0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 1];
+  const base = createServiceMetrics('blender', {
+    buckets,
+    ...(options.processMetrics === undefined ? {} : { processMetrics: options.processMetrics }),
+  });
+  const { registry } = base;
   const metrics: BlenderMetrics = {
-    registry,
-    requestDuration: new Histogram({
-      name: 'imatch_blender_request_duration_seconds',
-      help: 'HTTP request latency by route and status code',
-      labelNames: ['route', 'status'] as const,
-      buckets,
-      registers: [registry],
-    }),
+    ...base,
     mergerDuration: new Histogram({
       name: 'imatch_blender_merger_call_duration_seconds',
       help: 'Latency of POST /merge calls by outcome (ok, down, timeout, not-ready)',

@@ -1,17 +1,18 @@
 // Runs one blender: parses the click keys, connects to ZooKeeper (run-time QRW dictionary and
 // pricing rule, merger discovery unless --merger-url is given) and Kafka (the pv topic, an
 // acks=all producer behind the PV buffer), listens, registers under
-// `<root>/services/blender/<id>` (ephemeral, JSON {url, id, startedAt, pid, host}) and shuts down
+// `<root>/services/blender/<id>` (ephemeral, core/registrations.ts BlenderRegistration) and shuts down
 // gracefully: deregister first, then stop accepting and finish in-flight requests, then flush the
 // page-view buffer to Kafka, then close the merger pools, the producer and the ZooKeeper session.
 //
 // Concurrency: one event loop; ZooKeeper callbacks (config, discovery) and requests interleave at
 // awaits only, and every update replaces one reference (RuntimeSettings, the merger list).
-import { hostname } from 'node:os';
-import { type ClickKeyring, parseClickKeys } from '../../core/click-token.js';
-import { ImatchError } from '../../core/errors.js';
-import { createKafka, createProducer, ensureTopics, type ImatchProducer } from '../../core/kafka.js';
+import { keyringOf } from '../../core/click-keyring.js';
+import { createKafka, createProducer, ensureTopics } from '../../core/kafka.js';
 import type { Logger } from '../../core/logger.js';
+import { watchRegistrations } from '../../core/registration-watch.js';
+import { type BlenderRegistration, serviceRegistration } from '../../core/registrations.js';
+import { gracefulStop, listen, register } from '../../core/service-runtime.js';
 import { zkPaths } from '../../core/zk-paths.js';
 import { connectZk, type Registration, type Unwatch, type ZkClient } from '../../core/zookeeper.js';
 import { buildApp } from './app.js';
@@ -21,31 +22,11 @@ import { createBlenderMetrics } from './metrics.js';
 import { PvLog } from './pv-log.js';
 import { RuntimeSettings } from './runtime-config.js';
 
-export interface BlenderRegistration {
-  url: string;
-  id: string;
-  startedAt: string;
-  pid: number;
-  host: string;
-}
-
 export interface RunningBlender {
   url: string;
   id: string;
   /** Graceful stop (idempotent). */
   close(): Promise<void>;
-}
-
-/** The keyring of --click-keys / --click-key-id, or IM_ERR_CONFIG naming the problem. */
-export function keyringOf(config: Pick<BlenderConfig, 'clickKeys' | 'clickKeyId'>): ClickKeyring {
-  try {
-    return parseClickKeys(config.clickKeys, config.clickKeyId);
-  } catch (err) {
-    throw new ImatchError(
-      'IM_ERR_CONFIG',
-      `Invalid configuration: --click-keys / --click-key-id: ${(err as Error).message}`,
-    );
-  }
 }
 
 export async function startBlender(config: BlenderConfig, log: Logger): Promise<RunningBlender> {
@@ -76,8 +57,8 @@ export async function startBlender(config: BlenderConfig, log: Logger): Promise<
     metrics,
   );
   let zk: ZkClient | undefined;
-  let producer: ImatchProducer | undefined;
   let registration: Registration | undefined;
+  let unsentPv = 0;
   const app = buildApp(config, {
     merger,
     pvLog: { append: (r) => pvLog?.append(r) ?? false },
@@ -92,6 +73,20 @@ export async function startBlender(config: BlenderConfig, log: Logger): Promise<
       if (zk !== undefined && !zk.isConnected()) why.push('ZooKeeper session lost');
       return why;
     },
+  });
+
+  const close = gracefulStop('blender', log, app, config.shutdownTimeoutMs, {
+    registration: () => registration,
+    afterStop: [
+      [
+        'flush page views',
+        async () => {
+          unsentPv = (await pvLog?.close(config.shutdownTimeoutMs)) ?? 0;
+        },
+      ],
+      ['close clients', cleanup],
+    ],
+    summary: () => ({ unsentPv }),
   });
 
   try {
@@ -113,23 +108,14 @@ export async function startBlender(config: BlenderConfig, log: Logger): Promise<
     );
     if (config.mergerUrl === undefined) {
       const discoveryLog = log.child({ component: 'merger-discovery' });
-      const kindPath = paths.serviceKind('merger');
       unwatch.push(
-        await zk.watchChildren(kindPath, async (children) => {
-          const urls: string[] = [];
-          for (const child of children ?? []) {
-            try {
-              const node = await zkClient.get(`${kindPath}/${child}`);
-              const url =
-                node === null ? undefined : (JSON.parse(node.data.toString()) as { url?: unknown }).url;
-              if (typeof url === 'string' && /^https?:\/\//.test(url)) urls.push(url);
-              else if (node !== null) discoveryLog.warn({ child }, 'merger registration without a url');
-            } catch (err) {
-              discoveryLog.warn({ child, err }, 'unreadable merger registration');
-            }
-          }
-          merger.setEndpoints(urls);
-          discoveryLog.info({ mergers: urls }, 'mergers');
+        await watchRegistrations(zkClient, {
+          path: paths.serviceKind('merger'),
+          log: discoveryLog,
+          onChange: (mergers) => {
+            merger.setEndpoints(mergers.map((m) => m.url));
+            discoveryLog.info({ mergers: merger.urls }, 'mergers');
+          },
         }),
       );
     }
@@ -140,8 +126,7 @@ export async function startBlender(config: BlenderConfig, log: Logger): Promise<
       log,
     });
     await ensureTopics(kafka, [config.topicPv]);
-    producer = await createProducer(kafka, { log });
-    const producerRef = producer;
+    const producerRef = await createProducer(kafka, { log });
     cleanups.push(() => producerRef.disconnect());
     pvLog = new PvLog({
       sink: {
@@ -160,55 +145,16 @@ export async function startBlender(config: BlenderConfig, log: Logger): Promise<
       },
     });
 
-    await app.listen({ host: config.host, port: config.port });
+    const { url, id } = await listen(app, config);
+    registration = await register(
+      zk,
+      `${paths.serviceKind('blender')}/${id}`,
+      serviceRegistration(url, id) satisfies BlenderRegistration,
+    );
+    log.info({ url, id, mergers: merger.urls, keyId: keyring.currentKid }, 'blender listening');
+    return { url, id, close };
   } catch (err) {
-    await app.close().catch(() => {});
-    await cleanup();
+    await close();
     throw err;
   }
-
-  const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  const host = config.advertiseHost ?? config.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const id = config.id ?? `${host.replace(/[^A-Za-z0-9_.-]/g, '_')}-${port}`;
-  const data: BlenderRegistration = {
-    url,
-    id,
-    startedAt: new Date().toISOString(),
-    pid: process.pid,
-    host: hostname(),
-  };
-  try {
-    registration = await zk.register(`${paths.serviceKind('blender')}/${id}`, JSON.stringify(data));
-  } catch (err) {
-    await app.close().catch(() => {});
-    await pvLog.close(1000);
-    await cleanup();
-    throw err;
-  }
-  log.info({ url, id, mergers: merger.urls, keyId: keyring.currentKid }, 'blender listening');
-
-  const pv = pvLog;
-  let closing: Promise<void> | undefined;
-  const close = () => {
-    closing ??= (async () => {
-      log.info('blender shutting down');
-      await registration?.unregister().catch((err) => log.warn({ err }, 'deregistration failed'));
-      const forced = setTimeout(() => {
-        log.warn(
-          { timeoutMs: config.shutdownTimeoutMs },
-          'in-flight requests did not finish; closing anyway',
-        );
-        app.server.closeAllConnections();
-      }, config.shutdownTimeoutMs);
-      await app.close();
-      clearTimeout(forced);
-      const unsent = await pv.close(config.shutdownTimeoutMs);
-      await cleanup();
-      log.info({ unsentPv: unsent }, 'blender stopped');
-    })();
-    return closing;
-  };
-  return { url, id, close };
 }

@@ -174,27 +174,27 @@ describe('POST /merge', () => {
         statusCode: 400,
         code: 'IM_ERR_BAD_REQUEST',
         error: 'Bad Request',
-        message: 'Invalid request: body.n must be <= 100',
+        message: 'Invalid parameter "n": must be <= 100',
       });
     });
 
     it('n as text is not coerced', async () => {
       const { app } = setup([[]]);
       const res = await merge(app, { query: 'q', n: '5' });
-      expect(res.json().message).toBe('Invalid request: body.n must be integer');
+      expect(res.json().message).toBe('Invalid parameter "n": must be integer');
     });
 
     it('missing query', async () => {
       const { app } = setup([[]]);
       const res = await merge(app, { n: 5 });
-      expect(res.json().message).toBe('Invalid request: body is missing required property "query"');
+      expect(res.json().message).toBe('Missing parameter "query"');
     });
 
     it('unknown property', async () => {
       const { app } = setup([[]]);
       const res = await merge(app, { query: 'q', n: 5, k: 3 });
       expect(res.json().message).toBe(
-        'Invalid request: body has unknown property "k"; allowed: query, n, region, category, fields, textExpansion',
+        'Unknown parameter "k". Allowed: query, n, region, category, fields, textExpansion',
       );
     });
 
@@ -203,7 +203,7 @@ describe('POST /merge', () => {
       const res = await merge(app, { query: 'q', n: 5, fields: ['offerId', 'price'] });
       expect(res.statusCode).toBe(400);
       expect(res.json().message).toBe(
-        'Invalid request: body.fields.1 must be one of: offerId, customerId, bidwordId, keyword, matchType, bidMicros, qualityBp, score, title, category, imageUrl, landingUrl',
+        'Invalid parameter "fields.1": must be one of: offerId, customerId, bidwordId, keyword, matchType, bidMicros, qualityBp, score, title, category, imageUrl, landingUrl',
       );
     });
 

@@ -1,19 +1,20 @@
-// The merger's HTTP app: buildApp(config, deps) returns a fastify instance with its routes,
-// schemas, error handling and metrics, without listening (server.ts listens and feeds the
-// balancer from ZooKeeper discovery; tests pass a balancer over stub clients and use inject()).
+// The merger's HTTP app: buildApp(config, deps) returns the service shell (core/service-app.ts)
+// with POST /merge, without listening (server.ts listens and feeds the balancer from ZooKeeper
+// discovery; tests pass a balancer over stub clients and use inject()).
 //
-// Concurrency: everything runs on the one event loop; shared state is the balancer's replica
-// table, replaced wholesale by discovery and updated synchronously per attempt.
-
-import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
-import { installHttpBoundary } from '../../core/http-app.js';
+// Ready: discovery has read the index layout and at least one column has a replica, so blenders
+// may send queries. Concurrency: everything runs on the one event loop; shared state is the
+// balancer's replica table, replaced wholesale by discovery and updated synchronously per attempt.
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Readiness } from '../../core/health-routes.js';
 import type { Logger } from '../../core/logger.js';
+import { createServiceApp } from '../../core/service-app.js';
 import type { Balancer } from './balancer.js';
 import type { MergerConfig } from './config.js';
 import { Fanout } from './fanout.js';
 import { MergeQuery } from './merge-query.js';
 import { MergerMetrics } from './metrics.js';
-import { healthRoutes } from './routes/health.js';
 import { mergeRoutes } from './routes/merge.js';
 
 export interface MergerDeps {
@@ -33,25 +34,24 @@ export type MergerAppConfig = Pick<
 > &
   Partial<Pick<MergerConfig, 'maxInFlight'>>;
 
-/** Fastify with Ajv that refuses instead of repairing: no coercion, no silent removal of unknown keys. */
-const AJV_OPTIONS = {
-  customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, verbose: true },
+/** What the OpenAPI document says of this service. */
+const OPENAPI = {
+  description:
+    'Internal: fans a query out to one replica of every index column, merges, applies CDistinct and sorts (core/merge-contract.ts).',
+};
+
+const ReadyInfo = {
+  columns: Type.Integer(),
+  replicas: Type.Array(Type.Object({ healthy: Type.Integer(), known: Type.Integer() })),
 };
 
 export function buildApp(config: MergerAppConfig, deps: MergerDeps): FastifyInstance {
-  const app = Fastify({
-    loggerInstance: deps.log,
-    // Per-request log lines would cost more than the merge itself; errors are still logged.
-    logController: new LogController({ disableRequestLogging: true }),
-    ajv: AJV_OPTIONS,
-    return503OnClosing: true,
-    forceCloseConnections: 'idle',
-  }) as unknown as FastifyInstance;
-
-  const metrics = deps.metrics ?? new MergerMetrics(deps.balancer);
+  const { balancer } = deps;
+  const metrics = deps.metrics ?? new MergerMetrics(balancer);
   const now = deps.now ?? Date.now;
+  const isDiscovered = deps.isDiscovered ?? (() => true);
   const fanout = new Fanout(
-    deps.balancer,
+    balancer,
     {
       attemptTimeoutMs: Math.min(config.attemptTimeoutMs, config.deadlineMs),
       minRetryMs: config.minRetryMs,
@@ -59,7 +59,7 @@ export function buildApp(config: MergerAppConfig, deps: MergerDeps): FastifyInst
     },
     metrics,
   );
-  const query = new MergeQuery(deps.balancer, fanout, {
+  const query = new MergeQuery(balancer, fanout, {
     deadlineMs: config.deadlineMs,
     perCustomerMax: config.perCustomerMax,
     minRetryMs: config.minRetryMs,
@@ -67,58 +67,30 @@ export function buildApp(config: MergerAppConfig, deps: MergerDeps): FastifyInst
     onDeepen: () => metrics.deepen(),
   });
 
-  installHttpBoundary(app, {
-    validationCode: 'IM_ERR_BAD_REQUEST',
-    describeValidation,
-    onValidationError: () => metrics.request('bad_request', 0),
-    routes: 'POST /merge, GET /healthz, GET /readyz, GET /metrics',
-  });
-
-  mergeRoutes(app, { query, metrics, maxInFlight: config.maxInFlight ?? 256 });
-  healthRoutes(app, { balancer: deps.balancer, metrics, isDiscovered: deps.isDiscovered ?? (() => true) });
-  return app;
-}
-
-interface AjvIssue {
-  instancePath: string;
-  keyword: string;
-  message?: string;
-  params: Record<string, unknown>;
-  parentSchema?: {
-    description?: string;
-    properties?: Record<string, unknown>;
-    anyOf?: { const?: unknown }[];
+  const check = (): Readiness => {
+    const columns = balancer.columnCount;
+    const replicas = Array.from({ length: columns }, (_, c) => ({
+      healthy: balancer.healthyCount(c),
+      known: balancer.replicas(c).length,
+    }));
+    const why = !isDiscovered()
+      ? 'the index layout and searcher replicas are not discovered yet'
+      : columns === 0
+        ? 'no index version is published'
+        : replicas.every((r) => r.known === 0)
+          ? 'no searcher replica is registered'
+          : undefined;
+    return { why: why === undefined ? [] : [why], info: { columns, replicas } };
   };
-}
 
-/** One sentence per schema violation, naming the field and what is allowed. */
-export function describeValidation(err: FastifyError): string {
-  const context = err.validationContext ?? 'body';
-  let issues = (err.validation ?? []) as AjvIssue[];
-  // A failed union reports every branch and then itself: keep the union's own sentence.
-  const unions = new Set(issues.filter((i) => i.keyword === 'anyOf').map((i) => i.instancePath));
-  issues = issues.filter((i) => i.keyword === 'anyOf' || !unions.has(i.instancePath));
-  const parts = issues.map((issue) => {
-    const path = `${context}${issue.instancePath.replaceAll('/', '.')}`;
-    const schema = issue.parentSchema;
-    switch (issue.keyword) {
-      case 'additionalProperties': {
-        const allowed =
-          schema?.properties === undefined ? '' : `; allowed: ${Object.keys(schema.properties).join(', ')}`;
-        return `${path} has unknown property "${String(issue.params.additionalProperty)}"${allowed}`;
-      }
-      case 'required':
-        return `${path} is missing required property "${String(issue.params.missingProperty)}"`;
-      case 'anyOf': {
-        const values = (schema?.anyOf ?? []).map((b) => b.const).filter((v) => v !== undefined);
-        if (values.length > 0) return `${path} must be one of: ${values.join(', ')}`;
-        return `${path} ${issue.message ?? 'is invalid'}`;
-      }
-      case 'pattern':
-        return `${path} ${schema?.description === undefined ? issue.message : `must be a ${schema.description}`}`;
-      default:
-        return `${path} ${issue.message ?? 'is invalid'}`;
-    }
-  });
-  return parts.length === 0 ? err.message : `Invalid request: ${parts.join('; ')}`;
+  return createServiceApp(
+    {
+      log: deps.log,
+      metrics,
+      readiness: { schema: ReadyInfo, check },
+      openapi: OPENAPI,
+      onValidationError: () => metrics.request('bad_request', 0),
+    },
+    (app) => mergeRoutes(app, { query, metrics, maxInFlight: config.maxInFlight ?? 256 }),
+  );
 }

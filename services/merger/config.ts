@@ -3,24 +3,15 @@
 // passed down. No I/O and no state here.
 import { type Static, Type } from '@sinclair/typebox';
 import { CommonSettings, HttpSettings, ZkSettings } from '../../core/config.js';
+import { IdSetting, ServiceSettings } from '../../core/service-runtime.js';
 
 export const MergerConfig = Type.Object(
   {
     ...CommonSettings,
     ...ZkSettings,
     ...HttpSettings,
-    id: Type.Optional(
-      Type.String({
-        pattern: '^[A-Za-z0-9_.:-]{1,64}$',
-        description: 'Merger id, its ZooKeeper node name (default: host-port)',
-      }),
-    ),
-    advertiseHost: Type.Optional(
-      Type.String({
-        minLength: 1,
-        description: 'Host written into the ZooKeeper registration URL (default: --host)',
-      }),
-    ),
+    ...ServiceSettings,
+    ...IdSetting,
     deadlineMs: Type.Integer({
       default: 100,
       minimum: 1,
@@ -85,11 +76,6 @@ export const MergerConfig = Type.Object(
       default: 30_000,
       minimum: 100,
       description: 'Idle time after which a searcher connection is closed (ms)',
-    }),
-    shutdownTimeoutMs: Type.Integer({
-      default: 10_000,
-      minimum: 100,
-      description: 'How long SIGTERM waits for in-flight requests before closing anyway (ms)',
     }),
   },
   { additionalProperties: false },

@@ -1,7 +1,8 @@
 // The merger's Prometheus metrics, one Registry per app instance (never the global one, so two
 // apps in one process, as in tests, do not collide). Per-column label children are cached so the
 // hot path does a Map lookup, not a label-hash, per observation.
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { createServiceMetrics, type ServiceMetrics } from '../../core/service-metrics.js';
 import type { Balancer, Replica } from './balancer.js';
 import type { ColumnFailure, FanoutObserver } from './fanout.js';
 
@@ -9,8 +10,10 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064
 
 export type MergeResult = 'ok' | 'degraded' | 'failed' | 'bad_request' | 'not_ready' | 'shed';
 
-export class MergerMetrics implements FanoutObserver {
-  readonly registry = new Registry();
+export class MergerMetrics implements FanoutObserver, ServiceMetrics {
+  readonly service = 'merger' as const;
+  readonly registry: Registry;
+  readonly requestDuration: ServiceMetrics['requestDuration'];
   private readonly requests: Counter<'result'>;
   private readonly duration: Histogram<'result'>;
   private readonly columnLatency: Histogram<'column' | 'outcome'>;
@@ -24,8 +27,13 @@ export class MergerMetrics implements FanoutObserver {
   >();
 
   constructor(balancer: Balancer, options: { defaultMetrics?: boolean } = {}) {
+    const base = createServiceMetrics('merger', {
+      processMetrics: options.defaultMetrics !== false,
+      buckets: LATENCY_BUCKETS,
+    });
+    this.registry = base.registry;
+    this.requestDuration = base.requestDuration;
     const registers = [this.registry];
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({
       name: 'imatch_merger_requests_total',
       help: 'Merge requests by result (degraded: some column missing; failed: no column answered)',
@@ -33,7 +41,7 @@ export class MergerMetrics implements FanoutObserver {
       registers,
     });
     this.duration = new Histogram({
-      name: 'imatch_merger_request_duration_seconds',
+      name: 'imatch_merger_merge_duration_seconds',
       help: 'Time from a merge request to its answer, in the merger',
       labelNames: ['result'],
       buckets: LATENCY_BUCKETS,

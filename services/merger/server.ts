@@ -1,12 +1,13 @@
 // Runs one merger: connects to ZooKeeper, discovers searcher replicas, listens, registers under
-// `<root>/services/merger/<id>` (ephemeral, JSON {url, id, startedAt, pid}) and shuts down
+// `<root>/services/merger/<id>` (ephemeral, core/registrations.ts MergerRegistration) and shuts down
 // gracefully: deregister first (blenders stop choosing this merger), then stop accepting and
 // finish in-flight merges, then close searcher pools and the ZooKeeper session.
 //
 // Concurrency: one event loop; discovery callbacks and requests interleave at awaits only, and
 // the balancer's replica table is replaced wholesale by discovery.
-import { hostname } from 'node:os';
 import type { Logger } from '../../core/logger.js';
+import { type MergerRegistration, serviceRegistration } from '../../core/registrations.js';
+import { gracefulStop, listen, register } from '../../core/service-runtime.js';
 import { zkPaths } from '../../core/zk-paths.js';
 import { connectZk, type Registration, type ZkClient } from '../../core/zookeeper.js';
 import { buildApp } from './app.js';
@@ -14,14 +15,6 @@ import { Balancer } from './balancer.js';
 import type { MergerConfig } from './config.js';
 import { Discovery } from './discovery.js';
 import { PoolSearcherClient } from './searcher-client.js';
-
-export interface MergerRegistration {
-  url: string;
-  id: string;
-  startedAt: string;
-  pid: number;
-  host: string;
-}
 
 export interface RunningMerger {
   url: string;
@@ -73,53 +66,25 @@ export async function startMerger(config: MergerConfig, log: Logger): Promise<Ru
       }
     },
   });
-  let registration: Registration | undefined;
   const app = buildApp(config, { log, balancer, isDiscovered: () => discovery.ready });
+  let registration: Registration | undefined;
+  const close = gracefulStop('merger', log, app, config.shutdownTimeoutMs, {
+    registration: () => registration,
+    afterStop: [
+      ['stop discovery', () => discovery.stop()],
+      ['close searcher pools', () => balancer.close()],
+      ['close ZooKeeper', () => zk.close()],
+    ],
+  });
   try {
     await discovery.start();
-    await app.listen({ host: config.host, port: config.port });
+    const { url, id } = await listen(app, config);
+    const path = `${zkPaths(config.zkRoot).serviceKind('merger')}/${id}`;
+    registration = await register(zk, path, serviceRegistration(url, id) satisfies MergerRegistration);
+    log.info({ url, id, version: discovery.version, columns: balancer.columnCount }, 'merger listening');
+    return { url, id, close };
   } catch (err) {
-    discovery.stop();
-    await app.close().catch(() => {});
-    await balancer.close();
-    await zk.close();
+    await close();
     throw err;
   }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  const host = config.advertiseHost ?? config.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const id = config.id ?? `${host.replace(/[^A-Za-z0-9_.-]/g, '_')}-${port}`;
-  const data: MergerRegistration = {
-    url,
-    id,
-    startedAt: new Date().toISOString(),
-    pid: process.pid,
-    host: hostname(),
-  };
-  registration = await zk.register(
-    `${zkPaths(config.zkRoot).serviceKind('merger')}/${id}`,
-    JSON.stringify(data),
-  );
-  log.info({ url, id, version: discovery.version, columns: balancer.columnCount }, 'merger listening');
-
-  let closing: Promise<void> | undefined;
-  const close = () => {
-    closing ??= (async () => {
-      log.info('merger shutting down');
-      await registration?.unregister().catch((err) => log.warn({ err }, 'deregistration failed'));
-      const forced = setTimeout(() => {
-        log.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight merges did not finish; closing anyway');
-        app.server.closeAllConnections();
-      }, config.shutdownTimeoutMs);
-      await app.close();
-      clearTimeout(forced);
-      discovery.stop();
-      await balancer.close();
-      await zk.close();
-      log.info('merger stopped');
-    })();
-    return closing;
-  };
-  return { url, id, close };
 }

@@ -108,24 +108,24 @@ describe('searcher app', () => {
   });
 
   it.each([
-    [{ k: 5 }, 'Invalid request: body is missing required property "query"'],
-    [{ query: '', k: 5 }, 'Invalid request: body.query must NOT have fewer than 1 characters'],
-    [{ query: 'x'.repeat(201), k: 5 }, 'Invalid request: body.query must NOT have more than 200 characters'],
-    [{ query: 'shoes', k: 0 }, 'Invalid request: body.k must be >= 1'],
-    [{ query: 'shoes', k: 101 }, 'Invalid request: body.k must be <= 100'],
-    [{ query: 'shoes', k: '5' }, 'Invalid request: body.k must be integer'],
-    [{ query: 'shoes', k: 2.5 }, 'Invalid request: body.k must be integer'],
+    [{ k: 5 }, 'Missing parameter "query"'],
+    [{ query: '', k: 5 }, 'Invalid parameter "query": must NOT have fewer than 1 characters'],
+    [{ query: 'x'.repeat(201), k: 5 }, 'Invalid parameter "query": must NOT have more than 200 characters'],
+    [{ query: 'shoes', k: 0 }, 'Invalid parameter "k": must be >= 1'],
+    [{ query: 'shoes', k: 101 }, 'Invalid parameter "k": must be <= 100'],
+    [{ query: 'shoes', k: '5' }, 'Invalid parameter "k": must be integer'],
+    [{ query: 'shoes', k: 2.5 }, 'Invalid parameter "k": must be integer'],
     [
       { query: 'shoes', k: 5, region: 'usa' },
-      'Invalid request: body.region must be: ISO 3166-1 alpha-2 country code (got "usa")',
+      'Invalid parameter "region": "usa" does not match. Expected: ISO 3166-1 alpha-2 country code',
     ],
     [
       { query: 'shoes', k: 5, category: 'Apparel//Shoes' },
-      'Invalid request: body.category must be: Category path, segments joined by "/" (got "Apparel//Shoes")',
+      'Invalid parameter "category": "Apparel//Shoes" does not match. Expected: Category path, segments joined by "/"',
     ],
     [
       { query: 'shoes', k: 5, fuzzy: true },
-      'Invalid request: body has unknown property "fuzzy"; allowed: query, k, region, category, textExpansion',
+      'Unknown parameter "fuzzy". Allowed: query, k, region, category, textExpansion',
     ],
   ])('refuses %j with a 400 that names the problem', async (payload, message) => {
     const { app, seen } = await setup();
@@ -160,7 +160,8 @@ describe('searcher app', () => {
       statusCode: 404,
       code: 'IM_ERR_NOT_FOUND',
       error: 'Not Found',
-      message: 'No route GET /nope. Routes: POST /search, GET /healthz, GET /readyz, GET /metrics',
+      message:
+        'No route GET /nope. Routes: POST /search, GET /healthz, GET /readyz, GET /metrics, GET /openapi.json',
     });
   });
 

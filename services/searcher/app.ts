@@ -1,21 +1,22 @@
-// The searcher's HTTP app: buildApp(config, deps) returns a fastify instance with its routes,
-// schemas, error handling and metrics hook, without listening (server.ts listens; tests use
-// inject()). createSearcherState wires the pieces an app needs (index holder + metrics registry)
+// The searcher's HTTP app: buildApp(config, deps) returns the service shell (core/service-app.ts)
+// with POST /search (and GET /debug/dump with debugEndpoints), without listening (server.ts
+// listens; tests use inject()). createSearcherState wires the pieces an app needs (index holder + metrics registry)
 // so server.ts, tests and benchmarks build a searcher the same way.
 //
 // Concurrency: everything here runs on the one event loop; the only shared mutable state is the
 // holder's current-index reference (see index-holder.ts).
 
-import type { TSchema } from '@sinclair/typebox';
-import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
-import { installHttpBoundary } from '../../core/http-app.js';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Readiness } from '../../core/health-routes.js';
 import type { Logger } from '../../core/logger.js';
+import { createServiceApp } from '../../core/service-app.js';
 import type { IndexPointer } from '../../core/zk-paths.js';
 import type { SearcherConfig } from './config.js';
 import { type ColumnIndex, loadColumnIndex } from './index/column-index.js';
 import { IndexHolder, type Serving } from './index-holder.js';
+import { dumpRoutes } from './isupdate/dump-route.js';
 import { createSearcherMetrics, type SearcherMetrics } from './metrics.js';
-import { healthRoutes } from './routes/health.js';
 import { searchRoutes } from './routes/search.js';
 
 export interface SearcherDeps {
@@ -81,71 +82,49 @@ export function createSearcherState(
   return { holder, metrics };
 }
 
-/** Fastify with Ajv that refuses instead of repairing: no type coercion, no silent removal of unknown keys. */
-const AJV_OPTIONS = {
-  customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, verbose: true },
+const ReadyInfo = {
+  version: Type.String(),
+  appliedId: Type.Integer(),
+  registered: Type.Boolean(),
+  swapping: Type.Boolean(),
 };
 
 export function buildApp(
-  config: Pick<SearcherConfig, 'column' | 'replica'>,
+  config: Pick<SearcherConfig, 'column' | 'replica'> & { debugEndpoints?: boolean },
   deps: SearcherDeps,
 ): FastifyInstance {
-  const app = Fastify({
-    loggerInstance: deps.log,
-    // Per-request log lines would cost more than the search itself; errors are still logged.
-    logController: new LogController({ disableRequestLogging: true }),
-    ajv: AJV_OPTIONS,
-    return503OnClosing: true,
-    forceCloseConnections: 'idle',
-  }) as unknown as FastifyInstance;
-
-  installHttpBoundary(app, {
-    observe: (labels, seconds) => deps.metrics.requestDuration.observe(labels, seconds),
-    validationCode: 'IM_ERR_BAD_REQUEST',
-    describeValidation,
-    routes: 'POST /search, GET /healthz, GET /readyz, GET /metrics',
-  });
-
-  searchRoutes(app, { holder: deps.holder, column: config.column, replica: config.replica });
-  healthRoutes(app, {
-    holder: deps.holder,
-    metrics: deps.metrics,
-    isRegistered: deps.isRegistered ?? (() => true),
-  });
-  return app;
-}
-
-interface AjvIssue {
-  instancePath: string;
-  keyword: string;
-  message?: string;
-  params: Record<string, unknown>;
-  parentSchema?: TSchema;
-  data?: unknown;
-}
-
-/** One sentence per schema violation, naming the field and what is allowed. */
-export function describeValidation(err: FastifyError): string {
-  const context = err.validationContext ?? 'body';
-  const issues = (err.validation ?? []) as AjvIssue[];
-  const parts = issues.map((issue) => {
-    const path = `${context}${issue.instancePath.replaceAll('/', '.')}`;
-    const schema = issue.parentSchema as
-      | { description?: string; properties?: Record<string, unknown> }
-      | undefined;
-    switch (issue.keyword) {
-      case 'additionalProperties': {
-        const allowed =
-          schema?.properties === undefined ? '' : `; allowed: ${Object.keys(schema.properties).join(', ')}`;
-        return `${path} has unknown property "${String(issue.params.additionalProperty)}"${allowed}`;
-      }
-      case 'required':
-        return `${path} is missing required property "${String(issue.params.missingProperty)}"`;
-      case 'pattern':
-        return `${path} ${schema?.description === undefined ? issue.message : `must be: ${schema.description} (got ${JSON.stringify(issue.data)})`}`;
-      default:
-        return `${path} ${issue.message ?? 'is invalid'}`;
-    }
-  });
-  return parts.length === 0 ? err.message : `Invalid request: ${parts.join('; ')}`;
+  const { holder } = deps;
+  const isRegistered = deps.isRegistered ?? (() => true);
+  const check = (): Readiness => {
+    const serving = holder.current;
+    const registered = isRegistered();
+    const why: string[] = [];
+    if (serving === undefined) why.push('no index version is loaded');
+    if (!registered) why.push('not registered in ZooKeeper');
+    if (serving === undefined) return { why };
+    return {
+      why,
+      info: {
+        version: serving.version,
+        appliedId: serving.index.appliedId,
+        registered,
+        swapping: holder.busy,
+      },
+    };
+  };
+  return createServiceApp(
+    {
+      log: deps.log,
+      metrics: deps.metrics,
+      readiness: { schema: ReadyInfo, check },
+      openapi: {
+        description:
+          'Internal: one replica of one index column answers POST /search for mergers (core/search-contract.ts).',
+      },
+    },
+    (app) => {
+      searchRoutes(app, { holder, column: config.column, replica: config.replica });
+      if (config.debugEndpoints === true) dumpRoutes(app, { current: () => holder.current?.index });
+    },
+  );
 }

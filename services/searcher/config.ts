@@ -3,6 +3,7 @@
 // passed down. No I/O and no state here.
 import { type Static, Type } from '@sinclair/typebox';
 import { CommonSettings, HttpSettings, KafkaSettings, ZkSettings } from '../../core/config.js';
+import { ServiceSettings } from '../../core/service-runtime.js';
 import { IsUpdateSettings } from './isupdate/config.js';
 
 export const SearcherConfig = Type.Object(
@@ -22,17 +23,7 @@ export const SearcherConfig = Type.Object(
       pattern: '^[A-Za-z0-9_.:-]{1,64}$',
       description: 'Replica id, unique within the column (its ZooKeeper node name)',
     }),
-    advertiseHost: Type.Optional(
-      Type.String({
-        minLength: 1,
-        description: 'Host written into the ZooKeeper registration URL (default: --host)',
-      }),
-    ),
-    shutdownTimeoutMs: Type.Integer({
-      default: 10_000,
-      minimum: 100,
-      description: 'How long SIGTERM waits for in-flight requests before closing anyway (ms)',
-    }),
+    ...ServiceSettings,
   },
   { additionalProperties: false },
 );

@@ -2,7 +2,8 @@
 // global one, so two apps in one process or test never share counters). Index gauges are read at
 // scrape time from the index holder through `collect` callbacks, so the query hot path only pays
 // for one histogram observation per request.
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
+import { createServiceMetrics, type ServiceMetrics } from '../../core/service-metrics.js';
 
 /** What the gauges read at scrape time; undefined while no index is loaded. */
 export interface IndexFacts {
@@ -14,9 +15,7 @@ export interface IndexFacts {
   watermark: number;
 }
 
-export interface SearcherMetrics {
-  readonly registry: Registry;
-  readonly requestDuration: Histogram<'route' | 'status'>;
+export interface SearcherMetrics extends ServiceMetrics {
   readonly swaps: Counter;
   readonly swapFailures: Counter<'reason'>;
   readonly loadSeconds: Gauge;
@@ -30,17 +29,11 @@ export interface MetricsOptions {
 }
 
 export function createSearcherMetrics(options: MetricsOptions): SearcherMetrics {
-  const registry = new Registry();
-  if (options.processMetrics !== false)
-    collectDefaultMetrics({ register: registry, prefix: 'imatch_searcher_' });
-
-  const requestDuration = new Histogram({
-    name: 'imatch_searcher_request_duration_seconds',
-    help: 'HTTP request latency by route and status code',
-    labelNames: ['route', 'status'] as const,
+  const base = createServiceMetrics('searcher', {
+    processMetrics: options.processMetrics !== false,
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-    registers: [registry],
   });
+  const { registry } = base;
   const swaps = new Counter({
     name: 'imatch_searcher_swaps_total',
     help: 'Index versions loaded and switched to (the first load included)',
@@ -86,5 +79,5 @@ export function createSearcherMetrics(options: MetricsOptions): SearcherMetrics 
     },
   });
 
-  return { registry, requestDuration, swaps, swapFailures, loadSeconds };
+  return { ...base, swaps, swapFailures, loadSeconds };
 }

@@ -12,15 +12,15 @@
 // Concurrency: one event loop. Registration changes happen in the holder's after-swap hook, which
 // the holder runs serially, so register/update never race each other; close() waits for a
 // registration attempt in progress and then removes whatever exists.
-import { hostname } from 'node:os';
 import type { Logger } from '../../core/logger.js';
+import { retryUntil } from '../../core/retry.js';
+import { gracefulStop, listen } from '../../core/service-runtime.js';
 import { type SearcherRegistration, zkPaths } from '../../core/zk-paths.js';
 import { connectZk, type Registration, type Unwatch, type ZkClient } from '../../core/zookeeper.js';
 import { buildApp, createSearcherState, type SearcherState } from './app.js';
 import type { SearcherConfig } from './config.js';
 import type { ColumnIndex } from './index/column-index.js';
 import type { Serving } from './index-holder.js';
-import { dumpRoutes } from './isupdate/dump-route.js';
 import { type IsUpdateRuntime, openIsUpdate } from './isupdate/runtime.js';
 import { watchIndexVersion } from './version-watcher.js';
 
@@ -75,7 +75,7 @@ export async function startSearcher(config: SearcherConfig, log: Logger): Promis
       try {
         await publish(serving);
       } catch (err) {
-        // Keep serving; retry until registered (or closing). A merger cannot see us meanwhile.
+        // A merger cannot see this replica until the retry succeeds.
         log.error({ err, path }, 'could not register in ZooKeeper; retrying');
         retryRegistration();
       }
@@ -87,17 +87,25 @@ export async function startSearcher(config: SearcherConfig, log: Logger): Promis
       await registration.update(JSON.stringify(registrationOf(serving)));
     }
   };
-  let retryTimer: NodeJS.Timeout | undefined;
+  // Keep serving while ZooKeeper refuses the registration; retry until registered (or closing).
+  const registering = new AbortController();
+  let retrying = false;
   const retryRegistration = () => {
-    clearTimeout(retryTimer);
-    retryTimer = setTimeout(() => {
-      const serving = state.holder.current;
-      if (serving === undefined || closing) return;
-      publish(serving).catch((err) => {
-        log.error({ err, path }, 'could not register in ZooKeeper; retrying');
-        retryRegistration();
-      });
-    }, 1000);
+    if (retrying) return;
+    retrying = true;
+    void retryUntil(
+      async () => {
+        const serving = state.holder.current;
+        if (serving !== undefined) await publish(serving);
+      },
+      {
+        signal: registering.signal,
+        initialMs: 1000,
+        onError: (err) => log.error({ err, path }, 'could not register in ZooKeeper; retrying'),
+      },
+    ).finally(() => {
+      retrying = false;
+    });
   };
 
   const app = buildApp(config, {
@@ -105,17 +113,28 @@ export async function startSearcher(config: SearcherConfig, log: Logger): Promis
     log,
     isRegistered: () => registration !== undefined && zk?.isConnected() === true,
   });
-  if (config.debugEndpoints) dumpRoutes(app, { current: () => state.holder.current?.index });
 
   let unwatch: Unwatch | undefined;
+  const stop = gracefulStop('searcher', log, app, config.shutdownTimeoutMs, {
+    registration: () => registration,
+    beforeStop: [
+      [
+        'stop registering and watching',
+        () => {
+          closing = true;
+          registering.abort();
+          unwatch?.();
+        },
+      ],
+    ],
+    afterStop: [
+      ['close isupdate', () => isupdate?.close()],
+      ['close ZooKeeper', () => zk?.close()],
+    ],
+  });
   try {
     zk = await connectZk({ connect: config.zkConnect, sessionTimeoutMs: config.zkSessionTimeoutMs, log });
-    await app.listen({ host: config.host, port: config.port });
-    const address = app.server.address();
-    const port = typeof address === 'object' && address !== null ? address.port : config.port;
-    let host = config.advertiseHost ?? config.host;
-    if (config.advertiseHost === undefined && (host === '0.0.0.0' || host === '::')) host = hostname();
-    url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    ({ url } = await listen(app, config));
     log.info({ url, column: config.column, replica: config.replica }, 'searcher listening');
     if (config.isupdate) {
       isupdate = await openIsUpdate(config, {
@@ -135,55 +154,8 @@ export async function startSearcher(config: SearcherConfig, log: Logger): Promis
       onBadPointer: () => state.metrics.swapFailures.inc({ reason: 'bad-pointer' }),
     });
   } catch (err) {
-    await app.close().catch(() => {});
-    await isupdate?.close().catch(() => {});
-    await zk?.close();
+    await stop();
     throw err;
   }
-
-  let closed: Promise<void> | undefined;
-  const close = () => {
-    closed ??= (async () => {
-      log.info('searcher shutting down');
-      closing = true;
-      clearTimeout(retryTimer);
-      unwatch?.();
-      await registration?.unregister().catch((err) => log.warn({ err, path }, 'deregistration failed'));
-      const forced = setTimeout(() => {
-        log.warn(
-          { timeoutMs: config.shutdownTimeoutMs },
-          'in-flight requests did not finish; closing anyway',
-        );
-        app.server.closeAllConnections();
-      }, config.shutdownTimeoutMs);
-      await app.close();
-      clearTimeout(forced);
-      await isupdate?.close().catch((err) => log.warn({ err }, 'isupdate did not close cleanly'));
-      await zk?.close();
-      log.info('searcher stopped');
-    })();
-    return closed;
-  };
-
-  return { url, state, refreshRegistration, close };
-}
-
-/** Starts a searcher and runs it until SIGTERM or SIGINT, then shuts it down gracefully. */
-export async function runSearcher(config: SearcherConfig, log: Logger): Promise<void> {
-  const searcher = await startSearcher(config, log);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'signal received');
-      searcher.close().then(resolve, (err) => {
-        log.error({ err }, 'shutdown failed');
-        process.exitCode = 1;
-        resolve();
-      });
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
-  // A version load still running in the background (its file stream) would keep the process
-  // alive after a graceful stop; nothing else needs the event loop any more.
-  setTimeout(() => process.exit(), 1000).unref();
+  return { url, state, refreshRegistration, close: stop };
 }

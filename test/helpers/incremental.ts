@@ -3,8 +3,10 @@
 // BP-side client of POST /v1/changes that keeps every acknowledged message, a paced feeder, and
 // reads of a searcher's /debug/dump. Every process goes through spawn.ts (stopped at the end of
 // its test or file); every undici Pool is closed when the test or file ends.
+
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'undici';
+import { commandLine } from '../../bin/launch/command-line.js';
 import type { Change, ChangeMessage } from '../../core/model.js';
 import { kafkaBrokers, zkConnect } from './servers.js';
 import { type ServiceProcess, spawnImatch } from './spawn.js';
@@ -26,22 +28,17 @@ export async function startDispatch(
 ): Promise<DispatchProcess> {
   const proc = spawnImatch(
     [
-      'dispatch',
-      '--zk-connect',
-      zkConnect(),
-      '--zk-root',
-      zkRoot,
-      '--kafka-brokers',
-      kafkaBrokers().join(','),
-      '--topic-changes',
-      topic,
-      '--zk-session-timeout-ms',
-      '4000',
-      '--log-level',
-      'warn',
+      ...commandLine('dispatch', {
+        zkConnect: zkConnect(),
+        zkRoot,
+        kafkaBrokers: kafkaBrokers(),
+        topicChanges: topic,
+        zkSessionTimeoutMs: 4000,
+        logLevel: 'warn',
+      }),
       ...extra,
     ],
-    { env: { IMATCH_SECRET: TEST_SECRET, IMATCH_LOG_PRETTY: '0', ...env } },
+    { env: { IMATCH_SECRET: TEST_SECRET, ...env } },
   );
   const m = await proc.waitForOutput(/"service":"dispatch".*"url":"(http:[^"]+)"/, 60_000);
   return { proc, url: m[1]! };
@@ -66,32 +63,22 @@ export async function startIsSearcher(opts: {
 }): Promise<IsSearcher> {
   const proc = spawnImatch(
     [
-      'searcher',
-      '--column',
-      String(opts.column),
-      '--replica',
-      opts.replica,
-      '--zk-connect',
-      zkConnect(),
-      '--zk-root',
-      opts.zkRoot,
-      '--zk-session-timeout-ms',
-      '4000',
-      '--kafka-brokers',
-      kafkaBrokers().join(','),
-      '--topic-changes',
-      opts.topic,
-      '--data-dir',
-      opts.dataDir,
-      '--isupdate-batch',
-      String(opts.batch ?? 50),
-      '--debug-endpoints',
-      'true',
-      '--log-level',
-      'info',
+      ...commandLine('searcher', {
+        column: opts.column,
+        replica: opts.replica,
+        zkConnect: zkConnect(),
+        zkRoot: opts.zkRoot,
+        zkSessionTimeoutMs: 4000,
+        kafkaBrokers: kafkaBrokers(),
+        topicChanges: opts.topic,
+        dataDir: opts.dataDir,
+        isupdateBatch: opts.batch ?? 50,
+        debugEndpoints: true,
+        logLevel: 'info',
+      }),
       ...(opts.extra ?? []),
     ],
-    { name: `searcher-${opts.column}-${opts.replica}`, env: { IMATCH_LOG_PRETTY: '0' } },
+    { name: `searcher-${opts.column}-${opts.replica}` },
   );
   const m = await proc.waitForOutput(/"url":"(http:[^"]+)"[^\n]*"msg":"searcher listening"/, 60_000);
   return { proc, url: m[1]!, column: opts.column, replica: opts.replica };

@@ -3,12 +3,14 @@
 // registrations, and query them over HTTP with an undici Pool (keep-alive, closed at the end of
 // the test). Every process goes through test/helpers/spawn.ts, so it is stopped when the test
 // (or the file, for beforeAll) ends, also on failure.
+
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
 import { onTestFinished } from 'vitest';
+import { commandLine } from '../../bin/launch/command-line.js';
 import type { IndexManifest } from '../../core/index-manifest.js';
 import type { SearchRequest, SearchResponse } from '../../core/search-contract.js';
 import { type IndexPointer, type SearcherRegistration, zkPaths } from '../../core/zk-paths.js';
@@ -19,7 +21,7 @@ import { waitFor } from './wait.js';
 
 /** Runs `imatch ...args` to completion; throws with its output when it fails. */
 export async function runImatch(args: string[], timeoutMs = 300_000): Promise<string> {
-  const proc = spawnImatch(args, { env: { IMATCH_LOG_PRETTY: '0' } });
+  const proc = spawnImatch(args);
   const timer = setTimeout(() => void proc.stop('SIGKILL'), timeoutMs);
   const code = await proc.exited;
   clearTimeout(timer);
@@ -113,29 +115,19 @@ export interface SearcherProcess {
 
 export function startSearcherProcess(zkRoot: string, column: number, replica: string): SearcherProcess {
   const proc = spawnImatch(
-    [
-      'searcher',
-      '--column',
-      String(column),
-      '--replica',
+    commandLine('searcher', {
+      column,
       replica,
-      '--zk-connect',
-      zkConnect(),
-      '--zk-root',
+      zkConnect: zkConnect(),
       zkRoot,
-      '--zk-session-timeout-ms',
-      '6000',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--shutdown-timeout-ms',
-      '5000',
+      zkSessionTimeoutMs: 6000,
+      host: '127.0.0.1',
+      port: 0,
+      shutdownTimeoutMs: 5000,
       // These tests are about full versions and swaps; isupdate (Kafka + WAL) has its own tests.
-      '--isupdate',
-      'false',
-    ],
-    { name: `searcher-${column}-${replica}`, env: { IMATCH_LOG_PRETTY: '0' } },
+      isupdate: false,
+    }),
+    { name: `searcher-${column}-${replica}` },
   );
   return { proc, column, replica };
 }

@@ -48,6 +48,7 @@ export const AdsBody = Type.Object(
       Type.String({
         minLength: 2,
         maxLength: 45,
+        format: 'ip',
         description: "The end user's IP address (IPv4 or IPv6)",
         examples: ['203.0.113.7'],
       }),
@@ -100,15 +101,5 @@ export const AdsResponse = Type.Object({
 });
 export type AdsResponse = Static<typeof AdsResponse>;
 
-/** Every error answer: core/errors.ts ImatchError.toBody(). */
-export const ErrorBody = Type.Object(
-  {
-    statusCode: Type.Integer(),
-    code: Type.String(),
-    error: Type.String(),
-    message: Type.String(),
-    details: Type.Optional(Type.Unknown()),
-  },
-  { description: 'An error: {statusCode, code, error, message}' },
-);
-export type ErrorBody = Static<typeof ErrorBody>;
+/** Every error answer: core/error-body.ts. */
+export { ErrorBody } from '../../../core/error-body.js';

@@ -1,21 +1,12 @@
 // POST /merge: the blender -> merger hop (core/merge-contract.ts). Body validated by fastify's
 // compiled Ajv before the handler runs; the answer written by the compiled fast-json-stringify
 // serializer of MergeResponse. The handler awaits only the fan-out.
-import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { ErrorBody } from '../../../core/error-body.js';
 import { ImatchError, isImatchError } from '../../../core/errors.js';
 import { MergeRequest, MergeResponse } from '../../../core/merge-contract.js';
 import type { MergeQuery } from '../merge-query.js';
 import type { MergerMetrics } from '../metrics.js';
-
-/** Every error answer: core/errors.ts ImatchError.toBody(). */
-export const ErrorBody = Type.Object({
-  statusCode: Type.Integer(),
-  code: Type.String(),
-  error: Type.String(),
-  message: Type.String(),
-  details: Type.Optional(Type.Unknown()),
-});
 
 export interface MergeRouteOptions {
   query: MergeQuery;

@@ -12,11 +12,11 @@
 // WAL) and keeps retrying the consumer in the background; readiness reports it as not caught up.
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Registry } from 'prom-client';
 import { ImatchError } from '../../../core/errors.js';
 import { createKafka, type Kafka } from '../../../core/kafka.js';
 import type { Logger } from '../../../core/logger.js';
+import { retryUntil } from '../../../core/retry.js';
 import { type ChangesTopic, zkPaths } from '../../../core/zk-paths.js';
 import type { ZkClient } from '../../../core/zookeeper.js';
 import type { ColumnIndex } from '../index/column-index.js';
@@ -114,24 +114,22 @@ export async function openIsUpdate(
   let closed = false;
   const stopWaiting = new AbortController();
   const startConsumer = async (): Promise<void> => {
-    for (let attempt = 0; !closed; attempt++) {
-      try {
+    await retryUntil(
+      async () => {
         if (deps.zk !== undefined) await verifyDeployment(deps.zk, kafka, config);
         await consumer.start();
-        return;
-      } catch (err) {
-        if (closed) return;
-        if (attempt === 0 || attempt % 20 === 0) {
+      },
+      {
+        signal: stopWaiting.signal,
+        initialMs: 500,
+        logEvery: 20,
+        onError: (err, attempt) =>
           log.warn(
             { err, attempt },
             `not consuming change messages yet: ${(err as Error).message}; retrying`,
-          );
-        }
-        await sleep(Math.min(5000, 500 * (attempt + 1)), undefined, { signal: stopWaiting.signal }).catch(
-          () => undefined,
-        );
-      }
-    }
+          ),
+      },
+    );
   };
 
   // kafkajs restarts its consumer after most errors; when it gives up, start a new one (it seeks to

@@ -5,25 +5,12 @@
 // object per hit (the 200 schema stays for the OpenAPI document and the contract; a test checks
 // that the text equals what the schema's serializer would write). The handler never awaits, so a
 // query always runs entirely on the version it read (see index-holder.ts).
-import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { ErrorBody } from '../../../core/error-body.js';
 import { ImatchError } from '../../../core/errors.js';
 import { SearchRequest, SearchResponse } from '../../../core/search-contract.js';
 import type { ColumnIndex } from '../index/column-index.js';
 import type { IndexHolder } from '../index-holder.js';
-
-/** Every error answer: core/errors.ts ImatchError.toBody(). */
-export const ErrorBody = Type.Object(
-  {
-    statusCode: Type.Integer(),
-    code: Type.String(),
-    error: Type.String(),
-    message: Type.String(),
-    details: Type.Optional(Type.Unknown()),
-  },
-  { $id: 'ErrorBody' },
-);
-export type ErrorBody = Static<typeof ErrorBody>;
 
 export interface SearchRouteOptions {
   holder: IndexHolder<ColumnIndex>;
