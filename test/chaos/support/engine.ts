@@ -3,6 +3,7 @@
 // own address, with one ZooKeeper root and one set of topics per scenario (created here with
 // replication factor 3 on the 3-broker cluster). pause()/resume() are SIGSTOP/SIGCONT.
 // Concurrency: a scenario starts and faults its services one call at a time.
+import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,9 @@ export interface Service {
 }
 
 export const SECRET = `chaos-${uniqueName('secret')}`;
+/** The click-token key blenders sign with and click filters verify with. */
+export const CLICK_SECRET = randomBytes(32);
+export const CLICK_KEYS = `1:${CLICK_SECRET.toString('base64url')}`;
 
 export class Engine {
   readonly cluster: Cluster;
@@ -119,7 +123,13 @@ export class Engine {
   }
 
   /** Starts a service listening on its host's address and waits for its "listening" line. */
-  async start(host: EngineHost, service: string, args: string[], port: number): Promise<Service> {
+  async start(
+    host: EngineHost,
+    service: string,
+    args: string[],
+    port: number,
+    advertise = this.cluster.net.host(host).ip,
+  ): Promise<Service> {
     const ip = this.cluster.net.host(host).ip;
     const dataDir = join(this.dataDir, host);
     await mkdir(dataDir, { recursive: true });
@@ -130,7 +140,7 @@ export class Engine {
       '--port',
       String(port),
       '--advertise-host',
-      ip,
+      advertise,
       '--data-dir',
       dataDir,
       '--log-level',
@@ -160,7 +170,16 @@ export class Engine {
     return this.start(host, 'dispatch', [...this.common(), '--id', host], 8082);
   }
 
-  searcher(host: EngineHost, column: number, replica: string, extra: string[] = []): Promise<Service> {
+  /**
+   * A searcher replica. `isupdate: false` serves the published version only (no Kafka, no WAL);
+   * `port`/`advertise` put it behind something else (a delay link on the bridge address).
+   */
+  searcher(
+    host: EngineHost,
+    column: number,
+    replica: string,
+    o: { isupdate?: boolean; port?: number; advertise?: string } = {},
+  ): Promise<Service> {
     return this.start(
       host,
       'searcher',
@@ -174,14 +193,39 @@ export class Engine {
         '20',
         '--debug-endpoints',
         'true',
-        ...extra,
+        '--isupdate',
+        String(o.isupdate ?? true),
       ],
-      8090,
+      o.port ?? 8090,
+      o.advertise,
     );
   }
 
   merger(extra: string[] = []): Promise<Service> {
     return this.start('merger', 'merger', [...this.common(false), '--id', 'merger', ...extra], 8083);
+  }
+
+  blender(mergerUrl: string, extra: string[] = []): Promise<Service> {
+    const click = this.cluster.net.host('click').ip;
+    return this.start(
+      'blender',
+      'blender',
+      [
+        ...this.common(),
+        '--id',
+        'blender',
+        '--merger-url',
+        mergerUrl,
+        '--click-base-url',
+        `http://${click}:8081`,
+        '--click-keys',
+        CLICK_KEYS,
+        '--click-key-id',
+        '1',
+        ...extra,
+      ],
+      8080,
+    );
   }
 }
 

@@ -279,6 +279,11 @@ export class FaultLog {
   readonly entries: string[] = [];
 
   add(what: string): void {
-    this.entries.push(`${what} @${((performance.now() - this.#t0) / 1000).toFixed(1)}s`);
+    this.entries.push(`${what} ${this.at(performance.now())}`);
+  }
+
+  /** A performance.now() time as the fault log writes it: "@12.3s" since the scenario began. */
+  at(t: number): string {
+    return `@${((t - this.#t0) / 1000).toFixed(1)}s`;
   }
 }

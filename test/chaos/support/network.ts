@@ -192,6 +192,13 @@ export class Network {
     await this.#nft(h, `${rules.join('\n')}\n`);
   }
 
+  /** Drops what the host sends to ip:port (TCP), e.g. a service reached through the bridge. */
+  async dropPort(from: string, ip: string, port: number): Promise<void> {
+    const h = this.host(from);
+    await this.#ensureTable(h);
+    await this.#nft(h, `add rule inet chaos output ip daddr ${ip} tcp dport ${port} drop\n`);
+  }
+
   /** Drops `percent` % of the host's packets, both ways, at random. */
   async loss(name: string, percent: number): Promise<void> {
     const h = this.host(name);
