@@ -14,25 +14,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Change, ChangeMessage } from '../../core/model.js';
+import type { Change } from '../../core/model.js';
 import { ReferenceState, readChanges } from '../helpers/change-reference.js';
-import { dumpOf, markerChange } from '../helpers/incremental.js';
-import { runImatch } from '../helpers/searcher-cluster.js';
 import { waitFor } from '../helpers/wait.js';
+import { ChangeLoad, checkChanges } from './support/changes-load.js';
 import { Cluster } from './support/cluster.js';
+import { snapshotAndIndex } from './support/data.js';
 import { Engine, pause, resume, type Service } from './support/engine.js';
-import {
-  ackedAreDurable,
-  ChangeRecorder,
-  FaultLog,
-  firstDifference,
-  type Invariant,
-  idsIncreaseInAckOrder,
-  idsUnique,
-  report,
-} from './support/history.js';
+import { ChangeRecorder, FaultLog, report } from './support/history.js';
 import { type EngineHost, KAFKA_HOSTS, ZK_HOSTS } from './support/hosts.js';
-import { readTopic } from './support/topic.js';
 
 const COLUMNS = 2;
 const WORKERS = 3;
@@ -53,44 +43,14 @@ beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'imatch-chaos-changes-'));
   engine = new Engine(cluster, 'changes', tmp);
   await engine.createTopics();
-  const bp = join(tmp, 'bp');
-  await runImatch([
-    'gen',
-    '--out',
-    bp,
-    '--offers',
-    '1500',
-    '--queries',
-    '10',
-    '--changes',
-    '30000',
-    '--seed',
-    'chaos-changes',
-    '--progress',
-    'none',
-    '--log-level',
-    'warn',
-  ]);
+  const { bp } = await snapshotAndIndex(engine, {
+    offers: 1500,
+    changes: 30_000,
+    queries: 10,
+    columns: COLUMNS,
+  });
   snapshot = await ReferenceState.load(bp);
   changes = (await readChanges(join(bp, 'changes.jsonl'))) as Change[];
-  await runImatch([
-    'build-index',
-    '--snapshot',
-    bp,
-    '--columns',
-    String(COLUMNS),
-    '--out',
-    join(tmp, 'index'),
-    '--publish',
-    '--zk-connect',
-    cluster.zkConnect,
-    '--zk-root',
-    engine.zkRoot,
-    '--progress',
-    'off',
-    '--log-level',
-    'warn',
-  ]);
   dispatch.push(await engine.dispatch('dispatch1'));
   dispatch.push(await engine.dispatch('dispatch2'));
   const hosts: [EngineHost, number, string][] = [
@@ -123,19 +83,11 @@ describe('chaos: changes', () => {
   it('acknowledged changes are unique, ordered, durable and in every replica after partitions, kills and pauses', async () => {
     const rec = new ChangeRecorder(dispatch.map((d) => d.url));
     const faults = new FaultLog();
-    let next = 0;
-    let stop = false;
-    const worker = async (w: number) => {
-      const started = Date.now();
-      for (let k = 0; !stop && next < changes.length; k++) {
-        const slice = changes.slice(next, next + BATCH);
-        next += BATCH;
-        await rec.postUntilAcked(w, slice, 90_000);
-        const wait = started + ((k + 1) * 1000) / BATCHES_PER_SECOND - Date.now();
-        if (wait > 0) await sleep(wait);
-      }
-    };
-    const load = Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(w)));
+    const load = new ChangeLoad(rec, changes, {
+      workers: WORKERS,
+      batch: BATCH,
+      batchesPerSecond: BATCHES_PER_SECOND,
+    });
     const ackedBy = (url: string, after: number) =>
       rec.ops.some((o) => o.outcome === 'ok' && o.url === url && o.start > after);
 
@@ -185,46 +137,15 @@ describe('chaos: changes', () => {
     await net.heal([now.host]);
     faults.add(`heal ${now.host}`);
     await sleep(2000);
-    stop = true;
-    await load;
-
-    // Quiesce: one marker every column applies, then compare each replica with the reference.
-    const marker = await rec.postUntilAcked(0, [markerChange(1)], 90_000);
-    const markerId = marker.ids![0]!;
-    const acked = rec.ackedMessages();
-    const invariants: Invariant[] = [idsUnique(rec.ops), idsIncreaseInAckOrder(rec.ops)];
-    const inTopic = await readTopic<ChangeMessage>(cluster, engine.topics.changes);
-    invariants.push(ackedAreDurable(acked, inTopic));
-
-    let dumpBroken: string | null = null;
-    try {
-      const reference = snapshot.clone();
-      reference.apply(acked);
-      for (const { s, column } of searchers) {
-        const d = await waitFor(
-          async () => {
-            const x = await dumpOf(s.url).catch(() => undefined);
-            return x !== undefined && x.appliedId >= markerId ? x : undefined;
-          },
-          { what: `${s.host} to apply marker ${markerId}`, timeoutMs: 120_000, intervalMs: 250 },
-        );
-        const diff = firstDifference(d.dump, reference.column(column, COLUMNS));
-        if (diff !== null) {
-          dumpBroken = `${s.host}: ${diff}`;
-          break;
-        }
-      }
-    } catch (err) {
-      dumpBroken = (err as Error).message.slice(0, 300);
-    }
-    invariants.push({ name: 'every replica = snapshot + acknowledged changes', broken: dumpBroken });
+    await load.stop();
+    const { invariants, messages } = await checkChanges(engine, rec, snapshot, searchers, COLUMNS);
 
     const okOps = rec.acked().length;
     const broken = report({
       scenario: 'changes',
       operations:
         `${rec.ops.length} POST /v1/changes (${okOps} acknowledged, ${rec.ops.length - okOps} not), ` +
-        `${acked.length} messages`,
+        `${messages} messages`,
       faults: faults.entries,
       invariants,
     });
