@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -189,7 +190,17 @@ describe('chaos: clicks and billing', () => {
     }
     faults.add('correct-clicks');
 
-    const settlements = await readTopic<Settlement>(cluster, engine.topics.settlement);
+    // A click's decision and settlement go out in one produce request, but to two partitions whose
+    // leaders may differ: after the broker kill one part can land later. Read until every billable
+    // decision's settlement is there (or the wait ends: the invariant below then says what is missing).
+    const billable = new Set(decisions.filter((d) => d.billable).map((d) => d.clickId)).size;
+    const settlements = await waitFor(
+      async () => {
+        const all = await readTopic<Settlement>(cluster, engine.topics.settlement);
+        return new Set(all.map((x) => x.clickId)).size >= billable ? all : undefined;
+      },
+      { what: 'a settlement for every billable decision', timeoutMs: 60_000, intervalMs: 2000 },
+    ).catch(() => readTopic<Settlement>(cluster, engine.topics.settlement));
     const refunds = await readTopic<Refund>(cluster, engine.topics.corrections);
     const want = expectedTotals(settlements, refunds);
     const totalsOf = async () => {
@@ -220,6 +231,18 @@ describe('chaos: clicks and billing', () => {
         decided >= redirected
           ? null
           : `${redirected - decided} of ${redirected} redirected clicks have no decision`,
+    });
+    // Every billable decision goes to Kafka in the same produce request as its settlement.
+    const settled = new Set(settlements.map((x) => x.clickId));
+    const unsettled = decisions.filter((d) => d.billable && !settled.has(d.clickId));
+    invariants.push({
+      name: 'every billable decision has its settlement',
+      broken:
+        unsettled.length === 0
+          ? null
+          : `${unsettled.length} billable clicks have no settlement, first ${unsettled[0]!.clickId} clicked ` +
+            `${faults.at(performance.now() - (Date.now() - unsettled[0]!.clickedAtMs))}` +
+            `, last ${faults.at(performance.now() - (Date.now() - unsettled.at(-1)!.clickedAtMs))}`,
     });
     const reasons = new Map<string, number>();
     for (const d of decisions) reasons.set(d.reason, (reasons.get(d.reason) ?? 0) + 1);
