@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Two projects: `unit` runs pure-logic tests next to the code (no servers, no network);
 // `integration` runs test/**/*.test.ts against a real ZooKeeper and a real Kafka that
@@ -31,6 +31,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
+          // The fault suite has its own config (vitest.chaos.config.ts, `npm run test:chaos`).
+          exclude: [...configDefaults.exclude, 'test/chaos/**'],
           environment: 'node',
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 180_000,

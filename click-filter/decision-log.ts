@@ -7,8 +7,9 @@
 // maxBatch) in its next request. At low load a click is sent at once (one round trip); under load
 // batches grow by themselves, so throughput follows the broker's round trip instead of one request
 // per click. Two producers (the default) halve the time a click waits for the request before its
-// own. Both topics go in the same request (sendBatch), acks=all. Records of different clicks are
-// independent, so no order between producers is needed.
+// own. Both topics are written by one sender call (one produce call per topic, acks=all; see
+// server.ts for why not one sendBatch), and a click is durable when both are. Records of
+// different clicks are independent, so no order between producers is needed.
 //
 // Failure: a request that fails (after kafkajs's own retries) puts its decisions back at the
 // front of the queue and tries again after a back-off, until they are older than maxRetryMs;

@@ -116,8 +116,10 @@ export interface TopicSpec {
 }
 
 /**
- * Creates the topics that do not exist yet (replication factor 1: a single-node cluster) and
- * waits until their leaders are elected. Idempotent. Returns the names it created.
+ * Creates the topics that do not exist yet and waits until their leaders are elected. Idempotent.
+ * Returns the names it created. Replication factor: `options.replicationFactor`, else min(3,
+ * brokers in the cluster), so a topic a service creates on a 3-broker cluster survives a broker
+ * (it was always 1 before, which lost acknowledged records with the broker that held them).
  */
 export async function ensureTopics(
   kafka: Kafka,
@@ -131,14 +133,22 @@ export async function ensureTopics(
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((s) => !existing.has(s.topic));
     if (missing.length === 0) return [];
+    const replicationFactor =
+      options.replicationFactor ?? Math.min(3, Math.max(1, (await admin.describeCluster()).brokers.length));
     const configs: ITopicConfig[] = missing.map((s) => ({
       topic: s.topic,
       numPartitions: s.numPartitions ?? 1,
-      replicationFactor: options.replicationFactor ?? 1,
+      replicationFactor,
       configEntries: Object.entries(s.configEntries ?? {}).map(([name, value]) => ({ name, value })),
     }));
-    // false when a topic already existed (another process raced us): that is fine.
-    await admin.createTopics({ topics: configs, waitForLeaders: true, timeout: options.timeoutMs ?? 30_000 });
+    // false when a topic already existed (another process raced us): that is fine. kafkajs's own
+    // waitForLeaders gives up on the first UNKNOWN_TOPIC_OR_PARTITION, which a broker of a
+    // cluster answers until the new topic reaches it: waitForTopics below retries instead.
+    await admin.createTopics({
+      topics: configs,
+      waitForLeaders: false,
+      timeout: options.timeoutMs ?? 30_000,
+    });
     await waitForTopics(
       admin,
       missing.map((s) => s.topic),
@@ -157,8 +167,14 @@ export async function ensureTopics(
 async function waitForTopics(admin: Admin, names: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const meta = await admin.fetchTopicMetadata({ topics: names });
-    if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    // In a cluster, a broker other than the controller may not know a new topic yet and answers
+    // UNKNOWN_TOPIC_OR_PARTITION (retriable) for a moment: ask again until the deadline.
+    const meta = await admin.fetchTopicMetadata({ topics: names }).catch((err: unknown) => {
+      if ((err as { retriable?: boolean }).retriable === true && Date.now() < deadline) return undefined;
+      throw err;
+    });
+    if (meta?.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)))
+      return;
     if (Date.now() > deadline)
       throw new ImatchError('IM_ERR_KAFKA_UNAVAILABLE', `Topics ${names.join(', ')} have no leader`);
     await new Promise((r) => setTimeout(r, 100));

@@ -156,6 +156,11 @@ export class ZkClient extends EventEmitter {
   private waiters: Array<() => void> = [];
   private readonly watches = new Set<WatchState>();
   private readonly registrations = new Set<RegistrationState>();
+  /** Read-timeout watchdog (see watchSocket). */
+  private readonly readTimeoutMs: number;
+  private watchdog: NodeJS.Timeout | undefined;
+  private watchedSocket: Socket | undefined;
+  private lastReadAt = 0;
 
   constructor(options: ZkClientOptions) {
     super();
@@ -164,6 +169,7 @@ export class ZkClient extends EventEmitter {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.opTimeoutMs = options.opTimeoutMs ?? 15_000;
     this.log = (options.log ?? silentLogger()).child({ component: 'zookeeper' });
+    this.readTimeoutMs = Math.floor((this.sessionTimeoutMs * 2) / 3);
   }
 
   /** The current session id in hex ('' when none). */
@@ -178,6 +184,8 @@ export class ZkClient extends EventEmitter {
   /** @internal used by connectZk */
   async start(): Promise<void> {
     this.raw = this.newRaw();
+    this.watchdog = setInterval(() => this.watchSocket(), Math.max(50, Math.floor(this.readTimeoutMs / 8)));
+    this.watchdog.unref();
     try {
       await this.waitConnected(this.connectTimeoutMs);
     } catch (err) {
@@ -217,6 +225,41 @@ export class ZkClient extends EventEmitter {
     });
     raw.connect();
     return raw;
+  }
+
+  /**
+   * The read timeout node-zookeeper-client lacks (its `readTimeout` is commented out): the library
+   * sends a ping after a third of the session timeout without traffic, but never notices that
+   * nothing comes back. Behind a silent partition (packets dropped, no RST) the client stayed
+   * "connected" for minutes while the server had long expired its session, so a dispatch leader
+   * cut from ZooKeeper kept assigning ids after another instance had taken over. Like the Java
+   * client, a connection that has received nothing for 2/3 of the session timeout is closed:
+   * the library reports 'disconnected' (leaders step down) and reconnects to another server,
+   * before the server can expire the session (at the full session timeout).
+   */
+  private watchSocket(): void {
+    if (this.closed) {
+      clearInterval(this.watchdog);
+      return;
+    }
+    const socket = this.raw?.connectionManager?.socket;
+    if (socket === undefined) return;
+    if (socket !== this.watchedSocket) {
+      this.watchedSocket = socket;
+      this.lastReadAt = Date.now();
+      socket.on('data', () => {
+        if (socket === this.watchedSocket) this.lastReadAt = Date.now();
+      });
+      return;
+    }
+    const silentMs = Date.now() - this.lastReadAt;
+    if (!this.connected || silentMs <= this.readTimeoutMs) return;
+    this.log.warn(
+      { session: this.sessionHex, silentMs, readTimeoutMs: this.readTimeoutMs },
+      'nothing received from ZooKeeper within the read timeout; closing the connection',
+    );
+    this.lastReadAt = Date.now();
+    socket.destroy();
   }
 
   private replaceRaw(old: RawClient): void {
@@ -680,6 +723,7 @@ export class ZkClient extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.watchdog);
     for (const w of this.watches) w.closed = true;
     this.watches.clear();
     this.registrations.clear();

@@ -29,12 +29,14 @@ export const DispatchConfig = Type.Object(
       maximum: 1024,
       description: 'Partitions of the changes topic when dispatch creates it (1 keeps a total id order)',
     }),
-    changesReplication: Type.Integer({
-      default: 1,
-      minimum: 1,
-      maximum: 16,
-      description: 'Replication factor of the changes topic when dispatch creates it',
-    }),
+    changesReplication: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 16,
+        description:
+          'Replication factor of the changes topic when dispatch creates it (default: min(3, brokers in the cluster))',
+      }),
+    ),
     maxPendingChanges: Type.Integer({
       default: 50_000,
       minimum: 1,

@@ -35,7 +35,13 @@ export class Election extends EventEmitter implements Leadership {
   #leaderUrl: string | undefined;
   #urls = new Map<string, string>();
   #closed = false;
-  #onDisconnected = () => this.#set(false, this.#leaderUrl, 'ZooKeeper connection lost');
+  // Without ZooKeeper it cannot know who leads: it must not name itself to clients either.
+  #onDisconnected = () =>
+    this.#set(
+      false,
+      this.#leaderUrl === this.#url ? undefined : this.#leaderUrl,
+      'ZooKeeper connection lost',
+    );
   #onConnected = () => void this.#evaluate(this.#children);
 
   constructor(zk: ZkClient, zkRoot: string, url: string, log: Logger) {

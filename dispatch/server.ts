@@ -141,7 +141,12 @@ function ensureTopicInBackground(
       const created = await ensureTopics(
         kafka,
         [{ topic: config.topicChanges, numPartitions: config.changesPartitions }],
-        { replicationFactor: config.changesReplication, timeoutMs: 10_000 },
+        {
+          ...(config.changesReplication === undefined
+            ? {}
+            : { replicationFactor: config.changesReplication }),
+          timeoutMs: 10_000,
+        },
       );
       if (created.length > 0) {
         log.info(

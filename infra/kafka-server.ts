@@ -31,6 +31,39 @@ export interface KafkaOptions {
   /** Environment of the JVMs; default: this process's. */
   env?: NodeJS.ProcessEnv;
   log?: Logger;
+  /** Address to bind, advertise and probe; default 127.0.0.1. */
+  host?: string;
+  /** Command that execs java elsewhere (see LaunchSpec.launcher), e.g. in a network namespace. */
+  launcher?: readonly string[];
+  /**
+   * The cluster id its storage is formatted with; every node of a cluster needs the same one.
+   * Default: a fresh one (a single-node cluster).
+   */
+  clusterId?: string;
+}
+
+/**
+ * server.properties lines of a KRaft cluster where every node is broker and controller:
+ * node id, the controller quorum, and replication defaults for `members.length` nodes
+ * (replication factor min(3, n), min.insync.replicas one less, unclean election off).
+ */
+export function kraftClusterProps(
+  members: ReadonlyArray<{ id: number; host: string }>,
+  self: number,
+  controllerPort: number,
+): Record<string, string> {
+  const rf = Math.min(3, members.length);
+  const minIsr = String(Math.max(1, rf - 1));
+  return {
+    'node.id': String(self),
+    'controller.quorum.voters': members.map((m) => `${m.id}@${m.host}:${controllerPort}`).join(','),
+    'default.replication.factor': String(rf),
+    'min.insync.replicas': minIsr,
+    'offsets.topic.replication.factor': String(rf),
+    'transaction.state.log.replication.factor': String(rf),
+    'transaction.state.log.min.isr': minIsr,
+    'unclean.leader.election.enable': 'false',
+  };
 }
 
 export function kafkaDir(infraDir: string): string {
@@ -42,13 +75,14 @@ export function serverProperties(
   port: number,
   controllerPort: number,
   overrides: Record<string, string> = {},
+  host = HOST,
 ): string {
   const settings: Record<string, string> = {
     'process.roles': 'broker,controller',
     'node.id': '1',
-    'controller.quorum.voters': `1@${HOST}:${controllerPort}`,
-    listeners: `PLAINTEXT://${HOST}:${port},CONTROLLER://${HOST}:${controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://${HOST}:${port}`,
+    'controller.quorum.voters': `1@${host}:${controllerPort}`,
+    listeners: `PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://${host}:${port}`,
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
     'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
@@ -105,6 +139,7 @@ export function kafkaSpec(options: KafkaOptions): LaunchSpec {
   const props = join(dir, 'server.properties');
   const log4j = join(dir, 'log4j.properties');
   const dataDir = join(dir, 'data');
+  const host = options.host ?? HOST;
   const jvm = [
     '-XX:+ExitOnOutOfMemoryError',
     '-XX:-UsePerfData',
@@ -120,6 +155,8 @@ export function kafkaSpec(options: KafkaOptions): LaunchSpec {
     version: options.jars.version,
     dir,
     ports: [options.port, options.controllerPort],
+    host,
+    ...(options.launcher ? { launcher: options.launcher } : {}),
     marker: props,
     logFile: join(dir, 'kafka.log'),
     javaArgs: [`-Xmx${options.heap ?? '512m'}`, '-Xms128m', ...jvm, 'kafka.Kafka', props],
@@ -128,19 +165,19 @@ export function kafkaSpec(options: KafkaOptions): LaunchSpec {
     graceMs: 20_000,
     log,
     portFlags: '--kafka-port and --kafka-controller-port (IMATCH_KAFKA_PORT, IMATCH_KAFKA_CONTROLLER_PORT)',
-    probe: (port) => describeKafka(port, 2000),
+    probe: (port) => describeKafka(port, 2000, host),
     identify: async (port) => {
-      const answer = await describeKafka(port, 1500);
+      const answer = await describeKafka(port, 1500, host);
       return answer === null ? null : `a Kafka broker (${answer})`;
     },
     prepare: async () => {
       await writeFile(
         props,
-        serverProperties(dataDir, options.port, options.controllerPort, options.overrides),
+        serverProperties(dataDir, options.port, options.controllerPort, options.overrides, host),
       );
       await writeFile(log4j, LOG4J);
       if (existsSync(join(dataDir, 'meta.properties'))) return;
-      const clusterId = newClusterId();
+      const clusterId = options.clusterId ?? newClusterId();
       log.info({ clusterId, dataDir }, 'formatting Kafka storage');
       await formatStorage(
         [
@@ -179,7 +216,7 @@ function formatStorage(args: string[], env: NodeJS.ProcessEnv | undefined): Prom
 }
 
 /**
- * One metadata request to the broker on 127.0.0.1:port. Returns "cluster <id>, <n> broker(s)"
+ * One metadata request to the broker on host:port (default 127.0.0.1). Returns "cluster <id>, <n> broker(s)"
  * when it answers, null otherwise.
  */
 export async function describeKafka(port: number, timeoutMs: number, host = HOST): Promise<string | null> {

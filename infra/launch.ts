@@ -46,6 +46,13 @@ export interface LaunchSpec {
   dir: string;
   /** Ports the server will bind; the first is its client port. */
   ports: number[];
+  /** Address it binds and is probed on; default 127.0.0.1. */
+  host?: string;
+  /**
+   * Command that execs java elsewhere, e.g. `['ip', 'netns', 'exec', 'ns1']` (default: none).
+   * The ports are then another network's: they are not checked from here before the start.
+   */
+  launcher?: readonly string[];
   marker: string;
   logFile: string;
   javaArgs: string[];
@@ -106,6 +113,7 @@ export async function preflight(spec: LaunchSpec): Promise<void> {
 }
 
 async function assertPortsFree(spec: LaunchSpec): Promise<void> {
+  if ((spec.launcher?.length ?? 0) > 0) return;
   for (const port of spec.ports) {
     if (await isPortFree(port)) continue;
     const what = await spec.identify(port).catch(() => null);
@@ -140,7 +148,7 @@ export async function launch(spec: LaunchSpec): Promise<RunningServer> {
 
   await spec.prepare();
   const started = Date.now();
-  const proc = spawnJava(spec.javaArgs, spec.logFile, spec.env);
+  const proc = spawnJava(spec.javaArgs, spec.logFile, spec.env, spec.launcher);
   if (proc.pid < 0) {
     const why = await proc.exited;
     throw new ImatchError(
@@ -148,11 +156,12 @@ export async function launch(spec: LaunchSpec): Promise<RunningServer> {
       `Cannot start ${server}: ${why}. Is Java 17 installed and on PATH?`,
     );
   }
+  const host = spec.host ?? HOST;
   const record: ServerRecord = {
     server,
     pid: proc.pid,
     marker: spec.marker,
-    host: HOST,
+    host,
     port: spec.ports[0]!,
     ports: spec.ports,
     version: spec.version,
@@ -166,7 +175,7 @@ export async function launch(spec: LaunchSpec): Promise<RunningServer> {
   try {
     const answer = await waitReady(spec, proc.pid, proc.hasExited);
     log.info({ serverPid: proc.pid, port: record.port, ms: Date.now() - started }, `${server} ready`);
-    return { ...record, address: `${HOST}:${record.port}`, alreadyRunning: false, answer };
+    return { ...record, address: `${host}:${record.port}`, alreadyRunning: false, answer };
   } catch (err) {
     await stopProcess(proc.pid, spec.marker, 2000);
     await removeRecord(spec.dir);
@@ -189,7 +198,7 @@ async function waitReady(spec: LaunchSpec, pid: number, hasExited: (() => boolea
     if (Date.now() > deadline) {
       throw new ImatchError(
         'IM_ERR_INFRA',
-        `${spec.server} (pid ${pid}) did not answer on ${HOST}:${spec.ports[0]} within ${spec.timeoutMs} ms. ` +
+        `${spec.server} (pid ${pid}) did not answer on ${spec.host ?? HOST}:${spec.ports[0]} within ${spec.timeoutMs} ms. ` +
           `Its log (${spec.logFile}) ends with:\n${await errorExcerpt(spec.logFile)}`,
       );
     }

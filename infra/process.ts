@@ -21,14 +21,25 @@ export interface SpawnedServer {
 /**
  * Starts `java args...` detached (its own process group, so a Ctrl-C in the caller's terminal
  * does not reach it and `imatch infra up` can return), stdout and stderr appended to logFile.
- * The previous log, if any, is kept as `<logFile>.1`.
+ * The previous log, if any, is kept as `<logFile>.1`. `launcher` runs java through a command that
+ * execs it (e.g. `ip netns exec <ns>`: the PID stays the JVM's, so markers still match).
  */
-export function spawnJava(args: string[], logFile: string, env?: NodeJS.ProcessEnv): SpawnedServer {
+export function spawnJava(
+  args: string[],
+  logFile: string,
+  env?: NodeJS.ProcessEnv,
+  launcher: readonly string[] = [],
+): SpawnedServer {
   if (existsSync(logFile) && statSync(logFile).size > 0) renameSync(logFile, `${logFile}.1`);
   const fd = openSync(logFile, 'a');
   let child: ChildProcess;
   try {
-    child = spawn('java', args, { detached: true, stdio: ['ignore', fd, fd], env: env ?? process.env });
+    const argv = [...launcher, 'java', ...args];
+    child = spawn(argv[0]!, argv.slice(1), {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: env ?? process.env,
+    });
   } finally {
     closeSync(fd);
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { newClusterId, serverProperties } from './kafka-server.js';
-import { zooCfg } from './zookeeper-server.js';
+import { kraftClusterProps, newClusterId, serverProperties } from './kafka-server.js';
+import { ensembleCfg, zooCfg } from './zookeeper-server.js';
 
 function parse(text: string): Record<string, string> {
   return Object.fromEntries(
@@ -24,6 +24,17 @@ describe('zoo.cfg', () => {
   it('lets overrides replace a default', () => {
     expect(parse(zooCfg('/d', 1, { tickTime: '500' })).tickTime).toBe('500');
   });
+
+  it('names every member of an ensemble with its peer and election ports, on its own address', () => {
+    const members = [
+      { id: 1, host: '10.77.0.10' },
+      { id: 2, host: '10.77.0.11' },
+    ];
+    const cfg = parse(zooCfg('/d', 2181, ensembleCfg(members), '10.77.0.10'));
+    expect(cfg.clientPortAddress).toBe('10.77.0.10');
+    expect(cfg['server.1']).toBe('10.77.0.10:2888:3888');
+    expect(cfg['server.2']).toBe('10.77.0.11:2888:3888');
+  });
 });
 
 describe('Kafka server.properties', () => {
@@ -38,6 +49,18 @@ describe('Kafka server.properties', () => {
     expect(p['offsets.topic.replication.factor']).toBe('1');
     expect(p['transaction.state.log.replication.factor']).toBe('1');
     expect(p['transaction.state.log.min.isr']).toBe('1');
+  });
+
+  it('as one of three cluster nodes: its own id and address, all voters, replication 3, min ISR 2, no unclean election', () => {
+    const members = [1, 2, 3].map((id) => ({ id, host: `10.77.0.${12 + id}` }));
+    const p = parse(serverProperties('/d', 9092, 9093, kraftClusterProps(members, 2, 9093), '10.77.0.14'));
+    expect(p['node.id']).toBe('2');
+    expect(p.listeners).toBe('PLAINTEXT://10.77.0.14:9092,CONTROLLER://10.77.0.14:9093');
+    expect(p['controller.quorum.voters']).toBe('1@10.77.0.13:9093,2@10.77.0.14:9093,3@10.77.0.15:9093');
+    expect(p['default.replication.factor']).toBe('3');
+    expect(p['min.insync.replicas']).toBe('2');
+    expect(p['offsets.topic.replication.factor']).toBe('3');
+    expect(p['unclean.leader.election.enable']).toBe('false');
   });
 
   it('makes cluster ids the way Kafka does: 22 base64url characters, never a leading dash', () => {

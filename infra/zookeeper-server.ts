@@ -3,7 +3,7 @@
 // `srvr` four-letter word with its mode. Data: `<infraDir>/zookeeper/data`; log:
 // `<infraDir>/zookeeper/zookeeper.log`.
 // Concurrency: see launch.ts; `srvr` probes are one short TCP exchange each.
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { type Logger, silentLogger } from '../core/logger.js';
@@ -25,18 +25,41 @@ export interface ZooKeeperOptions {
   /** Environment of the JVM; default: this process's. */
   env?: NodeJS.ProcessEnv;
   log?: Logger;
+  /** Address to bind and probe; default 127.0.0.1. */
+  host?: string;
+  /** Command that execs java elsewhere (see LaunchSpec.launcher), e.g. in a network namespace. */
+  launcher?: readonly string[];
+  /**
+   * This server's id in an ensemble (written to `data/myid`); the ensemble itself is given as
+   * `server.<id>` overrides (see ensembleCfg).
+   */
+  myId?: number;
+}
+
+/** zoo.cfg lines of an ensemble: `server.<id>=<host>:<peerPort>:<electionPort>` for each member. */
+export function ensembleCfg(
+  members: ReadonlyArray<{ id: number; host: string }>,
+  peerPort = 2888,
+  electionPort = 3888,
+): Record<string, string> {
+  return Object.fromEntries(members.map((m) => [`server.${m.id}`, `${m.host}:${peerPort}:${electionPort}`]));
 }
 
 export function zooKeeperDir(infraDir: string): string {
   return join(infraDir, 'zookeeper');
 }
 
-export function zooCfg(dataDir: string, port: number, overrides: Record<string, string> = {}): string {
+export function zooCfg(
+  dataDir: string,
+  port: number,
+  overrides: Record<string, string> = {},
+  host = HOST,
+): string {
   const settings: Record<string, string> = {
     tickTime: '2000',
     dataDir,
     clientPort: String(port),
-    clientPortAddress: HOST,
+    clientPortAddress: host,
     // Every test and service connects from 127.0.0.1: the default cap of 60 per address is too low.
     maxClientCnxns: '0',
     minSessionTimeout: '1000',
@@ -71,11 +94,14 @@ export function zooKeeperSpec(options: ZooKeeperOptions): LaunchSpec {
   const dir = zooKeeperDir(options.infraDir);
   const cfg = join(dir, 'zoo.cfg');
   const logback = join(dir, 'logback.xml');
+  const host = options.host ?? HOST;
   return {
     server: 'zookeeper',
     version: options.jars.version,
     dir,
     ports: [options.port],
+    host,
+    ...(options.launcher ? { launcher: options.launcher } : {}),
     marker: cfg,
     logFile: join(dir, 'zookeeper.log'),
     javaArgs: [
@@ -87,7 +113,11 @@ export function zooKeeperSpec(options: ZooKeeperOptions): LaunchSpec {
       `-Dlogback.configurationFile=${logback}`,
       '-cp',
       options.jars.classpath,
-      'org.apache.zookeeper.server.ZooKeeperServerMain',
+      // An ensemble member needs QuorumPeerMain (ZooKeeperServerMain ignores server.N lines and
+      // runs standalone, so three of them would be three separate ZooKeepers).
+      options.myId === undefined
+        ? 'org.apache.zookeeper.server.ZooKeeperServerMain'
+        : 'org.apache.zookeeper.server.quorum.QuorumPeerMain',
       cfg,
     ],
     ...(options.env ? { env: options.env } : {}),
@@ -96,20 +126,24 @@ export function zooKeeperSpec(options: ZooKeeperOptions): LaunchSpec {
     log,
     portFlags: '--zk-port (IMATCH_ZK_PORT)',
     probe: async (port) => {
-      const answer = await fourLetterWord(port, 'srvr', 1000);
+      const answer = await fourLetterWord(port, 'srvr', 1000, host);
       const mode = /^Mode: (.+)$/m.exec(answer ?? '')?.[1];
       return mode === undefined
         ? null
         : `${/^Zookeeper version: ([^-,]+)/m.exec(answer!)?.[1] ?? '?'} ${mode}`;
     },
     identify: async (port) => {
-      const answer = await fourLetterWord(port, 'srvr', 1000);
+      const answer = await fourLetterWord(port, 'srvr', 1000, host);
       const version = /^Zookeeper version: ([^,]+)/m.exec(answer ?? '')?.[1];
       return version === undefined ? null : `a ZooKeeper server (${version.split('-')[0]})`;
     },
     prepare: async () => {
-      await writeFile(cfg, zooCfg(join(dir, 'data'), options.port, options.overrides));
+      await writeFile(cfg, zooCfg(join(dir, 'data'), options.port, options.overrides, host));
       await writeFile(logback, LOGBACK);
+      if (options.myId !== undefined) {
+        await mkdir(join(dir, 'data'), { recursive: true });
+        await writeFile(join(dir, 'data', 'myid'), `${options.myId}\n`);
+      }
     },
   };
 }

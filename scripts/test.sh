@@ -2,8 +2,8 @@
 # The one test command (`npm test`; .ci/run calls it). From a fresh clone it installs what the
 # tests need from this repository's own files (Java 17 and Maven when missing and apt-get can,
 # npm packages from package-lock.json, the ZooKeeper and Kafka jars from Maven Central, cached),
-# then builds, type-checks, lints, runs the unit tests and the integration tests (which start a
-# real ZooKeeper and a real Kafka, see test/global-setup.ts).
+# then builds, type-checks, lints, runs the unit tests, the integration tests (which start a
+# real ZooKeeper and a real Kafka, see test/global-setup.ts) and the fault suite (test/chaos/).
 #
 # Every step runs even when an earlier check failed (except after a failed install or build), so
 # one run shows every problem. Exit status 0 only when every step passed. The last line is
@@ -160,6 +160,18 @@ if [[ $FETCH_OK -eq 0 ]]; then
   count_tests "$REPORTS/integration.json"
 else
   STEPS+=("integration SKIPPED (no server jars)")
+fi
+# The fault suite (test/chaos/, vitest.chaos.config.ts): its own step, after the integration
+# tests, since it builds a network of namespaces (root only) and runs a 3-node cluster.
+chaos_suite() {
+  bash scripts/ensure-netns-tools.sh &&
+    npx vitest run --config vitest.chaos.config.ts --reporter=default --reporter=json --outputFile.json="$REPORTS/chaos.json"
+}
+if [[ $FETCH_OK -eq 0 ]]; then
+  step chaos chaos_suite
+  count_tests "$REPORTS/chaos.json"
+else
+  STEPS+=("chaos SKIPPED (no server jars)")
 fi
 step lockfile lock_unchanged
 finish

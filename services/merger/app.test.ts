@@ -78,6 +78,25 @@ describe('POST /merge', () => {
     expect(stubs.clients.get('1/r0')!.requests.map((r) => r.k)).toEqual([3]);
   });
 
+  it('answers degraded when a column it had to ask deeper does not answer the deeper round', async () => {
+    const { app, stubs } = setup([
+      [hit('a1', 'A', 100), hit('a2', 'A', 99), hit('a3', 'A', 98), hit('d1', 'D', 97)],
+      [hit('c1', 'C', 10)],
+    ]);
+    const col0 = stubs.clients.get('0/r0')!;
+    const search = col0.search.bind(col0);
+    col0.search = (body, timeoutMs) => {
+      if (col0.requests.length > 0) col0.mode = 'error';
+      return search(body, timeoutMs);
+    };
+    const res = await merge(app, { query: 'q', n: 3 });
+    expect(res.statusCode).toBe(200);
+    // Without col 0's 4th ad the top 3 is unknown: it is not passed off as whole.
+    expect(res.json().hits.map((h: SearchHit) => h.offerId)).toEqual(['a1', 'a2', 'c1']);
+    expect(res.json().coverage).toEqual({ columns: 2, answered: 1 });
+    expect(res.json().degraded).toBe(true);
+  });
+
   it('asks deeper without text expansion a column that did not expand, and with it one that did', async () => {
     const text = (id: string, customer: string, score: number) => ({
       ...hit(id, customer, score),

@@ -26,8 +26,8 @@ export interface BalancerOptions {
   ejectAfterTimeouts?: number;
   /** Clock in ms (tests pass a fake one). */
   now?: () => number;
-  /** Told when a replica starts a backoff (for the log). */
-  onUnhealthy?: (replica: Replica, backoffMs: number) => void;
+  /** Told when a replica starts a backoff (for the log), with the failure that caused it. */
+  onUnhealthy?: (replica: Replica, backoffMs: number, cause?: unknown) => void;
 }
 
 export class Replica {
@@ -149,7 +149,7 @@ export class Balancer {
    * the replica unhealthy for a while; a timeout does so only when it is the
    * ejectAfterTimeouts-th in a row and the column has another healthy replica.
    */
-  report(replica: Replica, outcome: 'ok' | 'error' | 'timeout'): void {
+  report(replica: Replica, outcome: 'ok' | 'error' | 'timeout', cause?: unknown): void {
     if (outcome === 'ok') {
       replica.failures = 0;
       replica.timeouts = 0;
@@ -169,7 +169,7 @@ export class Balancer {
       this.options.backoffMs * 2 ** Math.min(replica.failures - 1, 20),
     );
     replica.unhealthyUntil = now + backoff;
-    this.options.onUnhealthy?.(replica, backoff);
+    this.options.onUnhealthy?.(replica, backoff, cause);
   }
 
   private hasOtherHealthy(replica: Replica, now: number): boolean {

@@ -105,7 +105,7 @@ export class Fanout {
     } catch (err) {
       const failure: ColumnFailure =
         isImatchError(err) && err.code === 'IM_ERR_UPSTREAM_TIMEOUT' ? 'timeout' : 'error';
-      this.balancer.report(replica, failure);
+      this.balancer.report(replica, failure, err);
       this.observer.attempt(column, replica, (performance.now() - started) / 1000, failure, err);
       return { failure };
     }

@@ -60,7 +60,13 @@ export class MergeQuery {
     if (answered === 0) throw noAnswer(outcomes);
 
     let outcome = mergeAnswers(answers, req.n, this.options.perCustomerMax);
-    if (outcome.deepen.length > 0 && deadlineAt - this.now() >= this.options.minRetryMs) {
+    // Columns whose deeper answer the merge needed and did not get: their first answer is too
+    // shallow to know the top n (an ad CDistinct would let in may be missing, and the prices
+    // below it with it), so the answer is partial like one with a column missing.
+    let incomplete = 0;
+    if (outcome.deepen.length > 0 && deadlineAt - this.now() < this.options.minRetryMs) {
+      incomplete = outcome.deepen.length;
+    } else if (outcome.deepen.length > 0) {
       this.options.onDeepen?.(outcome.deepen);
       // A searcher expands by title text only when its bidword hits are fewer than k. A column
       // whose first answer had no text hit had at least n bidword hits: asking it for MAX_K with
@@ -79,16 +85,21 @@ export class MergeQuery {
           : this.fanout.askAll(plain, searchBody({ ...req, textExpansion: false }, MAX_K), deadlineAt),
         expanding.length === 0 ? [] : this.fanout.askAll(expanding, searchBody(req, MAX_K), deadlineAt),
       ]);
-      // A column that fails the deeper round keeps its first answer: shallower, still correct.
-      for (const o of rounds.flat())
+      // A column that fails the deeper round keeps its first answer, but the merge is then not
+      // sure of its top n: the answer counts that column as not answered (degraded). (It used to
+      // be called "shallower, still correct" and answered as whole: test:chaos showed whole
+      // answers with another 5th ad and another 4th price than the fault-free answer.)
+      for (const o of rounds.flat()) {
         if (o.hits !== undefined) answers[o.column] = { hits: o.hits, askedK: MAX_K };
+        else incomplete++;
+      }
       outcome = mergeAnswers(answers, req.n, this.options.perCustomerMax);
     }
 
     return {
       hits: projector(req.fields)(outcome.hits),
-      coverage: { columns, answered },
-      degraded: answered < columns,
+      coverage: { columns, answered: answered - incomplete },
+      degraded: answered - incomplete < columns,
       tookUs: Math.round((performance.now() - started) * 1000),
     };
   }

@@ -40,13 +40,14 @@ export async function startMerger(config: MergerConfig, log: Logger): Promise<Ru
     backoffMs: config.backoffMs,
     maxBackoffMs: config.maxBackoffMs,
     ejectAfterTimeouts: config.ejectAfterTimeouts,
-    onUnhealthy: (replica, backoffMs) =>
+    onUnhealthy: (replica, backoffMs, cause) =>
       balancerLog.warn(
         {
           column: replica.registration.column,
           replica: replica.id,
           url: replica.registration.url,
           backoffMs,
+          reason: cause instanceof Error ? cause.message : undefined,
         },
         'searcher replica failed; no traffic until its backoff ends',
       ),
