@@ -8,10 +8,11 @@
 // column per merge).
 //
 // The limit adapts (additive increase, multiplicative decrease, as TCP's congestion window):
-// every `windowMs`, when the admitted requests of the window took `targetMs` or more on average,
-// the limit shrinks to 3/4 (not below `minLimit`): the engine is past the point where more
-// concurrency buys throughput, only latency. When they were faster and the limit was reached in
-// the window, it grows by one (not above `maxLimit`). A fixed limit right for one machine and
+// every `windowMs` in which the limit was reached, when the admitted requests of the window took
+// `targetMs` or more on average, the limit shrinks to 3/4 (not below `minLimit`): the engine is
+// past the point where more concurrency buys throughput, only latency; when they were faster, it
+// grows by one (not above `maxLimit`). A window that never reached the limit leaves it alone:
+// slow answers at low concurrency are not overload. A fixed limit right for one machine and
 // data set is wrong for the next; this one finds the concurrency the engine can answer in time.
 //
 // Concurrency: one event loop; tryEnter/leave are synchronous counters.
@@ -86,10 +87,12 @@ export class Admission {
     const now = this.now();
     if (now - this.windowStart < this.windowMs) return;
     const average = this.windowSumMs / this.windowCount;
-    if (average >= this.targetMs) {
-      this.limitNow = Math.max(this.minLimit, Math.floor(this.limitNow * 0.75));
-    } else if (this.windowPeak >= this.limitNow) {
-      this.limitNow = Math.min(this.options.maxLimit, this.limitNow + 1);
+    // Only a window that reached the limit says anything about it: slow answers at low
+    // concurrency (a GC pause, a neighbour on the machine) are not overload, and shrinking the
+    // limit then would refuse requests the engine could answer.
+    if (this.windowPeak >= this.limitNow) {
+      if (average >= this.targetMs) this.limitNow = Math.max(this.minLimit, Math.floor(this.limitNow * 0.75));
+      else this.limitNow = Math.min(this.options.maxLimit, this.limitNow + 1);
     }
     this.windowStart = now;
     this.windowSumMs = 0;
