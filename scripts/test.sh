@@ -29,7 +29,11 @@ step() {
   shift
   say "$name: $*"
   t=$(date +%s)
-  "$@"
+  # In the background and waited for: bash runs a signal trap only after its foreground command
+  # ends, so a SIGTERM to this script would wait for a whole test suite (and the servers it
+  # started) to finish; `wait` returns at once, and the EXIT trap stops everything this run began.
+  "$@" &
+  wait $!
   rc=$?
   if [[ $rc -eq 0 ]]; then
     STEPS+=("$name ok ($(($(date +%s) - t))s)")
