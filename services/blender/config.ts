@@ -72,7 +72,7 @@ export const BlenderConfig = Type.Object(
       minimum: 1,
       default: 25,
       description:
-        'Admission control: while admitted ad requests take this long on average (ms), the in-flight limit shrinks; below it, it grows back',
+        'Admission control: in a period that reached the in-flight limit, admitted ad requests this slow on average (ms) shrink the limit; faster ones grow it back',
     }),
     pvFlushMs: Type.Integer({
       minimum: 1,
