@@ -23,6 +23,8 @@ export const PvAd = Type.Object(
     score: Type.Integer({ minimum: 0 }),
     /** What one billable click costs (the price in the click token). */
     priceMicros: Micros,
+    /** In the `ctr` arm: the pCTR it was ranked and priced by, in ppm (services/blender/pricing-ctr.ts). */
+    ctrPpm: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
   },
   { additionalProperties: false },
 );
@@ -68,9 +70,16 @@ export const PvRecord = Type.Object(
       { additionalProperties: false },
     ),
     degraded: Type.Boolean(),
+    /** The experiment arm (core/experiment.ts) that ranked this page; absent means `quality`. */
+    arm: Type.Optional(Type.Union([Type.Literal('quality'), Type.Literal('ctr')])),
+    /** In the `ctr` arm: the click model version that ranked this page (0: none loaded, priors only). */
+    modelVersion: Type.Optional(Type.Integer({ minimum: 0 })),
     /** The pricing rule in force for this page. */
     pricing: Type.Object({ reserveMicros: Micros, stepMicros: Micros }, { additionalProperties: false }),
-    /** Score of the first ad not shown (the last shown ad's competitor), when there was one. */
+    /**
+     * Score of the first ad not shown (the last shown ad's competitor), when there was one: its
+     * core/ranking score in the `quality` arm, bid x ctrPpm in the `ctr` arm.
+     */
     nextScore: Type.Optional(Type.Integer({ minimum: 0 })),
     ads: Type.Array(PvAd),
     /** Time the blender spent on the request (ms). */

@@ -12,8 +12,17 @@
 //   <root>/config/qrw                         JSON {synonyms: {word: [alternatives]}, stopwords: [..]}
 //   <root>/config/pricing                     JSON {reserveMicros, stepMicros}
 //   <root>/config/click-filter                JSON thresholds and block lists
+//   <root>/config/experiment                  JSON ExperimentConfig {arms: {name: share}} (core/experiment.ts)
+//   <root>/learner/model                      JSON ModelPointer: the newest click model snapshot
 
-export type ServiceKind = 'searcher' | 'merger' | 'blender' | 'dispatch' | 'click-filter' | 'billing';
+export type ServiceKind =
+  | 'searcher'
+  | 'merger'
+  | 'blender'
+  | 'dispatch'
+  | 'click-filter'
+  | 'billing'
+  | 'learner';
 
 export function zkPaths(root: string) {
   const r = root.endsWith('/') ? root.slice(0, -1) : root;
@@ -31,6 +40,8 @@ export function zkPaths(root: string) {
     configQrw: `${r}/config/qrw`,
     configPricing: `${r}/config/pricing`,
     configClickFilter: `${r}/config/click-filter`,
+    configExperiment: `${r}/config/experiment`,
+    learnerModel: `${r}/learner/model`,
   };
 }
 
@@ -65,4 +76,19 @@ export interface ChangesTopic {
   /** Kafka's cluster id (admin describeCluster). */
   clusterId: string;
   partitions: number;
+}
+
+/**
+ * What <root>/learner/model holds (written by the learner after each snapshot): the model file
+ * whoever ranks loads. `sha256` is of the whole file; a reader reloads when it changes.
+ */
+export interface ModelPointer {
+  version: number;
+  /** Absolute path of the model file (learner/model-file.ts format). */
+  path: string;
+  sha256: string;
+  bytes: number;
+  weights: number;
+  examples: number;
+  createdAt: string;
 }

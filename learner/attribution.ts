@@ -36,6 +36,14 @@ interface Pending<F> {
   timeMs: number;
 }
 
+/** Everything an Attribution holds, in arrival order (learner/checkpoint.ts writes it). */
+export interface AttributionState<F> {
+  pending: [clickId: string, impression: F, timeMs: number][];
+  early: [clickId: string, clickedAtMs: number][];
+  decided: [clickId: string, timeMs: number][];
+  counts: AttributionCounts;
+}
+
 export class Attribution<F> {
   private readonly pending = new Map<string, Pending<F>>();
   /** Valid clicks waiting for their impression: click id -> click time. */
@@ -90,6 +98,26 @@ export class Attribution<F> {
     }
     if (!this.early.has(clickId)) this.early.set(clickId, clickedAtMs);
     return [];
+  }
+
+  /** A copy of the state (arrival order kept), for a checkpoint. */
+  state(): AttributionState<F> {
+    return {
+      pending: [...this.pending].map(([id, p]) => [id, p.impression, p.timeMs]),
+      early: [...this.early],
+      decided: [...this.decided],
+      counts: { ...this.counts },
+    };
+  }
+
+  /** An Attribution that goes on exactly where `state` was taken. */
+  static restore<F>(windowMs: number, state: AttributionState<F>): Attribution<F> {
+    const a = new Attribution<F>(windowMs);
+    for (const [id, impression, timeMs] of state.pending) a.pending.set(id, { impression, timeMs });
+    for (const [id, at] of state.early) a.early.set(id, at);
+    for (const [id, at] of state.decided) a.decided.set(id, at);
+    Object.assign(a.counts, state.counts);
+    return a;
   }
 
   /** Event time moved to `nowMs`: impressions older than the window become negatives, in order. */
