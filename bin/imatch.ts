@@ -20,6 +20,7 @@ const program = new Command('imatch')
 (await import('./commands/docs.js')).register(program);
 (await import('./commands/gen.js')).register(program);
 (await import('./commands/infra.js')).register(program);
+(await import('./commands/learner.js')).register(program);
 (await import('./commands/merger.js')).register(program);
 (await import('./commands/report.js')).register(program);
 (await import('./commands/reports.js')).register(program);

@@ -14,6 +14,7 @@ export const SERVICES = [
   'click-filter',
   'billing',
   'reports',
+  'learner',
 ] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
@@ -26,6 +27,7 @@ export const METRIC_PREFIX: Record<ServiceName, string> = {
   'click-filter': 'imatch_click_',
   billing: 'imatch_billing_',
   reports: 'imatch_reports_',
+  learner: 'imatch_learner_',
 };
 
 export interface ServiceMetrics {

@@ -397,6 +397,22 @@ export class ZkClient extends EventEmitter {
     return toStat(stat);
   }
 
+  /** Sets a persistent node's data, creating it and its parents when needed (the last writer wins). */
+  async put(path: string, data: Buffer | string): Promise<void> {
+    if ((await this.exists(path)) !== null) {
+      await this.set(path, data);
+      return;
+    }
+    await this.mkdirp(path.slice(0, path.lastIndexOf('/')) || '/');
+    try {
+      await this.create(path, data);
+    } catch (err) {
+      // Created meanwhile by another writer: overwrite.
+      if ((await this.exists(path)) === null) throw err;
+      await this.set(path, data);
+    }
+  }
+
   /** Creates a node and returns its path (with the sequence suffix for sequential modes). */
   async create(
     path: string,

@@ -23,18 +23,6 @@ export async function readCurrentPointer(zk: ZkClient, root: string): Promise<In
 
 /** Sets <root>/index/current to `pointer` (creating the path when needed). */
 export async function publishPointer(zk: ZkClient, root: string, pointer: IndexPointer): Promise<void> {
-  const path = zkPaths(root).indexCurrent;
-  const data = JSON.stringify(pointer);
-  if ((await zk.exists(path)) !== null) {
-    await zk.set(path, data);
-    return;
-  }
-  await zk.mkdirp(path.slice(0, path.lastIndexOf('/')));
-  try {
-    await zk.create(path, data);
-  } catch (err) {
-    // Created meanwhile by another publisher: overwrite, the newest publish wins.
-    if ((await zk.exists(path)) === null) throw err;
-    await zk.set(path, data);
-  }
+  // The newest publish wins.
+  await zk.put(zkPaths(root).indexCurrent, JSON.stringify(pointer));
 }

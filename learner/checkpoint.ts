@@ -99,7 +99,12 @@ export function decodeCheckpoint(buf: Buffer): Checkpoint {
   if (buf.length < 8 + 4 + 32 || !buf.subarray(0, 8).equals(MAGIC))
     throw new CheckpointError('not a learner checkpoint (bad magic or too short)');
   const body = buf.subarray(0, buf.length - 32);
-  if (!createHash('sha256').update(body).digest().equals(buf.subarray(buf.length - 32)))
+  if (
+    !createHash('sha256')
+      .update(body)
+      .digest()
+      .equals(buf.subarray(buf.length - 32))
+  )
     throw new CheckpointError('learner checkpoint checksum does not match (damaged or truncated)');
   try {
     const headerLength = body.readUInt32LE(8);

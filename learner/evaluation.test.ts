@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Evaluation, emptySums, addTo, figures } from './evaluation.js';
+import { addTo, Evaluation, emptySums, figures } from './evaluation.js';
 
 describe('evaluation', () => {
   it('computes log loss, normalized entropy, AUC and calibration on a hand-made set', () => {

@@ -52,7 +52,8 @@ export function addTo(s: EvalSums, p: number, clicked: boolean): void {
   s.sumLogLoss -= clicked ? Math.log(q) : Math.log(1 - q);
   if (clicked) s.clicks++;
   const b = binOf(p);
-  const bin = (s.bins[b] ??= [0, 0]);
+  const bin = s.bins[b] ?? [0, 0];
+  s.bins[b] = bin;
   bin[0]++;
   if (clicked) bin[1]++;
 }
@@ -67,7 +68,8 @@ export function merge(a: EvalSums, b: EvalSums): EvalSums {
   };
   for (const src of [a.bins, b.bins])
     for (const [k, [n, c]] of Object.entries(src)) {
-      const bin = (out.bins[Number(k)] ??= [0, 0]);
+      const bin = out.bins[Number(k)] ?? [0, 0];
+      out.bins[Number(k)] = bin;
       bin[0] += n;
       bin[1] += c;
     }
@@ -77,7 +79,14 @@ export function merge(a: EvalSums, b: EvalSums): EvalSums {
 export function figures(s: EvalSums): EvalFigures {
   const { impressions: n, clicks } = s;
   if (n === 0)
-    return { impressions: 0, clicks: 0, logLoss: null, normalizedEntropy: null, auc: null, calibration: null };
+    return {
+      impressions: 0,
+      clicks: 0,
+      logLoss: null,
+      normalizedEntropy: null,
+      auc: null,
+      calibration: null,
+    };
   const logLoss = s.sumLogLoss / n;
   const rate = clicks / n;
   const entropy = rate <= 0 || rate >= 1 ? 0 : -(rate * Math.log(rate) + (1 - rate) * Math.log(1 - rate));

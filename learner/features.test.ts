@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { coordOf, featureCoords, featureNames, REFERENCE_POSITION } from './features.js';
+import {
+  coordOf,
+  featureCoords,
+  featureNames,
+  KW_OFFER_FEATURE,
+  OFFER_FEATURE,
+  REFERENCE_POSITION,
+} from './features.js';
 
 const AD = {
   keyword: 'running shoes',
@@ -57,5 +64,11 @@ describe('features', () => {
     // 100k into 1024 buckets: about 98 each; a good hash stays well within 2x.
     expect(max).toBeLessThan(150);
     expect(min).toBeGreaterThan(50);
+  });
+
+  it("names the offer's own features at the indexes rankers look them up by", () => {
+    const names = featureNames(AD);
+    expect(names[OFFER_FEATURE]).toBe('offer=o1');
+    expect(names[KW_OFFER_FEATURE]).toBe('kwxoffer=running shoes|o1');
   });
 });

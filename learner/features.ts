@@ -46,6 +46,10 @@ export function coordOf(feature: string, bits: number): number {
   return fmix32(fnv1a32(feature)) >>> (32 - bits);
 }
 
+/** Indexes in featureNames() of the offer's own features: a model that has weights there knows the offer. */
+export const OFFER_FEATURE = 2;
+export const KW_OFFER_FEATURE = 9;
+
 /** The feature strings of one shown ad (bias first). Positions past 10 share one value. */
 export function featureNames(a: AdContext): string[] {
   const pos = a.position > 10 ? '10+' : String(a.position);

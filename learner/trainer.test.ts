@@ -44,8 +44,10 @@ function feed(t: Trainer, from: number, to: number): void {
     const at = i * 100;
     // Both offers take turns at the top so position does not explain the clicks.
     t.pageView(pv(i, at, i % 2 === 0 ? ['o-good', 'o-bad'] : ['o-bad', 'o-good']));
-    if (i % 3 === 0) t.click({ clickId: `pv${i}:${i % 2 === 0 ? 1 : 2}`, billable: true, clickedAtMs: at + 2_000 });
-    if (i % 7 === 0) t.click({ clickId: `pv${i}:${i % 2 === 0 ? 2 : 1}`, billable: false, clickedAtMs: at + 50 });
+    if (i % 3 === 0)
+      t.click({ clickId: `pv${i}:${i % 2 === 0 ? 1 : 2}`, billable: true, clickedAtMs: at + 2_000 });
+    if (i % 7 === 0)
+      t.click({ clickId: `pv${i}:${i % 2 === 0 ? 2 : 1}`, billable: false, clickedAtMs: at + 50 });
     t.advance(at);
   }
 }
@@ -85,7 +87,12 @@ describe('trainer', () => {
     const first = new Trainer(OPTIONS);
     feed(first, 0, 1_234);
     first.setNextOffset('pv', 0, 1_234n);
-    const bytes = encodeCheckpoint({ stateId: 's1', modelVersion: 4, createdAtMs: 1, trainer: first.state() });
+    const bytes = encodeCheckpoint({
+      stateId: 's1',
+      modelVersion: 4,
+      createdAtMs: 1,
+      trainer: first.state(),
+    });
     const back = decodeCheckpoint(bytes);
     expect(back.stateId).toBe('s1');
     expect(back.modelVersion).toBe(4);

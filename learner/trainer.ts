@@ -91,7 +91,8 @@ export class Trainer {
   readonly counts: TrainerCounts = { trained: 0, heldOut: 0, pvRecords: 0, clickDecisions: 0, unreadable: 0 };
 
   constructor(readonly options: TrainerOptions) {
-    if (!(options.holdOutPct >= 0 && options.holdOutPct <= 50)) throw new RangeError('holdOutPct must be 0-50');
+    if (!(options.holdOutPct >= 0 && options.holdOutPct <= 50))
+      throw new RangeError('holdOutPct must be 0-50');
     this.ftrl = new Ftrl(options.ftrl);
     this.attribution = new Attribution(options.attributionWindowMs);
     this.evaluation = new Evaluation(options.evalWindow);

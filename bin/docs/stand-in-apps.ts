@@ -208,6 +208,27 @@ export async function standInApps(): Promise<StandInApp[]> {
       registry: () => metrics.registry,
     });
   }
+  {
+    const { buildApp } = await import('../../learner/app.js');
+    const { createLearnerMetrics } = await import('../../learner/metrics.js');
+    const metrics = createLearnerMetrics(false);
+    apps.push({
+      name: 'learner',
+      command: 'imatch learner',
+      intro:
+        'The online click-through learner: consumes pv and clicks, joins each valid click to its impression (attribution window), trains a logistic model with FTRL-Proximal on hashed features, publishes versioned, checksummed model snapshots pointed to in ZooKeeper (`<root>/learner/model`) and checkpoints its state with its Kafka positions. `GET /v1/learner/stats` reports held-out AUC, log loss, normalized entropy and calibration. [learning.md](learning.md). Port 8086 in `imatch start`.',
+      build: () =>
+        buildApp({
+          log,
+          metrics,
+          trainer: unused('trainer'),
+          stateId: 'docs',
+          model: () => ({ version: 0, weights: 0 }),
+          readiness: () => undefined,
+        }),
+      registry: () => metrics.registry,
+    });
+  }
   return apps;
 }
 

@@ -9,9 +9,12 @@ import type { MergeRequest, MergeResponse } from '../../core/merge-contract.js';
 import type { PvRecord } from '../../core/pv-record.js';
 import { qualityToBp, type RankedMatchType, score } from '../../core/ranking.js';
 import type { SearchHit } from '../../core/search-contract.js';
+import { coordOf, FEATURES_VERSION } from '../../learner/features.js';
+import { CtrModel } from '../../learner/model-file.js';
 import { buildApp } from './app.js';
 import type { MergerClient } from './merger-client.js';
 import { createBlenderMetrics } from './metrics.js';
+import { priceOneByCtr } from './pricing-ctr.js';
 import { RuntimeSettings } from './runtime-config.js';
 
 const keyring = createKeyring(new Map([[3, randomBytes(32)]]), 3);
@@ -69,6 +72,7 @@ class StubMerger implements MergerClient {
 function setup(
   hits: SearchHit[] = [hit(1, 5_000_000), hit(2, 2_500_000), hit(3, 2_000_000)],
   maxInFlight?: number,
+  clickModel?: CtrModel,
 ) {
   const merger = new StubMerger(hits);
   const pv: PvRecord[] = [];
@@ -85,6 +89,7 @@ function setup(
       metrics,
       log,
       clock: new ManualClock(NOW),
+      clickModel: () => clickModel,
     },
   );
   return { app, merger, pv, runtime, metrics };
@@ -96,9 +101,27 @@ afterEach(async () => {
   current = undefined;
 });
 
-function use(hits?: SearchHit[], maxInFlight?: number) {
-  current = setup(hits, maxInFlight);
+function use(hits?: SearchHit[], maxInFlight?: number, clickModel?: CtrModel) {
+  current = setup(hits, maxInFlight, clickModel);
   return current;
+}
+
+/** A click model with hand-set weights: bias, and the `offer=` feature of some offers. */
+function modelWith(offerWeights: Record<string, number>, bias = -3): CtrModel {
+  const bits = 16;
+  const w = new Map<number, number>([[coordOf('bias', bits), bias]]);
+  for (const [offer, weight] of Object.entries(offerWeights)) w.set(coordOf(`offer=${offer}`, bits), weight);
+  const coords = Uint32Array.from([...w.keys()].sort((a, b) => a - b));
+  const weights = Float32Array.from([...coords].map((c) => w.get(c)!));
+  return new CtrModel({
+    version: 9,
+    bits,
+    featuresVersion: FEATURES_VERSION,
+    createdAtMs: 0,
+    examples: 1,
+    coords,
+    weights,
+  });
 }
 
 describe('blender GET /v1/ads', () => {
@@ -107,7 +130,8 @@ describe('blender GET /v1/ads', () => {
     const res = await app.inject({ method: 'GET', url: '/v1/ads?q=Running+Shoes&n=2' });
     expect(res.statusCode).toBe(200);
     const body = res.json();
-    expect(Object.keys(body)).toEqual(['requestId', 'ads', 'coverage', 'degraded', 'tookMs']);
+    expect(Object.keys(body)).toEqual(['requestId', 'arm', 'ads', 'coverage', 'degraded', 'tookMs']);
+    expect(body.arm).toBe('quality');
     expect(body.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(body.coverage).toEqual({ columns: 2, answered: 2 });
     expect(body.degraded).toBe(false);
@@ -181,7 +205,10 @@ describe('blender GET /v1/ads', () => {
       degraded: false,
       pricing: { reserveMicros: 50_000, stepMicros: 10_000 },
       nextScore: hit(3, 2_000_000).score,
+      arm: 'quality',
     });
+    expect(record.modelVersion).toBeUndefined();
+    expect(record.ads[0]!.ctrPpm).toBeUndefined();
     expect(record.ads.map((a) => [a.position, a.offerId, a.bidMicros, a.priceMicros])).toEqual(
       body.ads.map((a: { position: number; offerId: string; priceMicros: number }, i: number) => [
         a.position,
@@ -229,6 +256,76 @@ describe('blender GET /v1/ads', () => {
     const body = (await app.inject({ method: 'GET', url: '/v1/ads?q=shoes' })).json();
     expect(body.degraded).toBe(true);
     expect(body.coverage).toEqual({ columns: 2, answered: 1 });
+  });
+});
+
+describe('blender experiment arms', () => {
+  it('ranks the ctr arm by bid x learned pCTR and prices it by GSP in the same terms', async () => {
+    // o3 bids least but the model says it is clicked far more; o1 is clicked far less.
+    const model = modelWith({ o3: 2.5, o1: -2 });
+    const { app, merger, pv, runtime } = use(undefined, undefined, model);
+    expect(runtime.updateExperiment('{"arms":{"ctr":100}}', 'v1')).toBe(true);
+    const body = (await app.inject({ method: 'GET', url: '/v1/ads?q=running+shoes&n=2&user=u1' })).json();
+    expect(body.arm).toBe('ctr');
+    expect(merger.requests[0]!.n).toBe(30); // --ctr-candidates, re-ranked here
+    expect(body.ads.map((a: { offerId: string }) => a.offerId)).toEqual(['o3', 'o2']);
+    const record = pv[0]!;
+    expect(record.arm).toBe('ctr');
+    expect(record.modelVersion).toBe(9);
+    const ppm = record.ads.map((a) => a.ctrPpm!);
+    // Warm offers: the model's own prediction; o2 is cold: the model's level x its relative quality (1).
+    expect(ppm[0]).toBe(Math.round(1_000_000 / (1 + Math.exp(-(-3 + 2.5)))));
+    expect(ppm[1]).toBe(Math.round(1_000_000 / (1 + Math.exp(3))));
+    const o1Ppm = Math.round(1_000_000 / (1 + Math.exp(5)));
+    const rule = { reserveMicros: 50_000, stepMicros: 10_000 };
+    const ads = [
+      { offerId: 'o3', bidMicros: 2_000_000, ctrPpm: ppm[0]! },
+      { offerId: 'o2', bidMicros: 2_500_000, ctrPpm: ppm[1]! },
+      { offerId: 'o1', bidMicros: 5_000_000, ctrPpm: o1Ppm },
+    ];
+    expect(body.ads.map((a: { priceMicros: number }) => a.priceMicros)).toEqual([
+      priceOneByCtr(ads[0]!, ads[1], rule),
+      priceOneByCtr(ads[1]!, ads[2], rule),
+    ]);
+    // Hand-checked: o3 pays what makes 0.3775 x price reach o2's 2.5 x 0.0474, plus a step.
+    expect(body.ads[0].priceMicros).toBe(330_000);
+    expect(record.nextScore).toBe(5_000_000 * o1Ppm);
+  });
+
+  it('keeps the quality arm as it was and splits users by the configured shares', async () => {
+    const { app, runtime, metrics } = use(undefined, undefined, modelWith({ o3: 5 }));
+    runtime.updateExperiment('{"arms":{"quality":50,"ctr":50}}', 'v1');
+    const arms = new Map<string, string>();
+    for (let i = 0; i < 40; i++) {
+      const b = (await app.inject({ method: 'GET', url: `/v1/ads?q=running+shoes&n=2&user=u${i}` })).json();
+      arms.set(`u${i}`, b.arm);
+      expect(b.ads[0].offerId).toBe(b.arm === 'ctr' ? 'o3' : 'o1');
+    }
+    const ctr = [...arms.values()].filter((a) => a === 'ctr').length;
+    expect(ctr).toBeGreaterThan(8);
+    expect(ctr).toBeLessThan(32);
+    const again = (await app.inject({ method: 'GET', url: '/v1/ads?q=running+shoes&n=2&user=u7' })).json();
+    expect(again.arm).toBe(arms.get('u7'));
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/imatch_blender_arm_answers_total\{arm="ctr"\} \d+/);
+  });
+
+  it('refuses a bad experiment config and keeps the arms in force', () => {
+    const { runtime } = use();
+    runtime.updateExperiment('{"arms":{"ctr":100}}', 'v1');
+    expect(runtime.updateExperiment('{"arms":{"ctr":60,"quality":60}}', 'v2')).toBe(false);
+    expect(runtime.updateExperiment('not json', 'v3')).toBe(false);
+    expect(runtime.experiment.arms).toEqual({ ctr: 100 });
+    expect(runtime.updateExperiment(undefined, 'absent')).toBe(true);
+    expect(runtime.experiment.arms).toEqual({ quality: 100 });
+  });
+
+  it('ranks the ctr arm by the prior x quality before any model is loaded', async () => {
+    const { app, runtime, pv } = use([hit(1, 1_000_000, 0.2), hit(2, 1_000_000, 0.9), hit(3, 900_000, 1)]);
+    runtime.updateExperiment('{"arms":{"ctr":100}}', 'v1');
+    await app.inject({ method: 'GET', url: '/v1/ads?q=running+shoes&n=2&user=u1' });
+    expect(pv[0]!.modelVersion).toBe(0);
+    expect(pv[0]!.ads.map((a) => a.offerId)).toEqual(['o2', 'o3']);
   });
 });
 

@@ -7,6 +7,7 @@ import type { ClickKeyring } from '../../core/click-token.js';
 import { type Clock, systemClock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
 import { createServiceApp } from '../../core/service-app.js';
+import type { CtrModel } from '../../learner/model-file.js';
 import type { BlenderConfig } from './config.js';
 import type { MergerClient } from './merger-client.js';
 import type { BlenderMetrics } from './metrics.js';
@@ -21,13 +22,15 @@ export interface BlenderDeps {
   metrics: BlenderMetrics;
   log: Logger;
   clock?: Clock;
+  /** The click model of the `ctr` arm (click-model.ts; default none: priors only). */
+  clickModel?: () => CtrModel | undefined;
   /** Why the blender is not ready (default: ready when a merger is known). */
   notReady?: () => string[];
 }
 
 export function buildApp(
   config: Pick<BlenderConfig, 'clickBaseUrl' | 'textExpansion'> &
-    Partial<Pick<BlenderConfig, 'maxInFlight' | 'admissionTargetMs'>>,
+    Partial<Pick<BlenderConfig, 'maxInFlight' | 'admissionTargetMs' | 'ctrCandidates' | 'ctrPrior'>>,
   deps: BlenderDeps,
 ): FastifyInstance {
   const notReady = deps.notReady ?? (() => (deps.merger.size > 0 ? [] : ['no merger is known']));
@@ -56,6 +59,9 @@ export function buildApp(
         textExpansion: config.textExpansion,
         maxInFlight: config.maxInFlight ?? 64,
         admissionTargetMs: config.admissionTargetMs ?? 25,
+        clickModel: deps.clickModel ?? (() => undefined),
+        ctrCandidates: config.ctrCandidates ?? 30,
+        ctrPrior: config.ctrPrior ?? 0.02,
       }),
   );
 }

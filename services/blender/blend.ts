@@ -1,5 +1,6 @@
 // From a merger answer to the public answer and its page-view record: prices the n shown ads
-// (pricing.ts), builds one click token per ad (core/click-token.ts) and the PV record
+// (pricing.ts; in the `ctr` experiment arm the hits come re-ranked by ctr-ranking.ts and are
+// priced by pricing-ctr.ts with the same GSP rule in bid x pCTR terms), builds one click token per ad (core/click-token.ts) and the PV record
 // (core/pv-record.ts). Pure apart from the token nonces; synchronous, runs once per request.
 import {
   type ClickKeyring,
@@ -8,10 +9,12 @@ import {
   encodeClickToken,
 } from '../../core/click-token.js';
 import { ImatchError } from '../../core/errors.js';
+import type { Arm } from '../../core/experiment.js';
 import type { MergeHit, MergeResponse } from '../../core/merge-contract.js';
 import { PV_RECORD_VERSION, type PvAd, type PvRecord } from '../../core/pv-record.js';
 import type { SearchHit } from '../../core/search-contract.js';
 import { type PricingRule, priceAds } from './pricing.js';
+import { ctrScore, priceAdsByCtr } from './pricing-ctr.js';
 import type { QrwResult } from './qrw.js';
 import type { Ad, AdsResponse } from './routes/schemas.js';
 
@@ -34,6 +37,10 @@ export type BlenderHit = Pick<SearchHit, (typeof BLENDER_FIELDS)[number]>;
 
 export interface BlendInput {
   pvId: string;
+  /** The experiment arm; absent: `quality`. */
+  arm?: Arm | undefined;
+  /** In the `ctr` arm: the pCTR (ppm) of each merged hit, in their (re-ranked) order, and the model version. */
+  ctr?: { ctrPpm: readonly number[]; modelVersion: number } | undefined;
   nowMs: number;
   rawQuery: string;
   rewrite: QrwResult;
@@ -104,7 +111,15 @@ export function blend(input: BlendInput): Blended {
       });
   }
   const ranked = hits as BlenderHit[];
-  const prices = priceAds(ranked, input.n, input.rule);
+  const ctr = input.ctr;
+  if (ctr !== undefined && ctr.ctrPpm.length !== ranked.length)
+    throw new RangeError(`ctrPpm has ${ctr.ctrPpm.length} entries for ${ranked.length} hits`);
+  const byCtr =
+    ctr === undefined
+      ? undefined
+      : ranked.map((h, i) => ({ offerId: h.offerId, bidMicros: h.bidMicros, ctrPpm: ctr.ctrPpm[i]! }));
+  const prices =
+    byCtr === undefined ? priceAds(ranked, input.n, input.rule) : priceAdsByCtr(byCtr, input.n, input.rule);
   const digest = clientDigest(input.ip, input.userAgent);
   const ads: Ad[] = new Array(prices.length);
   const pvAds: PvAd[] = new Array(prices.length);
@@ -149,6 +164,7 @@ export function blend(input: BlendInput): Blended {
       score: h.score,
       priceMicros,
     };
+    if (ctr !== undefined) pvAds[i]!.ctrPpm = ctr.ctrPpm[i]!;
   }
   const coverage = { columns: input.merged.coverage.columns, answered: input.merged.coverage.answered };
   const next = ranked[prices.length];
@@ -172,14 +188,22 @@ export function blend(input: BlendInput): Blended {
     user,
     coverage,
     degraded: input.merged.degraded,
+    arm: input.arm ?? 'quality',
     pricing: { reserveMicros: input.rule.reserveMicros, stepMicros: input.rule.stepMicros },
     ads: pvAds,
   };
   if (input.region !== undefined) pv.region = input.region;
   if (input.category !== undefined) pv.category = input.category;
-  if (next !== undefined) pv.nextScore = next.score;
+  if (ctr !== undefined) pv.modelVersion = ctr.modelVersion;
+  if (next !== undefined) pv.nextScore = byCtr === undefined ? next.score : ctrScore(byCtr[prices.length]!);
   return {
-    response: { requestId: input.pvId, ads, coverage, degraded: input.merged.degraded },
+    response: {
+      requestId: input.pvId,
+      arm: input.arm ?? 'quality',
+      ads,
+      coverage,
+      degraded: input.merged.degraded,
+    },
     pv,
   };
 }

@@ -46,6 +46,19 @@ export const BlenderConfig = Type.Object(
       default: DEFAULT_STEP_MICROS,
       description: 'Price step (micros) until ZooKeeper config/pricing says otherwise',
     }),
+    ctrCandidates: Type.Integer({
+      minimum: 2,
+      maximum: 200,
+      default: 30,
+      description:
+        'In the ctr experiment arm: candidates asked of the merger (by static score) and re-ranked by bid x learned pCTR (at least n+1)',
+    }),
+    ctrPrior: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 1,
+      default: 0.02,
+      description: 'In the ctr arm, before any click model is loaded: the pCTR of an ad of average quality',
+    }),
     mergerTimeoutMs: Type.Integer({
       minimum: 1,
       default: 200,

@@ -23,6 +23,13 @@ export interface BlenderMetrics extends ServiceMetrics {
   readonly configReloads: Counter<'config' | 'result'>;
   /** Ad requests refused by admission control (503 + Retry-After). */
   readonly shed: Counter;
+  /** Click-model loads from the learner's pointer, by result (loaded, refused). */
+  readonly modelLoads: Counter<'result'>;
+  readonly modelLoadSeconds: Histogram;
+  /** Version of the click model ranking the `ctr` arm (0: none, priors only). */
+  readonly modelVersion: Gauge;
+  /** Answers by experiment arm. */
+  readonly armAnswers: Counter<'arm'>;
 }
 
 export interface BlenderMetricsOptions {
@@ -88,6 +95,29 @@ export function createBlenderMetrics(options: BlenderMetricsOptions = {}): Blend
     shed: new Counter({
       name: 'imatch_blender_shed_total',
       help: 'Ad requests refused at once with 503 because maxInFlight requests were being answered',
+      registers: [registry],
+    }),
+    modelLoads: new Counter({
+      name: 'imatch_blender_model_loads_total',
+      help: 'Click models loaded from the learner pointer in ZooKeeper, by result (loaded, refused: damaged, non-finite, wrong version, unreadable)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    modelLoadSeconds: new Histogram({
+      name: 'imatch_blender_model_load_seconds',
+      help: 'Time to read, verify and load one click model',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2],
+      registers: [registry],
+    }),
+    modelVersion: new Gauge({
+      name: 'imatch_blender_model_version',
+      help: 'Version of the click model ranking the ctr arm (0: none loaded, priors only)',
+      registers: [registry],
+    }),
+    armAnswers: new Counter({
+      name: 'imatch_blender_arm_answers_total',
+      help: 'Ad answers by experiment arm (quality, ctr)',
+      labelNames: ['arm'] as const,
       registers: [registry],
     }),
   };

@@ -1,11 +1,14 @@
-// The blender's run-time configuration: the QRW dictionary (`<root>/config/qrw`) and the pricing
-// rule (`<root>/config/pricing`), both JSON znodes watched in ZooKeeper by server.ts and applied
+// The blender's run-time configuration: the QRW dictionary (`<root>/config/qrw`), the pricing
+// rule (`<root>/config/pricing`) and the experiment arms (`<root>/config/experiment`,
+// core/experiment.ts), all JSON znodes watched in ZooKeeper by server.ts and applied
 // without a restart. This class only holds the current values and validates updates: a bad update
 // is refused (logged, counted) and the previous value stays; a deleted znode falls back to the
-// start-up value (empty dictionary / the --reserve-micros and --step-micros flags).
+// start-up value (empty dictionary / the --reserve-micros and --step-micros flags / every user in
+// the `quality` arm).
 //
 // Concurrency: one event loop; each update replaces one frozen object reference, so a request
 // reads one consistent dictionary and one consistent rule (it reads each once per request).
+import { DEFAULT_EXPERIMENT, type ExperimentConfig, parseExperiment } from '../../core/experiment.js';
 import type { Logger } from '../../core/logger.js';
 import type { BlenderMetrics } from './metrics.js';
 import { type PricingRule, pricingRuleProblem } from './pricing.js';
@@ -14,6 +17,7 @@ import { compileQrwDictionary, EMPTY_QRW, type QrwDictionary } from './qrw.js';
 export class RuntimeSettings {
   private currentQrw: QrwDictionary = EMPTY_QRW;
   private currentPricing: PricingRule;
+  private currentExperiment: ExperimentConfig = DEFAULT_EXPERIMENT;
 
   constructor(
     private readonly defaults: PricingRule,
@@ -29,6 +33,30 @@ export class RuntimeSettings {
 
   get pricing(): PricingRule {
     return this.currentPricing;
+  }
+
+  get experiment(): ExperimentConfig {
+    return this.currentExperiment;
+  }
+
+  /** Applies the content of config/experiment `{arms: {quality: 50, ctr: 50}}`. */
+  updateExperiment(data: Buffer | string | undefined, version: string): boolean {
+    if (data === undefined || data.length === 0) {
+      this.currentExperiment = DEFAULT_EXPERIMENT;
+      this.metrics?.configReloads.inc({ config: 'experiment', result: 'absent' });
+      this.log.info({ version }, 'experiment config absent: every user in the quality arm');
+      return true;
+    }
+    try {
+      this.currentExperiment = parseExperiment(JSON.parse(data.toString()));
+      this.metrics?.configReloads.inc({ config: 'experiment', result: 'applied' });
+      this.log.info({ version, arms: this.currentExperiment.arms }, 'experiment applied');
+      return true;
+    } catch (err) {
+      this.log.error({ err, version }, 'experiment config refused; keeping the previous arms');
+      this.metrics?.configReloads.inc({ config: 'experiment', result: 'refused' });
+      return false;
+    }
   }
 
   /** Applies the content of config/qrw (undefined: the znode does not exist). Returns whether it was applied. */

@@ -1,5 +1,5 @@
-// Runs one blender: parses the click keys, connects to ZooKeeper (run-time QRW dictionary and
-// pricing rule, merger discovery unless --merger-url is given) and Kafka (the pv topic, an
+// Runs one blender: parses the click keys, connects to ZooKeeper (run-time QRW dictionary,
+// pricing rule and experiment arms, the learner's click model pointer, merger discovery unless --merger-url is given) and Kafka (the pv topic, an
 // acks=all producer behind the PV buffer), listens, registers under
 // `<root>/services/blender/<id>` (ephemeral, core/registrations.ts BlenderRegistration) and shuts down
 // gracefully: deregister first, then stop accepting and finish in-flight requests, then flush the
@@ -16,6 +16,7 @@ import { gracefulStop, listen, register } from '../../core/service-runtime.js';
 import { zkPaths } from '../../core/zk-paths.js';
 import { connectZk, type Registration, type Unwatch, type ZkClient } from '../../core/zookeeper.js';
 import { buildApp } from './app.js';
+import { ClickModel } from './click-model.js';
 import type { BlenderConfig } from './config.js';
 import { UndiciMergerClient } from './merger-client.js';
 import { createBlenderMetrics } from './metrics.js';
@@ -56,6 +57,7 @@ export async function startBlender(config: BlenderConfig, log: Logger): Promise<
     log.child({ component: 'runtime-config' }),
     metrics,
   );
+  const clickModel = new ClickModel(log.child({ component: 'click-model' }), metrics);
   let zk: ZkClient | undefined;
   let registration: Registration | undefined;
   let unsentPv = 0;
@@ -66,6 +68,7 @@ export async function startBlender(config: BlenderConfig, log: Logger): Promise<
     keyring,
     metrics,
     log,
+    clickModel: () => clickModel.current,
     notReady: () => {
       const why: string[] = [];
       if (merger.size === 0) why.push('no merger is known');
@@ -105,6 +108,10 @@ export async function startBlender(config: BlenderConfig, log: Logger): Promise<
       await zk.watchData(paths.configPricing, (node) => {
         runtime.updatePricing(node?.data, node === null ? 'absent' : `v${node.stat.version}`);
       }),
+      await zk.watchData(paths.configExperiment, (node) => {
+        runtime.updateExperiment(node?.data, node === null ? 'absent' : `v${node.stat.version}`);
+      }),
+      await zk.watchData(paths.learnerModel, (node) => clickModel.onPointer(node?.data)),
     );
     if (config.mergerUrl === undefined) {
       const discoveryLog = log.child({ component: 'merger-discovery' });

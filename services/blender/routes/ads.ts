@@ -9,12 +9,15 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import ipaddr from 'ipaddr.js';
-import type { ClickKeyring } from '../../../core/click-token.js';
+import { type ClickKeyring, clientDigest } from '../../../core/click-token.js';
 import type { Clock } from '../../../core/clock.js';
 import { ImatchError, isImatchError } from '../../../core/errors.js';
+import { armOf } from '../../../core/experiment.js';
 import type { PvRecord } from '../../../core/pv-record.js';
+import type { CtrModel } from '../../../learner/model-file.js';
 import { Admission } from '../admission.js';
-import { BLENDER_FIELDS, blend } from '../blend.js';
+import { BLENDER_FIELDS, type BlenderHit, blend, isUsableHit } from '../blend.js';
+import { rankByCtr } from '../ctr-ranking.js';
 import type { MergerClient } from '../merger-client.js';
 import type { BlenderMetrics } from '../metrics.js';
 import { rewriteQuery } from '../qrw.js';
@@ -39,6 +42,12 @@ export interface AdsRouteOptions {
   maxInFlight: number;
   /** ...and the average latency (ms) above which that limit shrinks. */
   admissionTargetMs: number;
+  /** The `ctr` arm's click model (undefined: none loaded, priors only). */
+  clickModel: () => CtrModel | undefined;
+  /** Candidates the `ctr` arm asks the merger for and re-ranks. */
+  ctrCandidates: number;
+  /** pCTR of an average-quality ad before any model is loaded. */
+  ctrPrior: number;
 }
 
 interface AdsInput {
@@ -99,12 +108,15 @@ export function adsRoutes(app: FastifyInstance, opts: AdsRouteOptions): void {
       );
     const pvId = randomUUID();
     const nowMs = clock.now();
+    // The experiment arm of this user (the request's user id, else its ip and user agent).
+    const arm = armOf(runtime.experiment, input.user ?? clientDigest(input.ip, input.userAgent));
+    const asked = arm === 'ctr' ? Math.max(input.n + 1, opts.ctrCandidates) : input.n + 1;
     const mergeStarted = performance.now();
     let merged: Awaited<ReturnType<MergerClient['merge']>>;
     try {
       merged = await merger.merge({
         query: rewrite.query,
-        n: input.n + 1,
+        n: asked,
         ...(input.region === undefined ? {} : { region: input.region }),
         ...(input.category === undefined ? {} : { category: input.category }),
         fields: [...BLENDER_FIELDS],
@@ -117,8 +129,26 @@ export function adsRoutes(app: FastifyInstance, opts: AdsRouteOptions): void {
       metrics.upstreamErrors.inc({ code });
       throw err;
     }
+    let ctr: { ctrPpm: number[]; modelVersion: number } | undefined;
+    if (arm === 'ctr') {
+      const model = opts.clickModel();
+      const usable = merged.hits.filter(isUsableHit) as BlenderHit[];
+      if (usable.length === merged.hits.length) {
+        const ranked = rankByCtr(
+          usable,
+          model,
+          { queryTokens: rewrite.normalized, nowMs, region: input.region, category: input.category },
+          opts.ctrPrior,
+        );
+        merged = { ...merged, hits: ranked.hits };
+        ctr = { ctrPpm: ranked.ctrPpm, modelVersion: model?.version ?? 0 };
+      } // else blend() refuses the incomplete answer with its own error
+    }
+    metrics.armAnswers.inc({ arm });
     const { response, pv } = blend({
       pvId,
+      arm,
+      ctr,
       nowMs,
       rawQuery: input.q,
       rewrite,

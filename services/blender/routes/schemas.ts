@@ -89,6 +89,10 @@ export const AdsResponse = Type.Object({
   requestId: Type.String({
     description: 'Page-view id (UUID); the PV record and every click token carry it',
   }),
+  arm: Type.Union([Type.Literal('quality'), Type.Literal('ctr')], {
+    description:
+      "The experiment arm that ranked this answer: quality (bid x the platform's quality) or ctr (bid x learned pCTR); see docs/learning.md",
+  }),
   ads: Type.Array(Ad),
   coverage: Type.Object({
     columns: Type.Integer({ minimum: 0, description: 'Index columns of the current version' }),
