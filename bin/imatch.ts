@@ -18,6 +18,7 @@ const program = new Command('imatch')
 (await import('./commands/correct-clicks.js')).register(program);
 (await import('./commands/dispatch.js')).register(program);
 (await import('./commands/docs.js')).register(program);
+(await import('./commands/experiment.js')).register(program);
 (await import('./commands/gen.js')).register(program);
 (await import('./commands/infra.js')).register(program);
 (await import('./commands/learner.js')).register(program);

@@ -10,11 +10,14 @@
 // the partitions still behind their end, so a topic read faster than the other (a replay after a
 // restart) cannot age impressions into negatives before their clicks are read. When every
 // partition is read to its end the watermark is at least now - idleLagMs, so impressions become
-// negatives even when traffic stops.
+// negatives even when traffic stops. Right after partitions are assigned, the watermark holds until
+// the end offsets of every assigned partition are known (a partition not read yet is behind, one
+// whose position is already at its end is not), so a replay never ages impressions past clicks it
+// has not read yet.
 //
 // Concurrency: kafkajs hands over one partition's batch at a time (partitionsConsumedConcurrently 1).
 import { Ajv } from 'ajv';
-import type { Consumer } from 'kafkajs';
+import type { Admin, Consumer } from 'kafkajs';
 import { ClickDecision } from '../core/click-records.js';
 import { type Kafka, toKafkaError } from '../core/kafka.js';
 import type { Logger } from '../core/logger.js';
@@ -49,7 +52,10 @@ export class LearnerConsumer {
   private consumer: Consumer | undefined;
   private readonly clocks = new Map<string, PartitionClock>();
   private maxSeenMs = 0;
+  /** False from an assignment until its partitions' end offsets are known: the watermark holds. */
+  private clocksKnown = false;
   private timer: NodeJS.Timeout | undefined;
+  private admin: Admin | undefined;
   private readonly now: () => number;
 
   private constructor(private readonly o: LearnerConsumerOptions) {
@@ -62,8 +68,9 @@ export class LearnerConsumer {
     return c;
   }
 
-  /** The event time the trainer may advance to now. */
+  /** The event time the trainer may advance to now (0: hold). */
   watermark(): number {
+    if (!this.clocksKnown) return 0;
     let behind = Number.POSITIVE_INFINITY;
     for (const c of this.clocks.values()) if (!c.atEnd) behind = Math.min(behind, c.lastMs);
     if (behind === Number.POSITIVE_INFINITY) return Math.max(this.maxSeenMs, this.now() - this.o.idleLagMs);
@@ -84,17 +91,26 @@ export class LearnerConsumer {
       maxWaitTimeInMs: 250,
       allowAutoTopicCreation: false,
     });
+    const admin = o.kafka.admin();
+    this.admin = admin;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const assigned = e.payload.memberAssignment as Record<string, number[]>;
+      this.clocksKnown = false;
       for (const [topic, partitions] of Object.entries(assigned))
         for (const partition of partitions) {
           const next = o.trainer().nextOffset(topic, partition);
           if (next !== undefined) consumer.seek({ topic, partition, offset: next.toString() });
         }
       log.info({ assigned }, 'partitions assigned; resuming from the positions in the state');
+      this.learnEnds(admin, assigned).catch((err) => {
+        log.warn({ err }, 'cannot read the end offsets; event time moves with the records only');
+        this.clocks.clear();
+        this.clocksKnown = true;
+      });
     });
     let connected = false;
     try {
+      await admin.connect();
       await consumer.connect();
       connected = true;
       await consumer.subscribe({ topics: [o.topicPv, o.topicClicks], fromBeginning: true });
@@ -162,12 +178,29 @@ export class LearnerConsumer {
       });
     } catch (err) {
       if (connected) await consumer.disconnect().catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
       throw toKafkaError(err, `Cannot start consumer group ${o.groupId}`);
     }
     this.consumer = consumer;
     // Event time also moves without new records (idle topics), once per 500 ms.
     this.timer = setInterval(() => o.trainer().advance(this.watermark()), 500);
     this.timer.unref();
+  }
+
+  /** Every assigned partition: behind (not read to its end yet) or at its end. */
+  private async learnEnds(admin: Admin, assigned: Record<string, number[]>): Promise<void> {
+    const trainer = this.o.trainer();
+    this.clocks.clear();
+    for (const [topic, partitions] of Object.entries(assigned)) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      for (const partition of partitions) {
+        const end = ends.find((x) => x.partition === partition);
+        const next = trainer.nextOffset(topic, partition) ?? BigInt(end?.low ?? '0');
+        const atEnd = end === undefined || next >= BigInt(end.high);
+        this.clocks.set(`${topic}:${partition}`, { lastMs: 0, atEnd });
+      }
+    }
+    this.clocksKnown = true;
   }
 
   /** Applies one record; returns its event time, or undefined when it is unreadable. */
@@ -195,5 +228,6 @@ export class LearnerConsumer {
     const c = this.consumer;
     this.consumer = undefined;
     await c?.disconnect();
+    await this.admin?.disconnect().catch(() => undefined);
   }
 }

@@ -12,6 +12,7 @@ import type { BillingConfig } from '../../billing/config.js';
 import type { ClickFilterConfig } from '../../click-filter/config.js';
 import { flagName } from '../../core/config.js';
 import type { DispatchConfig } from '../../dispatch/config.js';
+import type { LearnerConfig } from '../../learner/config.js';
 import type { BlenderConfig } from '../../services/blender/config.js';
 import type { MergerConfig } from '../../services/merger/config.js';
 import type { SearcherConfig } from '../../services/searcher/config.js';
@@ -24,6 +25,7 @@ export interface ServiceSettingsOf {
   dispatch: Static<typeof DispatchConfig>;
   'click-filter': Static<typeof ClickFilterConfig>;
   billing: Static<typeof BillingConfig>;
+  learner: Static<typeof LearnerConfig>;
 }
 
 export type ServiceCommand = keyof ServiceSettingsOf;

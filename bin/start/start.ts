@@ -49,6 +49,7 @@ export const StartConfig = Type.Object({
   mergerPort: port(8083, 'Merger port'),
   billingPort: port(8084, 'Billing port'),
   reportsPort: port(8085, 'Reports and live dashboard port'),
+  learnerPort: port(8086, 'Click-through learner port'),
   searcherBasePort: port(8090, 'First searcher port (column c, replica r gets base + c x replicas + r)'),
   secret: Type.String({
     default: 'demo-secret-change-me',
@@ -266,6 +267,19 @@ export async function runStart(config: StartConfig, log: Logger): Promise<void> 
       url: url(config.reportsPort),
     });
 
+    await sup.start({
+      name: 'learner',
+      args: [
+        CLI,
+        ...commandLine('learner', {
+          ...common,
+          port: config.learnerPort,
+          stateDir: join(demoDir, 'learner'),
+        }),
+      ],
+      url: url(config.learnerPort),
+    });
+
     const examples = await buildExamples(config, snapshotDir);
     process.stdout.write(banner(zkConnect, brokers, sup, examples, logDir));
     log.info('engine ready; Ctrl-C stops everything');
@@ -328,6 +342,8 @@ interface Examples {
   spend: string;
   dashboard: string;
   report: string;
+  experiment: string;
+  learner: string;
 }
 
 /** The click filter does not bill clicks without a user agent or from crawlers: click as a browser. */
@@ -388,6 +404,8 @@ async function buildExamples(config: StartConfig, snapshotDir: string): Promise<
     spend: `curl -s 'http://127.0.0.1:${config.billingPort}/v1/spend?customer=${clickCustomer}'`,
     dashboard: `http://127.0.0.1:${config.reportsPort}/dashboard`,
     report: `curl -s 'http://127.0.0.1:${config.reportsPort}/v1/reports/customers/${clickCustomer}'`,
+    experiment: `node bin/imatch.js experiment --zk-connect 127.0.0.1:${config.zkPort} --zk-root ${config.zkRoot} --arms quality=50,ctr=50`,
+    learner: `curl -s http://127.0.0.1:${config.learnerPort}/v1/learner/stats`,
   };
 }
 
@@ -451,6 +469,11 @@ Logs: ${logDir}
    ${ex.dashboard}
    ...and the advertiser's report for today (impressions, clicks, invalid clicks, cost):
    ${ex.report}
+
+5. Let the learned click model rank half of the users (bid x pCTR instead of bid x quality):
+   ${ex.experiment}
+   ...and see what it has learned (held-out AUC, calibration, model version):
+   ${ex.learner}
 
 Ctrl-C stops everything.
 `;
