@@ -10,7 +10,14 @@ const FNV_PRIME = 0x01000193;
 
 /** FNV-1a 32-bit hash of the UTF-8 encoding of `text`, as an unsigned integer. */
 export function fnv1a32(text: string): number {
-  let h = FNV_OFFSET_BASIS;
+  return fnv1a32Continue(FNV_OFFSET_BASIS, text);
+}
+
+/**
+ * Continues an FNV-1a hash `h` (of the text before) over `text`: fnv1a32Continue(fnv1a32(a), b)
+ * equals fnv1a32(a + b) (for a that does not end inside a surrogate pair), without building a + b.
+ */
+export function fnv1a32Continue(h: number, text: string): number {
   for (let i = 0; i < text.length; i++) {
     let c = text.charCodeAt(i);
     if (c < 0x80) {

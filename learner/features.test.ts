@@ -72,3 +72,24 @@ describe('features', () => {
     expect(names[KW_OFFER_FEATURE]).toBe('kwxoffer=running shoes|o1');
   });
 });
+
+describe('feature coordinates without names', () => {
+  it('equal the hashes of the feature names, token for token (unicode included)', () => {
+    const contexts = [
+      AD,
+      { ...AD, position: 14, region: undefined, queryTokens: [] },
+      {
+        ...AD,
+        keyword: 'größe schuhe',
+        offerId: 'o-ü',
+        queryTokens: ['größe', 'schuhe', '👟', 'größe'],
+        category: 'a/b',
+      },
+    ];
+    for (const bits of [12, 22]) {
+      for (const a of contexts) {
+        expect([...featureCoords(a, bits)]).toEqual(featureNames(a).map((n) => coordOf(n, bits)));
+      }
+    }
+  });
+});

@@ -8,7 +8,7 @@
 //
 // Changing a feature's name or value form changes every coordinate: a model file records
 // FEATURES_VERSION and a ranking process refuses a model of another version.
-import { fnv1a32 } from '../core/partition.js';
+import { fnv1a32, fnv1a32Continue } from '../core/partition.js';
 
 export const FEATURES_VERSION = 1;
 
@@ -75,10 +75,95 @@ export function featureNames(a: AdContext): string[] {
   return out;
 }
 
-/** The coordinates of one shown ad, for a model of 2^bits coordinates. */
-export function featureCoords(a: AdContext, bits: number): Uint32Array {
-  const names = featureNames(a);
-  const out = new Uint32Array(names.length);
-  for (let i = 0; i < names.length; i++) out[i] = coordOf(names[i]!, bits);
+/**
+ * What the ads of one query share: the coordinates of the query-level features (bias, hour, region,
+ * category, each token) and the hash state of each token's cross with an offer up to the offer id.
+ * Built once per page view (learner) or per query (ranking), then adCoords per ad.
+ */
+export interface QueryFeatures {
+  readonly bits: number;
+  readonly bias: number;
+  readonly hour: number;
+  readonly region: number;
+  readonly category: number;
+  /** Distinct tokens in order: coordinate of `tok=t`... */
+  readonly tokens: readonly number[];
+  /** ...and the FNV state of `tokxoffer=t|`. */
+  readonly tokenOfferPrefixes: readonly number[];
+}
+
+const H = {
+  kw: fnv1a32('kw='),
+  offer: fnv1a32('offer='),
+  cust: fnv1a32('cust='),
+  mt: fnv1a32('mt='),
+  pos: fnv1a32('pos='),
+  hour: fnv1a32('hour='),
+  region: fnv1a32('region='),
+  cat: fnv1a32('cat='),
+  kwxoffer: fnv1a32('kwxoffer='),
+  mtxpos: fnv1a32('mtxpos='),
+  tok: fnv1a32('tok='),
+  tokxoffer: fnv1a32('tokxoffer='),
+};
+const BIAS = fnv1a32('bias');
+const BAR = '|';
+
+export function queryFeatures(
+  q: Pick<AdContext, 'queryTokens' | 'hour' | 'region' | 'category'>,
+  bits: number,
+): QueryFeatures {
+  const c = (h: number) => fmix32(h) >>> (32 - bits);
+  const tokens: number[] = [];
+  const prefixes: number[] = [];
+  const seen = new Set<string>();
+  for (const t of q.queryTokens) {
+    if (seen.has(t)) continue;
+    seen.add(t);
+    tokens.push(c(fnv1a32Continue(H.tok, t)));
+    prefixes.push(fnv1a32Continue(fnv1a32Continue(H.tokxoffer, t), BAR));
+  }
+  return {
+    bits,
+    bias: c(BIAS),
+    hour: c(fnv1a32Continue(H.hour, String(q.hour))),
+    region: c(fnv1a32Continue(H.region, q.region ?? '-')),
+    category: c(fnv1a32Continue(H.cat, q.category ?? '-')),
+    tokens,
+    tokenOfferPrefixes: prefixes,
+  };
+}
+
+/** The coordinates of one shown ad of a query, in featureNames() order (without building the names). */
+export function adCoords(
+  a: Pick<AdContext, 'keyword' | 'offerId' | 'customerId' | 'matchType' | 'position'>,
+  q: QueryFeatures,
+): Uint32Array {
+  const shift = 32 - q.bits;
+  const pos = a.position > 10 ? '10+' : String(a.position);
+  const out = new Uint32Array(11 + 2 * q.tokens.length);
+  out[0] = q.bias;
+  out[1] = fmix32(fnv1a32Continue(H.kw, a.keyword)) >>> shift;
+  out[2] = fmix32(fnv1a32Continue(H.offer, a.offerId)) >>> shift;
+  out[3] = fmix32(fnv1a32Continue(H.cust, a.customerId)) >>> shift;
+  out[4] = fmix32(fnv1a32Continue(H.mt, a.matchType)) >>> shift;
+  out[5] = fmix32(fnv1a32Continue(H.pos, pos)) >>> shift;
+  out[6] = q.hour;
+  out[7] = q.region;
+  out[8] = q.category;
+  out[9] =
+    fmix32(fnv1a32Continue(fnv1a32Continue(fnv1a32Continue(H.kwxoffer, a.keyword), BAR), a.offerId)) >>>
+    shift;
+  out[10] =
+    fmix32(fnv1a32Continue(fnv1a32Continue(fnv1a32Continue(H.mtxpos, a.matchType), BAR), pos)) >>> shift;
+  for (let i = 0; i < q.tokens.length; i++) {
+    out[11 + 2 * i] = q.tokens[i]!;
+    out[12 + 2 * i] = fmix32(fnv1a32Continue(q.tokenOfferPrefixes[i]!, a.offerId)) >>> shift;
+  }
   return out;
+}
+
+/** The coordinates of one shown ad, for a model of 2^bits coordinates (featureNames order). */
+export function featureCoords(a: AdContext, bits: number): Uint32Array {
+  return adCoords(a, queryFeatures(a, bits));
 }

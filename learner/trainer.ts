@@ -16,7 +16,7 @@ import { fnv1a32 } from '../core/partition.js';
 import type { PvRecord } from '../core/pv-record.js';
 import { Attribution, type AttributionState, type Example } from './attribution.js';
 import { type EvalSums, Evaluation } from './evaluation.js';
-import { featureCoords } from './features.js';
+import { adCoords, queryFeatures } from './features.js';
 import { Ftrl, type FtrlParams } from './ftrl.js';
 
 export interface TrainerOptions {
@@ -60,25 +60,16 @@ export function isHeldOut(clickId: string, holdOutPct: number): boolean {
 
 /** The hashed features of every shown ad of a PV record, at the position it was shown. */
 export function impressionsOf(pv: PvRecord, bits: number): { clickId: string; coords: Uint32Array }[] {
-  const queryTokens = pv.query.normalized === '' ? [] : pv.query.normalized.split(' ');
-  const hour = new Date(pv.timeMs).getUTCHours();
-  return pv.ads.map((ad) => ({
-    clickId: clickIdOf(pv.pvId, ad.position),
-    coords: featureCoords(
-      {
-        keyword: ad.keyword,
-        offerId: ad.offerId,
-        customerId: ad.customerId,
-        matchType: ad.matchType,
-        position: ad.position,
-        region: pv.region,
-        category: pv.category,
-        queryTokens,
-        hour,
-      },
-      bits,
-    ),
-  }));
+  const q = queryFeatures(
+    {
+      queryTokens: pv.query.normalized === '' ? [] : pv.query.normalized.split(' '),
+      hour: new Date(pv.timeMs).getUTCHours(),
+      region: pv.region,
+      category: pv.category,
+    },
+    bits,
+  );
+  return pv.ads.map((ad) => ({ clickId: clickIdOf(pv.pvId, ad.position), coords: adCoords(ad, q) }));
 }
 
 export class Trainer {

@@ -9,9 +9,10 @@
 //   - no model yet: `prior` x relative quality.
 // Pure apart from reading the model; runs once per `ctr` request over at most `candidates` hits.
 import {
-  featureCoords,
+  adCoords,
   KW_OFFER_FEATURE,
   OFFER_FEATURE,
+  queryFeatures,
   REFERENCE_POSITION,
 } from '../../learner/features.js';
 import type { CtrModel } from '../../learner/model-file.js';
@@ -45,26 +46,33 @@ export function rankByCtr(
   let qualitySum = 0;
   for (const h of hits) qualitySum += h.qualityBp;
   const meanQuality = qualitySum / hits.length;
-  const hour = new Date(ctx.nowMs).getUTCHours();
+  const q =
+    model === undefined
+      ? undefined
+      : queryFeatures(
+          {
+            queryTokens: ctx.queryTokens,
+            hour: new Date(ctx.nowMs).getUTCHours(),
+            region: ctx.region,
+            category: ctx.category,
+          },
+          model.bits,
+        );
   let warm = 0;
   const scored = hits.map((h) => {
     let pctr: number;
     const relativeQuality = h.qualityBp / meanQuality;
-    if (model === undefined) pctr = prior * relativeQuality;
+    if (model === undefined || q === undefined) pctr = prior * relativeQuality;
     else {
-      const coords = featureCoords(
+      const coords = adCoords(
         {
           keyword: h.keyword,
           offerId: h.offerId,
           customerId: h.customerId,
           matchType: h.matchType,
           position: REFERENCE_POSITION,
-          region: ctx.region,
-          category: ctx.category,
-          queryTokens: ctx.queryTokens,
-          hour,
         },
-        model.bits,
+        q,
       );
       const known = model.knows([coords[OFFER_FEATURE]!, coords[KW_OFFER_FEATURE]!]);
       pctr = model.predict(coords);
