@@ -90,7 +90,7 @@ describe('imatch start (the README run command)', () => {
 
   it('runs the engine, the printed examples work, and Ctrl-C leaves nothing behind', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'imatch-start-'));
-    const p = await freePorts(9);
+    const p = await freePorts(10);
     const searcherBase = await freeRun(2);
     const args = [
       'start',
@@ -117,6 +117,8 @@ describe('imatch start (the README run command)', () => {
       String(p[7]),
       '--reports-port',
       String(p[8]),
+      '--learner-port',
+      String(p[9]),
       '--searcher-base-port',
       String(searcherBase),
       '--replicas',
@@ -145,8 +147,10 @@ describe('imatch start (the README run command)', () => {
 
     const lines = stdout.split('\n').map((l) => l.trim());
     const curls = lines.filter((l) => l.startsWith('curl '));
-    const [queryCmd, changeCmd, changedQueryCmd, clickCmd, spendCmd, reportCmd] = curls;
-    expect(curls).toHaveLength(6);
+    const [queryCmd, changeCmd, changedQueryCmd, clickCmd, spendCmd, reportCmd, learnerCmd] = curls;
+    expect(curls).toHaveLength(7);
+    const experimentCmd = lines.find((l) => l.startsWith('node bin/imatch.js experiment '));
+    expect(experimentCmd).toBeDefined();
     expect(stdout).toContain(`http://127.0.0.1:${p[8]}/dashboard`);
 
     // 1. The query has ads.
@@ -210,7 +214,27 @@ describe('imatch start (the README run command)', () => {
       },
     );
 
-    // 4. Ctrl-C stops everything.
+    // 4. The experiment command puts half of the users in the ctr arm; the learner has seen the
+    // page views and the click.
+    const set = JSON.parse(await sh(`cd ${REPO_ROOT} && ${experimentCmd!}`)) as {
+      arms: Record<string, number>;
+    };
+    expect(set.arms).toEqual({ quality: 50, ctr: 50 });
+    const arms = new Set<string>();
+    for (let i = 0; i < 40 && arms.size < 2; i++) {
+      const a = JSON.parse(await sh(queryCmd!.replace('/v1/ads?', `/v1/ads?user=u${i}&`))) as { arm: string };
+      arms.add(a.arm);
+    }
+    expect([...arms].sort()).toEqual(['ctr', 'quality']);
+    await waitFor(
+      async () => {
+        const s = JSON.parse(await sh(learnerCmd!)) as { records: { pv: number; clicks: number } };
+        return s.records.pv > 0 && s.records.clicks > 0;
+      },
+      { timeoutMs: 15_000, what: 'the learner to read the page views and the click' },
+    );
+
+    // 5. Ctrl-C stops everything.
     process.kill(-child.pid!, 'SIGINT');
     // npm re-raises the SIGINT its script ended on (the shell convention for Ctrl-C); the engine
     // itself logs that it stopped everything.
