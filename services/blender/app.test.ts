@@ -267,7 +267,7 @@ describe('blender experiment arms', () => {
     expect(runtime.updateExperiment('{"arms":{"ctr":100}}', 'v1')).toBe(true);
     const body = (await app.inject({ method: 'GET', url: '/v1/ads?q=running+shoes&n=2&user=u1' })).json();
     expect(body.arm).toBe('ctr');
-    expect(merger.requests[0]!.n).toBe(30); // --ctr-candidates, re-ranked here
+    expect(merger.requests[0]!.n).toBe(20); // --ctr-candidates, re-ranked here
     expect(body.ads.map((a: { offerId: string }) => a.offerId)).toEqual(['o3', 'o2']);
     const record = pv[0]!;
     expect(record.arm).toBe('ctr');

@@ -60,7 +60,7 @@ export function buildApp(
         maxInFlight: config.maxInFlight ?? 64,
         admissionTargetMs: config.admissionTargetMs ?? 25,
         clickModel: deps.clickModel ?? (() => undefined),
-        ctrCandidates: config.ctrCandidates ?? 30,
+        ctrCandidates: config.ctrCandidates ?? 20,
         ctrPrior: config.ctrPrior ?? 0.02,
       }),
   );

@@ -49,7 +49,7 @@ export const BlenderConfig = Type.Object(
     ctrCandidates: Type.Integer({
       minimum: 2,
       maximum: 200,
-      default: 30,
+      default: 20,
       description:
         'In the ctr experiment arm: candidates asked of the merger (by static score) and re-ranked by bid x learned pCTR (at least n+1)',
     }),
