@@ -264,6 +264,10 @@ describe('click-through learning loop', () => {
     const topPpmBefore = ppmOf(firstPv, top)!;
     expect(topPpmBefore).toBeGreaterThan(0);
 
+    const targetPpmBefore = ppmOf(firstPv, target)!;
+    let firstClickAt: number | undefined;
+    /** From the first valid click to the first answer ranked with a model that learned from it. */
+    let reachedMs: number | undefined;
     let rounds = 0;
     let last: Answer = first!;
     const started = Date.now();
@@ -273,9 +277,14 @@ describe('click-through learning loop', () => {
         const a = await ads(query);
         last = a;
         const mine = a.ads.find((ad) => ad.offerId === target);
+        if (firstClickAt !== undefined && reachedMs === undefined) {
+          const ppm = ppmOf(await pvOf(a.requestId), target);
+          if (ppm !== undefined && ppm > targetPpmBefore) reachedMs = Date.now() - firstClickAt;
+        }
         if (mine !== undefined) {
           const r = await click(cf, tokenOf(mine.clickUrl), BROWSER);
           expect(r.status).toBe(302);
+          firstClickAt ??= Date.now();
         }
         const theTop = a.ads.find((ad) => ad.offerId === top);
         if (theTop !== undefined) {
@@ -309,7 +318,7 @@ describe('click-through learning loop', () => {
     expect(learned.attribution.positives).toBeGreaterThan(0);
     expect(learned.attribution.invalidClicks).toBeGreaterThan(0);
     console.log(
-      `learning loop: ${target} from position 4 to 1 after ${rounds} rounds (${tookMs} ms, model v${lastPv.modelVersion}); ${top}'s pCTR ${topPpmBefore} -> ${s.ppm} ppm`,
+      `learning loop: first click to a ranking that learned from it ${reachedMs ?? '?'} ms; ${target} from position 4 to 1 after ${rounds} rounds (${tookMs} ms, model v${lastPv.modelVersion}); ${top}'s pCTR ${topPpmBefore} -> ${s.ppm} ppm`,
     );
   }, 180_000);
 
