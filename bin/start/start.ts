@@ -50,6 +50,11 @@ export const StartConfig = Type.Object({
   billingPort: port(8084, 'Billing port'),
   reportsPort: port(8085, 'Reports and live dashboard port'),
   learnerPort: port(8086, 'Click-through learner port'),
+  clickTrustProxy: Type.Boolean({
+    default: false,
+    description:
+      'Let the click filter take the client address from X-Forwarded-For (for a traffic simulator or a proxy in front of it)',
+  }),
   searcherBasePort: port(8090, 'First searcher port (column c, replica r gets base + c x replicas + r)'),
   secret: Type.String({
     default: 'demo-secret-change-me',
@@ -233,7 +238,15 @@ export async function runStart(config: StartConfig, log: Logger): Promise<void> 
     });
     await sup.start({
       name: 'click-filter',
-      args: [CLI, ...commandLine('click-filter', { ...common, ...clickKeys, port: config.clickPort })],
+      args: [
+        CLI,
+        ...commandLine('click-filter', {
+          ...common,
+          ...clickKeys,
+          port: config.clickPort,
+          trustProxy: config.clickTrustProxy,
+        }),
+      ],
       url: url(config.clickPort),
     });
     await sup.start({
