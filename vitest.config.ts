@@ -22,6 +22,7 @@ export default defineConfig({
             'bench/**/*.test.ts',
             'learner/**/*.test.ts',
             'reports/**/*.test.ts',
+            'simulator/**/*.test.ts',
           ],
           environment: 'node',
           testTimeout: 20_000,

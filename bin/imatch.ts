@@ -26,6 +26,7 @@ const program = new Command('imatch')
 (await import('./commands/report.js')).register(program);
 (await import('./commands/reports.js')).register(program);
 (await import('./commands/searcher.js')).register(program);
+(await import('./commands/simulate.js')).register(program);
 (await import('./commands/spend.js')).register(program);
 (await import('./commands/start.js')).register(program);
 
