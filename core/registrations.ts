@@ -1,7 +1,8 @@
 // What each service writes into its ephemeral ZooKeeper registration under
 // `<root>/services/<kind>/<id>`: the contracts between a service and whoever discovers it (the
 // blender finds mergers here, billing finds dispatch, operators find everything). Every service's
-// node carries ServiceRegistration; the click filter and billing add what identifies their run.
+// node carries ServiceRegistration; the click filter, billing and reports add what identifies their
+// run or their data.
 // The searcher's richer node (column, version, applied id) is SearcherRegistration (zk-paths.ts).
 import { hostname } from 'node:os';
 import type { SearcherRegistration } from './zk-paths.js';
@@ -34,10 +35,16 @@ export interface BillingRegistration extends ServiceRegistration {
   ledgerId: string;
 }
 
+export interface ReportsRegistration extends ServiceRegistration {
+  /** The analytics database's own id (the suffix of its consumer group; new file, new id). */
+  dbId: string;
+}
+
 export type AnyRegistration =
   | ServiceRegistration
   | ClickFilterRegistration
   | BillingRegistration
+  | ReportsRegistration
   | SearcherRegistration;
 
 /** A registration of this process, now. */

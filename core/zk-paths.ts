@@ -4,7 +4,7 @@
 //   <root>/index/current                      JSON IndexPointer: the version searchers serve
 //   <root>/services/searcher/col-<c>/<id>     ephemeral, JSON SearcherRegistration
 //   <root>/services/<kind>/<id>               ephemeral, JSON {url, ...} for merger, blender,
-//                                             dispatch, click-filter, billing
+//                                             dispatch, click-filter, billing, learner, reports
 //   <root>/dispatch/election/n-<seq>          ephemeral sequential: lowest is the leader
 //   <root>/dispatch/ids                       JSON {next}: first id of the next free block
 //   <root>/dispatch/changes                   JSON ChangesTopic: the Kafka cluster and topic this
@@ -22,7 +22,8 @@ export type ServiceKind =
   | 'dispatch'
   | 'click-filter'
   | 'billing'
-  | 'learner';
+  | 'learner'
+  | 'reports';
 
 export function zkPaths(root: string) {
   const r = root.endsWith('/') ? root.slice(0, -1) : root;

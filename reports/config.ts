@@ -1,15 +1,19 @@
-// Settings of the reports service (`imatch reports`) and of the daily report CLI: the shared Kafka
-// and HTTP settings plus the analytics database file, the report time zone (give it billing's
-// --time-zone so days match the ledger), raw-event retention and the dashboard's top-N size.
-// Read once, then frozen.
+// Settings of the reports service (`imatch reports`) and of the daily report CLI: the shared
+// ZooKeeper (registration under <root>/services/reports/<id>), Kafka and HTTP settings plus the
+// analytics database file, the report time zone (give it billing's --time-zone so days match the
+// ledger), raw-event retention and the dashboard's top-N size. Read once, then frozen.
 import { type Static, Type } from '@sinclair/typebox';
-import { CommonSettings, HttpSettings, KafkaSettings } from '../core/config.js';
+import { CommonSettings, HttpSettings, KafkaSettings, ZkSettings } from '../core/config.js';
+import { IdSetting, ServiceSettings } from '../core/service-runtime.js';
 
 export const ReportsConfig = Type.Object(
   {
     ...CommonSettings,
+    ...ZkSettings,
     ...KafkaSettings,
     ...HttpSettings,
+    ...ServiceSettings,
+    ...IdSetting,
     port: Type.Integer({
       default: 8085,
       minimum: 0,
@@ -54,11 +58,6 @@ export const ReportsConfig = Type.Object(
       minimum: 100,
       maximum: 60_000,
       description: 'How often the dashboard pushes an update (ms)',
-    }),
-    shutdownTimeoutMs: Type.Integer({
-      default: 10_000,
-      minimum: 1,
-      description: 'Longest a graceful stop waits (ms)',
     }),
   },
   { additionalProperties: false },

@@ -1,15 +1,22 @@
 // Runs the reports service: opens the DuckDB database, rolls up days past the retention, starts
 // the consumer (pv, clicks, settlement, corrections; resuming from the stored positions), the
-// Kafka admin for the dashboard's lag and the HTTP app. Prints one "reports listening" line with
-// the URL. One process per database file (DuckDB allows one writing process).
+// Kafka admin for the dashboard's lag and the HTTP app, then registers under
+// <root>/services/reports/<id> (ReportsRegistration: the URL and the database's id). Prints one
+// "reports listening" line with the URL. One process per database file (DuckDB allows one writing
+// process).
 //
-// Shutdown (SIGTERM/SIGINT, or close()): stop the HTTP app and the event streams, stop consuming
-// (the batch in flight finishes its transaction), close the database (checkpoint), disconnect.
-import { hostname } from 'node:os';
+// Shutdown (SIGTERM/SIGINT, or close(); core/service-runtime.ts gracefulStop): deregister, stop
+// the HTTP app and the event streams, stop consuming (the batch in flight finishes its
+// transaction), disconnect the admin, close the database (checkpoint), close ZooKeeper.
+import type { FastifyInstance } from 'fastify';
 import type { Admin } from 'kafkajs';
 import { ImatchError } from '../core/errors.js';
 import { createKafka, ensureTopics } from '../core/kafka.js';
 import type { Logger } from '../core/logger.js';
+import { type ReportsRegistration, serviceRegistration } from '../core/registrations.js';
+import { gracefulStop, listen, register } from '../core/service-runtime.js';
+import { zkPaths } from '../core/zk-paths.js';
+import { connectZk, type Registration, type ZkClient } from '../core/zookeeper.js';
 import { buildApp } from './app.js';
 import { dbPathOf, type ReportsConfig } from './config.js';
 import { type ReportsConsumer, type ReportTopics, startReportsConsumer } from './consumer.js';
@@ -20,6 +27,8 @@ import { addDays, checkTimeZone, dayOf } from './time.js';
 
 export interface RunningReports {
   readonly url: string;
+  /** The registration node's name under <root>/services/reports. */
+  readonly id: string;
   readonly store: ReportStore;
   close(): Promise<void>;
 }
@@ -47,12 +56,17 @@ export async function startReports(config: ReportsConfig, log: Logger): Promise<
     if (n > 0) log.info({ before, impressions: n }, 'days past the retention rolled up');
   };
 
+  let zk: ZkClient | undefined;
   let consumer: ReportsConsumer | undefined;
   let admin: Admin | undefined;
-  let built: ReturnType<typeof buildApp> | undefined;
+  let registration: Registration | undefined;
   let rollupTimer: NodeJS.Timeout | undefined;
+  let stop: (() => Promise<void>) | undefined;
+  let positions: Awaited<ReturnType<ReportStore['positions']>> | undefined;
+  let app: FastifyInstance | undefined;
   try {
     await rollup();
+    zk = await connectZk({ connect: config.zkConnect, sessionTimeoutMs: config.zkSessionTimeoutMs, log });
     const kafka = createKafka({
       brokers: config.kafkaBrokers,
       clientId: `${config.kafkaClientId}-reports`,
@@ -64,7 +78,7 @@ export async function startReports(config: ReportsConfig, log: Logger): Promise<
     const a = admin;
     const snapshot = () =>
       liveSnapshot({ store, timeZone: config.timeZone, topics, topN: config.topN, admin: a });
-    built = buildApp({
+    app = buildApp({
       log,
       store,
       metrics,
@@ -72,8 +86,13 @@ export async function startReports(config: ReportsConfig, log: Logger): Promise<
       today,
       snapshot,
       dashboardTickMs: config.dashboardTickMs,
-      readiness: () => (consumer === undefined ? 'consumer not started' : undefined),
-    });
+      readiness: () =>
+        consumer === undefined
+          ? 'consumer not started'
+          : registration === undefined || zk?.isConnected() !== true
+            ? 'not registered in ZooKeeper'
+            : undefined,
+    }).app;
     const groupId = `${config.groupId}.${store.id}`;
     consumer = await startReportsConsumer({
       kafka,
@@ -85,45 +104,47 @@ export async function startReports(config: ReportsConfig, log: Logger): Promise<
       log,
       metrics,
     });
-    await built.app.listen({ host: config.host, port: config.port });
+    const { url, id } = await listen(app, config);
     rollupTimer = setInterval(() => {
       rollup().catch((err) => log.error({ err }, 'rollup failed'));
     }, config.rollupEveryMs);
     rollupTimer.unref();
     log.info({ db: path, dbId: store.id, groupId, timeZone: config.timeZone }, 'reports consuming');
+    const regPath = `${zkPaths(config.zkRoot).serviceKind('reports')}/${id}`;
+    registration = await register(zk, regPath, {
+      ...serviceRegistration(url, id),
+      dbId: store.id,
+    } satisfies ReportsRegistration);
+    log.info({ url, id, path: regPath, dashboard: `${url}/dashboard` }, 'reports listening');
+    return { url, id, store, close: stopOf(app) };
   } catch (err) {
-    clearInterval(rollupTimer);
-    await built?.app.close().catch(() => {});
-    await consumer?.disconnect().catch(() => {});
-    await admin?.disconnect().catch(() => {});
-    await store.close();
+    if (app !== undefined) await stopOf(app)();
+    else {
+      await admin?.disconnect().catch(() => {});
+      await zk?.close().catch(() => {});
+      await store.close();
+    }
     throw err;
   }
-  const app = built.app;
-  const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  let host = config.host;
-  if (host === '0.0.0.0' || host === '::') host = hostname();
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  log.info({ url, dashboard: `${url}/dashboard` }, 'reports listening');
 
-  const cons = consumer;
-  const adm = admin;
-  let closed: Promise<void> | undefined;
-  const close = () => {
-    closed ??= (async () => {
-      log.info('reports shutting down');
-      clearInterval(rollupTimer);
-      const forced = setTimeout(() => app.server.closeAllConnections(), config.shutdownTimeoutMs);
-      await app.close();
-      clearTimeout(forced);
-      await cons.disconnect().catch((err) => log.warn({ err }, 'consumer disconnect failed'));
-      await adm.disconnect().catch(() => {});
-      const positions = await store.positions();
-      await store.close();
-      log.info({ positions }, 'reports stopped');
-    })();
-    return closed;
-  };
-  return { url, store, close };
+  function stopOf(a: FastifyInstance): () => Promise<void> {
+    stop ??= gracefulStop('reports', log, a, config.shutdownTimeoutMs, {
+      beforeStop: [['stop rolling up', () => clearInterval(rollupTimer)]],
+      registration: () => registration,
+      afterStop: [
+        ['stop consuming', () => consumer?.disconnect()],
+        ['disconnect the Kafka admin', () => admin?.disconnect()],
+        [
+          'close the database',
+          async () => {
+            positions = await store.positions();
+            await store.close();
+          },
+        ],
+        ['close ZooKeeper', () => zk?.close()],
+      ],
+      summary: () => ({ positions }),
+    });
+    return stop;
+  }
 }

@@ -13,6 +13,7 @@ import type { ClickFilterConfig } from '../../click-filter/config.js';
 import { flagName } from '../../core/config.js';
 import type { DispatchConfig } from '../../dispatch/config.js';
 import type { LearnerConfig } from '../../learner/config.js';
+import type { ReportsConfig } from '../../reports/config.js';
 import type { BlenderConfig } from '../../services/blender/config.js';
 import type { MergerConfig } from '../../services/merger/config.js';
 import type { SearcherConfig } from '../../services/searcher/config.js';
@@ -26,6 +27,7 @@ export interface ServiceSettingsOf {
   'click-filter': Static<typeof ClickFilterConfig>;
   billing: Static<typeof BillingConfig>;
   learner: Static<typeof LearnerConfig>;
+  reports: Static<typeof ReportsConfig>;
 }
 
 export type ServiceCommand = keyof ServiceSettingsOf;

@@ -269,13 +269,11 @@ export async function runStart(config: StartConfig, log: Logger): Promise<void> 
       name: 'reports',
       args: [
         CLI,
-        'reports',
-        '--kafka-brokers',
-        brokers,
-        '--port',
-        String(config.reportsPort),
-        '--db-path',
-        join(demoDir, 'reports', 'reports.duckdb'),
+        ...commandLine('reports', {
+          ...common,
+          port: config.reportsPort,
+          dbPath: join(demoDir, 'reports', 'reports.duckdb'),
+        }),
       ],
       url: url(config.reportsPort),
     });
