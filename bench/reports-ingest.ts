@@ -1,6 +1,6 @@
 // Benchmark of the reports service's ingest and of its 30-day hourly report.
 //
-//   node --import tsx bench/reports-ingest.ts [--impressions 10000000] [--days 30] [--batch 5000]
+//   node --import tsx bench/reports-ingest.ts [--impressions 10000000] [--days 30] [--batch 20000]
 //        [--customers 2000] [--db FILE] [--reports 20] [--threads 1]
 //
 // Ingest: page-view records (3 ads each), click decisions (2% of impressions, a quarter of them
@@ -28,7 +28,7 @@ const { values } = parseArgs({
   options: {
     impressions: { type: 'string', default: '10000000' },
     days: { type: 'string', default: '30' },
-    batch: { type: 'string', default: '5000' },
+    batch: { type: 'string', default: '20000' },
     customers: { type: 'string', default: '2000' },
     db: { type: 'string' },
     reports: { type: 'string', default: '20' },

@@ -47,10 +47,17 @@ export const ReportsConfig = Type.Object(
         "Kafka consumer group prefix; the database's own id is appended (a new database reads from the start)",
     }),
     maxBatch: Type.Integer({
-      default: 5_000,
+      default: 20_000,
       minimum: 1,
       maximum: 100_000,
       description: 'Records written per database transaction at most',
+    }),
+    checkpointMb: Type.Integer({
+      default: 256,
+      minimum: 1,
+      maximum: 65_536,
+      description:
+        'Write-ahead log size (MB) that triggers a database checkpoint (bigger: cheaper ingest, longer replay after a crash)',
     }),
     topN: Type.Integer({ default: 10, minimum: 1, maximum: 100, description: 'Dashboard top-N list size' }),
     dashboardTickMs: Type.Integer({

@@ -20,13 +20,34 @@ describe('report rows from Kafka records', () => {
         rows,
       ),
     ).toBe(true);
-    expect(rows.pageViews).toEqual([
-      { pvId: 'p1', timeMs: T0, day: '2026-11-20', hour: 10, query: 'red shoes', region: 'DE', ads: 2 },
+    const [row, ...more] = rows.pageViews;
+    expect(more).toEqual([]);
+    expect(row).toMatchObject({
+      pvId: 'p1',
+      timeMs: T0,
+      day: '2026-11-20',
+      hour: 10,
+      query: 'red shoes',
+      region: 'DE',
+      ads: 2,
+    });
+    const ads = (JSON.parse(row!.body) as { ads: { position: number; customerId: string }[] }).ads;
+    expect(ads.map((a) => [a.position, a.customerId])).toEqual([
+      [1, 'c1'],
+      [2, 'c2'],
     ]);
-    expect(rows.impressions.map((i) => [i.position, i.customerId, i.priceMicros])).toEqual([
-      [1, 'c1', 5],
-      [2, 'c2', 7],
+  });
+
+  it('keeps the first ad of a position that a page view repeats', () => {
+    const rows = emptyRows();
+    const record = pv('p1', T0, [
+      { customerId: 'c1', priceMicros: 5 },
+      { customerId: 'c2', priceMicros: 7 },
     ]);
+    record.ads[1]!.position = 1;
+    expect(addRecord('pv', buf(record), 'UTC', rows)).toBe(true);
+    const ads = (JSON.parse(rows.pageViews[0]!.body) as { ads: { customerId: string }[] }).ads;
+    expect(ads.map((a) => a.customerId)).toEqual(['c1']);
   });
 
   it('keeps decisions, settlements (with the page view of the click id) and refunds', () => {

@@ -94,10 +94,13 @@ export const DDL: readonly string[] = [
 
 /**
  * Staging tables (per connection, temporary) that a batch is appended to before the insert that
- * skips ids already stored (impressions go straight to ad_impressions with their new page views).
+ * skips ids already stored. A staged page view carries its record's text: the impressions of the
+ * new page views are unnested from it into ad_impressions (reports/store.ts).
  */
 export const STAGING_DDL: readonly string[] = [
-  `CREATE TEMP TABLE IF NOT EXISTS stage_page_views AS SELECT * FROM page_views LIMIT 0`,
+  `CREATE TEMP TABLE IF NOT EXISTS stage_page_views (pv_id VARCHAR NOT NULL, time_ms BIGINT NOT NULL,
+     day VARCHAR NOT NULL, hour SMALLINT NOT NULL, query VARCHAR NOT NULL, region VARCHAR NOT NULL,
+     ads SMALLINT NOT NULL, body VARCHAR NOT NULL)`,
   `CREATE TEMP TABLE IF NOT EXISTS stage_decisions AS SELECT * FROM click_decisions LIMIT 0`,
   `CREATE TEMP TABLE IF NOT EXISTS stage_settlements AS SELECT * FROM settlements LIMIT 0`,
   `CREATE TEMP TABLE IF NOT EXISTS stage_refunds AS SELECT * FROM refunds LIMIT 0`,

@@ -40,7 +40,7 @@ export async function startReports(config: ReportsConfig, log: Logger): Promise<
     throw new ImatchError('IM_ERR_CONFIG', `--time-zone: unknown time zone "${config.timeZone}"`);
   }
   const path = dbPathOf(config);
-  const store = await ReportStore.open(path);
+  const store = await ReportStore.open(path, { checkpointMb: config.checkpointMb });
   const metrics = createReportsMetrics();
   const topics: ReportTopics = {
     pv: config.topicPv,
@@ -130,7 +130,7 @@ export async function startReports(config: ReportsConfig, log: Logger): Promise<
   function stopOf(a: FastifyInstance): () => Promise<void> {
     stop ??= gracefulStop('reports', log, a, config.shutdownTimeoutMs, {
       beforeStop: [['stop rolling up', () => clearInterval(rollupTimer)]],
-      registration: () => registration,
+      registration: () => undefined,
       afterStop: [
         ['stop consuming', () => consumer?.disconnect()],
         ['disconnect the Kafka admin', () => admin?.disconnect()],
@@ -141,7 +141,7 @@ export async function startReports(config: ReportsConfig, log: Logger): Promise<
             await store.close();
           },
         ],
-        ['close ZooKeeper', () => zk?.close()],
+        ['close ZooKeeper', () => undefined],
       ],
       summary: () => ({ positions }),
     });

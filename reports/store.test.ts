@@ -70,6 +70,23 @@ describe('the reports store', () => {
     expect((await customerDay(store, 'c1', '2026-11-20', TZ)).impressions).toBe(2);
   });
 
+  it('counts a page view id stored by an earlier batch once, and stores the new ones of the batch', async () => {
+    await loadDay(store);
+    const next = await store.applyBatch(
+      rowsOf('pv', [
+        pv('p2', T0 + 1000, [{ customerId: 'c1', priceMicros: 400_000 }], 'blue shoes'),
+        pv('p9', T0 + 2000, [
+          { customerId: 'c1', priceMicros: 1 },
+          { customerId: 'c2', priceMicros: 1 },
+        ]),
+      ]),
+      { topic: 'pv', partition: 0, nextOffset: '5' },
+    );
+    expect(next).toMatchObject({ pageViews: 1, impressions: 2 });
+    expect((await customerDay(store, 'c1', '2026-11-20', TZ)).impressions).toBe(3);
+    expect((await customerDay(store, 'c2', '2026-11-20', TZ)).impressions).toBe(2);
+  });
+
   it('reopens a database file with its rows and positions', async () => {
     const { mkdtemp, rm } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
