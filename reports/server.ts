@@ -130,7 +130,7 @@ export async function startReports(config: ReportsConfig, log: Logger): Promise<
   function stopOf(a: FastifyInstance): () => Promise<void> {
     stop ??= gracefulStop('reports', log, a, config.shutdownTimeoutMs, {
       beforeStop: [['stop rolling up', () => clearInterval(rollupTimer)]],
-      registration: () => undefined,
+      registration: () => registration,
       afterStop: [
         ['stop consuming', () => consumer?.disconnect()],
         ['disconnect the Kafka admin', () => admin?.disconnect()],
@@ -141,7 +141,7 @@ export async function startReports(config: ReportsConfig, log: Logger): Promise<
             await store.close();
           },
         ],
-        ['close ZooKeeper', () => undefined],
+        ['close ZooKeeper', () => zk?.close()],
       ],
       summary: () => ({ positions }),
     });
