@@ -1,7 +1,11 @@
-// Shared pieces of the reports integration tests: start `imatch reports` as a real process and
-// find its URL, and wait until it (and billing) has consumed every topic to its end.
+// Shared pieces of the reports integration tests: start `imatch reports` as a real process (on the
+// run's ZooKeeper, registered under the given root) and find its URL, read its registrations, and
+// wait until it (and billing) has consumed every topic to its end.
 import type { Admin } from 'kafkajs';
-import { kafkaBrokers, type ServiceProcess, spawnImatch } from './helpers/index.js';
+import { parseServiceRegistration, type ReportsRegistration } from '../core/registrations.js';
+import { zkPaths } from '../core/zk-paths.js';
+import type { ZkClient } from '../core/zookeeper.js';
+import { kafkaBrokers, type ServiceProcess, spawnImatch, uniqueZkRoot, zkConnect } from './helpers/index.js';
 
 export interface ReportTopicNames {
   pv: string;
@@ -31,9 +35,11 @@ export interface ReportsProcess {
   url: string;
 }
 
+/** Starts `imatch reports` on `dataDir`, registering under `zkRoot` (default: a fresh root). */
 export async function startReportsProcess(
   dataDir: string,
   t: ReportTopicNames,
+  zkRoot: string = uniqueZkRoot('reports'),
   extra: string[] = [],
 ): Promise<ReportsProcess> {
   const proc = spawnImatch(
@@ -41,6 +47,10 @@ export async function startReportsProcess(
       'reports',
       '--port',
       '0',
+      '--zk-connect',
+      zkConnect(),
+      '--zk-root',
+      zkRoot,
       '--kafka-brokers',
       kafkaBrokers().join(','),
       '--data-dir',
@@ -56,6 +66,24 @@ export async function startReportsProcess(
   );
   const m = await proc.waitForOutput(/"url":"(http[^"]+)"[^\n]*"msg":"reports listening"/, 60_000);
   return { proc, url: m[1]! };
+}
+
+/** The reports registrations under `<zkRoot>/services/reports`, by node name (none: empty). */
+export async function reportsRegistrations(
+  zk: ZkClient,
+  zkRoot: string,
+): Promise<Map<string, ReportsRegistration>> {
+  const base = zkPaths(zkRoot).serviceKind('reports');
+  const out = new Map<string, ReportsRegistration>();
+  if ((await zk.exists(base)) === null) return out;
+  for (const name of await zk.children(base)) {
+    const node = await zk.get(`${base}/${name}`);
+    if (node === null) continue; // removed between the listing and the read
+    const r = parseServiceRegistration(node.data);
+    if (r === undefined) throw new Error(`${base}/${name} is not a registration: ${node.data.toString()}`);
+    out.set(name, r as ReportsRegistration);
+  }
+  return out;
 }
 
 /** End offset of every partition of `topics`, as `topic:partition` -> offset. */

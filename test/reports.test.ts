@@ -8,7 +8,9 @@
 //   - each customer's cost for the day equals billing's net (/v1/spend) to the micro;
 //   - impressions equal the ads in the pv records; clicks by reason equal the click decisions;
 //     charged clicks equal the settled click ids;
-//   - `imatch report` prints the same numbers; a second restart changes no number.
+//   - `imatch report` prints the same numbers; a second restart changes no number;
+//   - every run registers under <root>/services/reports/<id> with the URL it answers on and the
+//     database's id, and a graceful stop removes its node before the process exits.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +21,8 @@ import { dayOf } from '../billing/day.js';
 import { hourOf } from '../click-filter/correction/hour.js';
 import { ensureTopics, type ImatchConsumer, startConsumer } from '../core/kafka.js';
 import type { PvRecord } from '../core/pv-record.js';
+import type { ReportsRegistration } from '../core/registrations.js';
+import type { ZkClient } from '../core/zookeeper.js';
 import {
   BROWSER,
   type Collected,
@@ -37,6 +41,7 @@ import {
   kafkaBrokers,
   spawnImatch,
   testKafka,
+  testZk,
   uniqueGroupId,
   uniqueTopic,
   uniqueZkRoot,
@@ -44,7 +49,13 @@ import {
   zkConnect,
 } from './helpers/index.js';
 import { buildIndexVersion, generateSnapshot, startSearcherProcess } from './helpers/searcher-cluster.js';
-import { caughtUp, type ReportsProcess, startReportsProcess, topicEnds } from './reports-support.js';
+import {
+  caughtUp,
+  type ReportsProcess,
+  reportsRegistrations,
+  startReportsProcess,
+  topicEnds,
+} from './reports-support.js';
 
 const COLUMNS = 2;
 const OFFERS = 2_000;
@@ -169,7 +180,7 @@ beforeAll(async () => {
     join(tmp, 'billing'),
     ...topicFlags(t),
   ]);
-  reports = await startReportsProcess(join(tmp, 'reports'), rt);
+  reports = await startReportsProcess(join(tmp, 'reports'), rt, root);
   await waitFor(
     async () => {
       const res = await blender.request({ method: 'GET', path: '/v1/ads?q=probe' });
@@ -258,8 +269,33 @@ async function bothCaughtUp(url: string): Promise<void> {
   );
 }
 
+/**
+ * The registration of the running `reports` process: found by its URL among the nodes under
+ * services/reports (a killed run's node may still be there until its session expires), named by
+ * its id, written by this process, and the URL answers /readyz.
+ */
+async function registrationOf(zk: ZkClient, running: ReportsProcess): Promise<ReportsRegistration> {
+  const nodes = await reportsRegistrations(zk, root);
+  const mine = [...nodes].filter(([, r]) => r.url === running.url);
+  expect(
+    mine.map(([, r]) => r.url),
+    `a node with ${running.url} among ${[...nodes.keys()]}`,
+  ).toEqual([running.url]);
+  const [name, r] = mine[0]!;
+  expect(r.id).toBe(name);
+  expect(r.pid).toBe(running.proc.pid);
+  expect(r.dbId).toMatch(/^\S+$/);
+  const ready = await request(`${r.url}/readyz`);
+  await ready.body.dump();
+  expect(ready.statusCode).toBe(200);
+  return r;
+}
+
 describe('reports exact to the ledger', () => {
   it('equal billing, the pv records and the click decisions after a kill -9 mid-stream and a correction run', async () => {
+    const zk = await testZk();
+    const registered = await registrationOf(zk, reports);
+    expect([...(await reportsRegistrations(zk, root)).keys()]).toEqual([registered.id]);
     await traffic(0, 25);
     await waitFor(
       async () => {
@@ -274,7 +310,10 @@ describe('reports exact to the ledger', () => {
     const more = traffic(25, 50);
     await reports.proc.stop('SIGKILL');
     await more;
-    reports = await startReportsProcess(join(tmp, 'reports'), rt);
+    reports = await startReportsProcess(join(tmp, 'reports'), rt, root);
+    // The new run registers at once, on the same database (the killed run's node lingers until its
+    // ZooKeeper session expires).
+    expect((await registrationOf(zk, reports)).dbId).toBe(registered.dbId);
     // A user who clicks four ads from one address (under every per-minute limit), refunded by the
     // hourly correction as a burst.
     const burstIp = '203.0.113.77';
@@ -388,13 +427,25 @@ describe('reports exact to the ledger', () => {
       });
     }
 
-    // A graceful restart changes no number.
+    // A graceful restart changes no number; the stopped run's node is gone before it exits.
+    const stopped = await registrationOf(zk, reports);
     expect(await reports.proc.stop('SIGTERM')).toBe(0);
-    reports = await startReportsProcess(join(tmp, 'reports'), rt);
+    expect([...(await reportsRegistrations(zk, root)).values()].map((r) => r.url)).not.toContain(stopped.url);
+    reports = await startReportsProcess(join(tmp, 'reports'), rt, root);
+    expect((await registrationOf(zk, reports)).dbId).toBe(registered.dbId);
     await bothCaughtUp(reports.url);
     for (const [k, b] of before) {
       const [customerId, d] = k.split('\u0000') as [string, string];
       expect(await reportOf(reports.url, customerId, d)).toEqual(b);
     }
+
+    // The last stop leaves no reports node behind (the killed run's session has expired by now).
+    const last = await registrationOf(zk, reports);
+    expect(await reports.proc.stop('SIGTERM')).toBe(0);
+    expect(reports.proc.output()).toContain('reports stopped');
+    await waitFor(async () => (await reportsRegistrations(zk, root)).size === 0, {
+      what: `no node under services/reports after ${last.id} stopped`,
+      timeoutMs: 30_000,
+    });
   });
 });
