@@ -25,7 +25,7 @@ COPY --from=build /app/bin/imatch.js ./bin/imatch.js
 COPY --from=build /app/infra/maven ./infra/maven
 COPY --from=build /app/docker/healthcheck.js ./docker/healthcheck.js
 # Mount points of compose.yaml's volumes, owned by `node` so fresh named volumes are writable.
-RUN mkdir -p /data/snapshot /data/index /data/wal /data/ledger /data/state \
+RUN mkdir -p /data/snapshot /data/index /data/wal /data/ledger /data/state /data/reports /data/learner \
   && chown -R node:node /data
 USER node
 ENTRYPOINT ["node", "bin/imatch.js"]

@@ -8,8 +8,9 @@
 //      each a real setting of that command (its TypeBox schema mapped through core/config.ts
 //      envName), and the values load with core/config.ts loadConfig as the service will load them;
 //   3. the topology is the one `imatch start` runs (2 columns x 2 searcher replicas, merger,
-//      blender, dispatch, click filter, billing, one-shot gen and build-index) and its wiring is
-//      consistent (volumes, ports, health checks, depends_on, shared keys and secrets).
+//      blender, dispatch, click filter, billing, reports, learner, one-shot gen and build-index)
+//      and its wiring is consistent (volumes, ports, health checks, depends_on, shared keys and
+//      secrets, the learner's model files where blenders look for them).
 // Needs no servers; pure reads of the repository's files.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -28,6 +29,8 @@ import { parseClickKeys } from '../core/click-token.js';
 import { envName, loadConfig } from '../core/config.js';
 import { DispatchConfig } from '../dispatch/config.js';
 import { BuildIndexConfig } from '../index-builder/config.js';
+import { LearnerConfig } from '../learner/config.js';
+import { ReportsConfig } from '../reports/config.js';
 import { BlenderConfig } from '../services/blender/config.js';
 import { MergerConfig } from '../services/merger/config.js';
 import { SearcherConfig } from '../services/searcher/config.js';
@@ -45,6 +48,8 @@ const COMMAND_SCHEMAS: Record<string, TObject> = {
   dispatch: DispatchConfig,
   'click-filter': ClickFilterConfig,
   billing: BillingConfig,
+  reports: ReportsConfig,
+  learner: LearnerConfig,
 };
 
 type EnvValue = string | number | boolean | null;
@@ -236,7 +241,9 @@ describe('compose.yaml', () => {
       'click-filter',
       'dispatch',
       'gen',
+      'learner',
       'merger',
+      'reports',
       'searcher',
       'searcher',
       'searcher',
@@ -283,7 +290,17 @@ describe('compose.yaml', () => {
     const [, build] = only('build-index');
     expect(envOf(build).IMATCH_COLUMNS).toBe('2');
     expect(envOf(build).IMATCH_PUBLISH).toBe('true');
-    for (const command of ['gen', 'merger', 'blender', 'dispatch', 'click-filter', 'billing']) only(command);
+    for (const command of [
+      'gen',
+      'merger',
+      'blender',
+      'dispatch',
+      'click-filter',
+      'billing',
+      'reports',
+      'learner',
+    ])
+      only(command);
 
     expect(services.zookeeper?.image).toBe('zookeeper:3.8');
     const kafka = services.kafka!;
@@ -336,12 +353,12 @@ describe('compose.yaml', () => {
     expect(clickName).toBe('click-filter');
   });
 
-  it('publishes the blender, click filter, dispatch and billing ports, and only those', () => {
+  it('publishes the blender, click filter, dispatch, billing, reports and learner ports, and only those', () => {
     const published = Object.entries(services)
       .filter(([, s]) => (s.ports ?? []).length > 0)
       .map(([name]) => name)
       .sort();
-    expect(published).toEqual(['billing', 'blender', 'click-filter', 'dispatch']);
+    expect(published).toEqual(['billing', 'blender', 'click-filter', 'dispatch', 'learner', 'reports']);
     for (const name of published) {
       const port = envOf(services[name]!).IMATCH_PORT;
       expect(services[name]!.ports, name).toEqual([`${port}:${port}`]);
@@ -385,9 +402,13 @@ describe('compose.yaml', () => {
     );
     expect(Object.keys(dependsOn(only('billing')[1]))).toEqual(expect.arrayContaining(['dispatch', genName]));
     expect(Object.keys(dependsOn(only('blender')[1]))).toContain('merger');
+    for (const command of ['reports', 'learner'])
+      expect(Object.keys(dependsOn(only(command)[1])), command).toEqual(
+        expect.arrayContaining(['zookeeper', 'kafka']),
+      );
   });
 
-  it('keeps the index, every WAL and the ledger on named volumes where the services look for them', () => {
+  it('keeps the index, every WAL, the ledger, the reports database and the learner state on named volumes where the services look for them', () => {
     const declared = new Set(Object.keys(compose.volumes ?? {}));
     for (const [name, service] of Object.entries(services)) {
       for (const m of mounts(service)) expect(declared, `${name} mounts ${m.volume}`).toContain(m.volume);
@@ -422,6 +443,31 @@ describe('compose.yaml', () => {
     expect(walVolumes.size).toBe(4); // one WAL per replica, never shared
     const ledger = mountHolding(billing, envOf(billing).IMATCH_LEDGER_DIR!);
     expect(ledger?.readOnly).toBe(false);
+
+    // The reports database (its file's folder), on a volume of its own, in billing's time zone.
+    const [, reports] = only('reports');
+    const dbPath = envOf(reports).IMATCH_DB_PATH!;
+    expect(dbPath).toMatch(/\.duckdb$/);
+    const reportsDb = mountHolding(reports, dbPath);
+    expect(reportsDb, `reports keeps ${dbPath} on a volume`).toBeDefined();
+    expect(reportsDb!.readOnly).toBe(false);
+    expect(envOf(reports).IMATCH_TIME_ZONE).toBe(envOf(billing).IMATCH_TIME_ZONE);
+
+    // The learner's checkpoint and models; the ZooKeeper model pointer names a model file by its
+    // absolute path in the learner's container, so every blender sees the volume at that path.
+    const [, learner] = only('learner');
+    const stateDir = envOf(learner).IMATCH_STATE_DIR!;
+    const learnerState = mountHolding(learner, stateDir);
+    expect(learnerState, `learner keeps ${stateDir} on a volume`).toBeDefined();
+    expect(learnerState!.readOnly).toBe(false);
+    for (const [name, s] of byCommand('blender')) {
+      expect(mountHolding(s, `${stateDir}/models`), `${name} sees ${stateDir}`).toEqual({
+        ...learnerState!,
+        readOnly: true,
+      });
+    }
+    const stateVolumes = [ledger!.volume, reportsDb!.volume, learnerState!.volume, ...walVolumes];
+    expect(new Set(stateVolumes).size, 'no two writers share a state volume').toBe(stateVolumes.length);
     expect(mountHolding(services.kafka!, envOf(services.kafka!).KAFKA_LOG_DIRS!)).toBeDefined();
   });
 });
