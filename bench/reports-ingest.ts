@@ -23,6 +23,7 @@ import { hourly } from '../reports/queries.js';
 import { addRecord, emptyRows, type TopicKind } from '../reports/records.js';
 import { ReportStore } from '../reports/store.js';
 import { addDays, dayOf } from '../reports/time.js';
+import { ReportRecords } from './report-records.js';
 
 const { values } = parseArgs({
   options: {
@@ -48,85 +49,9 @@ const startMs = Date.parse(`${addDays(today, -(DAYS - 1))}T00:00:00Z`);
 const spanMs = DAYS * 86_400_000;
 const pageViews = Math.ceil(IMPRESSIONS / ADS);
 
-// Customer 0 is the busiest (every page view shows it): its report covers the most impressions.
-const customerOf = (pvNo: number, k: number) =>
-  k === 0 ? 'c0' : `c${1 + ((pvNo * 7 + k * 13) % (CUSTOMERS - 1))}`;
-const KEYWORDS = Array.from({ length: 500 }, (_, i) => `keyword ${i}`);
-
-function pvValue(pvNo: number, timeMs: number, pvId: string): Buffer {
-  const q = KEYWORDS[pvNo % KEYWORDS.length]!;
-  return Buffer.from(
-    JSON.stringify({
-      v: 1,
-      pvId,
-      timeMs,
-      time: new Date(timeMs).toISOString(),
-      query: { raw: q, normalized: q, rewritten: q, synonyms: [], stopwords: [] },
-      n: ADS,
-      region: 'DE',
-      user: { clientDigest: '0000000000000000' },
-      coverage: { columns: 2, answered: 2 },
-      degraded: false,
-      pricing: { reserveMicros: 10_000, stepMicros: 10_000 },
-      ads: Array.from({ length: ADS }, (_, k) => ({
-        position: k + 1,
-        offerId: `o${pvNo % 50_000}-${k}`,
-        customerId: customerOf(pvNo, k),
-        bidwordId: `b${pvNo % 20_000}-${k}`,
-        keyword: q,
-        matchType: 'exact',
-        bidMicros: 1_000_000,
-        qualityBp: 5000,
-        score: 1,
-        priceMicros: 200_000 + k * 10_000,
-      })),
-      tookMs: 2,
-    }),
-  );
-}
-
-function clickValues(pvNo: number, timeMs: number, pvId: string): { decision: Buffer; settlement?: Buffer } {
-  const billable = pvNo % 4 !== 0;
-  const customerId = customerOf(pvNo, 0);
-  const clickId = `${pvId}:1`;
-  const decision = Buffer.from(
-    JSON.stringify({
-      v: 1,
-      clickId,
-      decisionId: `bench:${pvNo}`,
-      instance: 'bench',
-      billable,
-      reason: billable ? 'ok' : 'bot',
-      pvId,
-      position: 1,
-      offerId: `o${pvNo % 50_000}-0`,
-      customerId,
-      bidwordId: `b${pvNo % 20_000}-0`,
-      priceMicros: 200_000,
-      bidMicros: 1_000_000,
-      issuedAtMs: timeMs,
-      clickedAtMs: timeMs + 3_000,
-      ip: '192.0.2.1',
-      uaDigest: '0123456789abcdef',
-      userKey: 'u',
-      kid: 1,
-    }),
-  );
-  if (!billable) return { decision };
-  const settlement = Buffer.from(
-    JSON.stringify({
-      v: 1,
-      clickId,
-      customerId,
-      offerId: `o${pvNo % 50_000}-0`,
-      bidwordId: `b${pvNo % 20_000}-0`,
-      priceMicros: 200_000,
-      clickedAtMs: timeMs + 3_000,
-      instance: 'bench',
-    }),
-  );
-  return { decision, settlement };
-}
+const make = new ReportRecords(CUSTOMERS, ADS);
+const pvValue = make.pv.bind(make);
+const clickValues = make.click.bind(make);
 
 const store = await ReportStore.open(dbPath, { threads: Number(values.threads) });
 const offsets: Record<TopicKind, bigint> = {
