@@ -1,5 +1,5 @@
 // The analytics database's tables and views (DuckDB). Raw events, kept for --retention-days:
-//   page_views       one row per answered ad request (deduplicated by pv id)
+//   page_views       one row per answered ad request (deduplicated by pv id: no key, see store.ts)
 //   ad_impressions   one row per shown ad (written with its page view, so deduplicated with it)
 //   click_decisions  one row per click-filter decision (deduplicated by decision id)
 // Money, kept for ever (small: one row per billable click or refund, like billing's ledger):
@@ -28,7 +28,7 @@ export const DDL: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS positions (topic VARCHAR NOT NULL, part INTEGER NOT NULL,
      next_offset BIGINT NOT NULL, updated_ms BIGINT NOT NULL, PRIMARY KEY (topic, part))`,
-  `CREATE TABLE IF NOT EXISTS page_views (pv_id VARCHAR PRIMARY KEY, time_ms BIGINT NOT NULL,
+  `CREATE TABLE IF NOT EXISTS page_views (pv_id VARCHAR NOT NULL, time_ms BIGINT NOT NULL,
      day VARCHAR NOT NULL, hour SMALLINT NOT NULL, query VARCHAR NOT NULL, region VARCHAR NOT NULL,
      ads SMALLINT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS ad_impressions (pv_id VARCHAR NOT NULL, position SMALLINT NOT NULL,

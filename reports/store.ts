@@ -7,7 +7,8 @@
 // are dropped before the transaction (a redelivery after a crash or a rebalance), and on start the
 // consumer seeks to the stored positions (reports/consumer.ts). Inside a batch, rows are
 // deduplicated by their natural ids (pv id, decision id, click id, refund id: the first wins, as
-// in billing's ledger), so a producer retry that wrote a record twice is counted once too.
+// in billing's ledger), so a producer retry that wrote a record twice is counted once too; page
+// views are checked against the stored ones of the batch's time range (see insertRows).
 //
 // Retention: `rollup(beforeDay)` moves every day before `beforeDay` from the raw tables into the
 // hourly rollups in one transaction (schema.ts).
@@ -250,21 +251,29 @@ async function insertRows(c: DuckDBConnection, rows: Rows): Promise<BatchResult>
   if (rows.pageViews.length > 0) {
     const pageViews = firstOf(rows.pageViews, (r) => r.pvId);
     await stagePageViews(c, pageViews);
-    // Page views new to the database (a pv id seen before counts once); only their ads go in.
-    const inserted = await c.runAndReadAll(
-      `INSERT INTO page_views SELECT pv_id, time_ms, day, hour, query, region, ads FROM stage_page_views
-         ON CONFLICT DO NOTHING RETURNING pv_id`,
-    );
-    result.pageViews = inserted.currentRowCount;
-    if (inserted.currentRowCount < pageViews.length) {
-      // Some were stored before (a producer retry): stage only the new ones again.
-      const fresh = new Set(inserted.getColumnsJS()[0] as string[]);
-      await c.run(`DELETE FROM stage_page_views`);
-      await stagePageViews(
-        c,
-        pageViews.filter((r) => fresh.has(r.pvId)),
-      );
+    // Page views already stored (a producer retry) stay out, and their ads with them. A retry
+    // repeats the record byte for byte (services/blender/pv-log.ts sends the same serialized
+    // messages again), so its original has the same time: only stored page views of the batch's
+    // time range are looked at, which DuckDB's per-row-group min/max of time_ms narrows to the
+    // newest row groups. (A primary key over every page view did the same at a third of ingest's
+    // cost, growing with the table: BENCHMARKS.md, reports ingest.)
+    let minMs = pageViews[0]!.timeMs;
+    let maxMs = minMs;
+    for (const r of pageViews) {
+      if (r.timeMs < minMs) minMs = r.timeMs;
+      if (r.timeMs > maxMs) maxMs = r.timeMs;
     }
+    await changed(
+      c,
+      `DELETE FROM stage_page_views WHERE pv_id IN (
+         SELECT p.pv_id FROM page_views p
+          WHERE p.time_ms BETWEEN ${Math.trunc(minMs)} AND ${Math.trunc(maxMs)}
+            AND p.pv_id IN (SELECT pv_id FROM stage_page_views))`,
+    );
+    result.pageViews = await changed(
+      c,
+      `INSERT INTO page_views SELECT pv_id, time_ms, day, hour, query, region, ads FROM stage_page_views`,
+    );
     result.impressions = await changed(c, IMPRESSIONS_OF_STAGED_PAGE_VIEWS);
     await c.run(`DELETE FROM stage_page_views`);
   }

@@ -193,7 +193,7 @@ export async function standInApps(): Promise<StandInApp[]> {
       name: 'reports',
       command: 'imatch reports',
       intro:
-        "Consumes pv, clicks, settlement and corrections into DuckDB (exactly once in effect: Kafka positions in the same transaction) and answers reports by customer, search term, offer, bidword, region, hour and day, in JSON or CSV (`?format=csv`); costs equal billing's net. `GET /dashboard` is the live dashboard page (server-sent events from `/v1/live/stream`, charts drawn with uPlot served from `/dashboard/uplot.min.js`). [reporting.md](reporting.md). Port 8085 in `imatch start`.",
+        "Consumes pv, clicks, settlement and corrections into DuckDB (exactly once in effect: Kafka positions in the same transaction) and answers reports by customer, search term, offer, bidword, region, hour and day, in JSON or CSV (`?format=csv`); costs equal billing's net. `GET /dashboard` is the live dashboard page (server-sent events from `/v1/live/stream`, charts drawn with uPlot served from `/dashboard/uplot.min.js`). Registers under `<root>/services/reports/<id>` with its URL and database id. [reporting.md](reporting.md). Port 8085 in `imatch start`.",
       build: () =>
         buildApp({
           log,
