@@ -2,6 +2,7 @@
 //
 //   node --import tsx bench/reports-ingest.ts [--impressions 10000000] [--days 30] [--batch 20000]
 //        [--customers 2000] [--db FILE] [--reports 20] [--threads 1] [--report-threads CORES]
+//        [--checkpoint-mb 256]
 //
 // Ingest: page-view records (3 ads each), click decisions (2% of impressions, a quarter of them
 // invalid) and settlements for the valid ones are made as the blender and the click filter write
@@ -23,7 +24,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hourly } from '../reports/queries.js';
 import { addRecord, emptyRows, type TopicKind } from '../reports/records.js';
-import { ReportStore } from '../reports/store.js';
+import { DEFAULT_CHECKPOINT_MB, ReportStore } from '../reports/store.js';
 import { addDays, dayOf } from '../reports/time.js';
 import { ReportRecords } from './report-records.js';
 
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     reports: { type: 'string', default: '20' },
     threads: { type: 'string', default: '1' },
     'report-threads': { type: 'string', default: String(cpus().length) },
+    'checkpoint-mb': { type: 'string', default: String(DEFAULT_CHECKPOINT_MB) },
   },
 });
 const IMPRESSIONS = Number(values.impressions);
@@ -56,7 +58,10 @@ const make = new ReportRecords(CUSTOMERS, ADS);
 const pvValue = make.pv.bind(make);
 const clickValues = make.click.bind(make);
 
-const store = await ReportStore.open(dbPath, { threads: Number(values.threads) });
+const store = await ReportStore.open(dbPath, {
+  threads: Number(values.threads),
+  checkpointMb: Number(values['checkpoint-mb']),
+});
 const offsets: Record<TopicKind, bigint> = {
   pv: 0n,
   clicks: 0n,
@@ -124,7 +129,10 @@ const totalS = (performance.now() - t0) / 1000;
 let reader = store;
 if (Number(values['report-threads']) !== Number(values.threads)) {
   await store.close();
-  reader = await ReportStore.open(dbPath, { threads: Number(values['report-threads']) });
+  reader = await ReportStore.open(dbPath, {
+    threads: Number(values['report-threads']),
+    checkpointMb: Number(values['checkpoint-mb']),
+  });
 }
 const latencies: number[] = [];
 const from = addDays(today, -(DAYS - 1));
@@ -143,6 +151,7 @@ const summary = {
   records,
   days: DAYS,
   batch: BATCH,
+  checkpointMb: Number(values['checkpoint-mb']),
   ingest: {
     recordsPerSecWall: Math.round(records / (ingestWallMs / 1000)),
     recordsPerSecCpu: Math.round(records / (ingestCpuUs / 1e6)),
