@@ -11,6 +11,7 @@
 //   - `imatch report` prints the same numbers; a second restart changes no number;
 //   - every run registers under <root>/services/reports/<id> with the URL it answers on and the
 //     database's id, and a graceful stop removes its node before the process exits.
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -416,7 +417,16 @@ describe('reports exact to the ledger', () => {
     const day = dayOf(Date.now(), 'UTC');
     const cli = spawnImatch(['report', '--url', reports.url, '--day', day, '--json', '--log-level', 'warn']);
     expect(await cli.exited, cli.output()).toBe(0);
-    const printed = JSON.parse(cli.output().trim()) as { customers: CustomerDay[] };
+    // The report is stdout alone (log lines and warnings go to stderr), read to its end: a
+    // process's exit can be seen before its last stdout chunk.
+    const out = cli.child.stdout!;
+    if (!out.readableEnded) await once(out, 'end');
+    let printed: { customers: CustomerDay[] };
+    try {
+      printed = JSON.parse(cli.stdout().trim()) as { customers: CustomerDay[] };
+    } catch (err) {
+      throw new Error(`imatch report --json did not print one JSON document: ${err}\n${cli.output()}`);
+    }
     for (const c of printed.customers) {
       const b = before.get(`${c.customerId}\u0000${day}`);
       expect(b, c.customerId).toBeDefined();

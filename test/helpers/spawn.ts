@@ -18,6 +18,8 @@ export interface ServiceProcess {
   readonly child: ChildProcess;
   /** Everything written to stdout and stderr so far. */
   output(): string;
+  /** What was written to stdout alone so far (a command's printed result, without log lines). */
+  stdout(): string;
   /** Waits until the output matches; returns the match. */
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /** Resolves with the exit code (or signal name) once the process has ended. */
@@ -60,8 +62,11 @@ export function spawnService(command: string, args: string[], options: SpawnOpti
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  let stdout = '';
   child.stdout?.on('data', (c: Buffer) => {
-    out += c.toString('utf8');
+    const text = c.toString('utf8');
+    out += text;
+    stdout += text;
   });
   child.stderr?.on('data', (c: Buffer) => {
     out += c.toString('utf8');
@@ -83,6 +88,7 @@ export function spawnService(command: string, args: string[], options: SpawnOpti
     pid: child.pid ?? -1,
     child,
     output: () => out,
+    stdout: () => stdout,
     exited,
     exitCode: () => code,
     waitForOutput: (pattern, timeoutMs = 30_000) =>
