@@ -10,10 +10,13 @@
 //      leaves again when the raised budget is spent, and comes back the next day (billing's clock
 //      moved by a day through its test endpoint). The time from the click to the last
 //      answer still showing the customer is printed (timings belong in benchmarks, not asserts).
+//      While the customer is offline for budget, `imatch reports` (on the same topics) counts the
+//      time offline and estimates the impressions lost to budget for the day (reports/queries.ts
+//      lostToBudget): both above 0 from the real billing -> dispatch -> changes topic path.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Pool } from 'undici';
+import { Pool, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Customer, Offer } from '../core/model.js';
 import {
@@ -39,6 +42,7 @@ import {
   zkConnect,
 } from './helpers/index.js';
 import { buildIndexVersion, generateSnapshot } from './helpers/searcher-cluster.js';
+import { startReportsProcess } from './reports-support.js';
 
 const COLUMNS = 2;
 const OFFERS = 2_000;
@@ -65,6 +69,7 @@ let billing: Service;
 let changes: ChangeClient;
 let seen: Collected;
 let clickBase: string;
+let reportsUrl: string;
 const offers = new Map<string, Offer>();
 const customers = new Map<string, Customer>();
 let queries: string[] = [];
@@ -176,6 +181,7 @@ beforeAll(async () => {
     'true',
     ...topicFlags(t),
   ]);
+  reportsUrl = (await startReportsProcess(join(tmp, 'reports'), { pv: topicPv, ...t }, root)).url;
   await waitFor(
     async () => {
       const res = await blender.request({ method: 'GET', path: '/v1/ads?q=probe' });
@@ -337,6 +343,25 @@ describe('the click and billing loop', () => {
       `/v1/spend?customer=${customerId}`,
     );
     expect(report.body).toMatchObject({ heldForBudget: true, netMicros: fresh!.priceMicros });
+
+    // Queries while it is offline: the reports service counts the time offline for budget (its
+    // spend had reached the budget when billing took it offline) and estimates the impressions
+    // its ads lost (its share of impressions per page view before, times these page views).
+    for (let i = 0; i < 30; i++)
+      expect((await ads(query, 10)).ads.some((x) => x.customerId === customerId)).toBe(false);
+    const day = new Date().toISOString().slice(0, 10);
+    const lost = await waitFor(
+      async () => {
+        const res = await request(`${reportsUrl}/v1/reports/customers/${customerId}?day=${day}`);
+        const body = (await res.body.json()) as {
+          offlineForBudgetMs?: number;
+          impressionsLostToBudget?: number;
+        };
+        return res.statusCode === 200 && (body.impressionsLostToBudget ?? 0) > 0 ? body : undefined;
+      },
+      { what: `the reports service to count impressions of ${customerId} lost to budget`, timeoutMs: 30_000 },
+    );
+    expect(lost.offlineForBudgetMs).toBeGreaterThan(0);
 
     // The BP raises the budget of the customer it sees offline (billing's offline entity with only
     // the budget changed): back in the answers; one more click spends the raised budget.
