@@ -5,6 +5,13 @@
 // for today, and how far behind each topic the database is (records, and seconds since the newest
 // event stored).
 //
+// Today's figures (totals and top-N for the day) scan every raw row of the day: about 600 ms at
+// 10M impressions (BENCHMARKS.md), against a few ms for the recent windows, which DuckDB narrows to
+// the newest row groups. With a TodayCache, today's part is recomputed only when it is older than
+// `minIntervalMs` and than `costFactor` times what it took last time (so it never holds more than
+// about 1/costFactor of the time), or when the day changed; the rest is computed on every snapshot,
+// and `todayAsOfMs` says when today's part was computed.
+//
 // Concurrency: `snapshot()` runs its queries in parallel on reader connections; the caller (the
 // SSE hub in routes/dashboard.ts) runs one snapshot at a time.
 import type { Admin } from 'kafkajs';
@@ -24,6 +31,42 @@ export interface TopicLag {
   records: number | null;
   /** Seconds since the newest event time stored from this topic (null when none). */
   eventAgeSeconds: number | null;
+}
+
+export interface TodayTotals {
+  queries: number;
+  impressions: number;
+  clicks: number;
+  invalidClicks: number;
+  costMicros: number;
+  ctr: number;
+}
+
+interface TodayPart {
+  day: string;
+  totals: TodayTotals;
+  topKeywords: TopRow[];
+  topAdvertisers: TopRow[];
+}
+
+/** Today's part of the last snapshot and when and how fast it was computed (see the top). */
+export class TodayCache {
+  part: TodayPart | undefined;
+  atMs = 0;
+  tookMs = 0;
+
+  constructor(
+    readonly minIntervalMs = 0,
+    readonly costFactor = 4,
+  ) {}
+
+  fresh(day: string, nowMs: number): boolean {
+    return (
+      this.part !== undefined &&
+      this.part.day === day &&
+      nowMs - this.atMs < Math.max(this.minIntervalMs, this.costFactor * this.tookMs)
+    );
+  }
 }
 
 export interface TopRow {
@@ -49,14 +92,9 @@ export interface LiveSnapshot {
   /** Minute starts (epoch seconds) and what was charged in each (micros, before refunds). */
   minutes: number[];
   chargedMicrosPerMinute: number[];
-  today: {
-    queries: number;
-    impressions: number;
-    clicks: number;
-    invalidClicks: number;
-    costMicros: number;
-    ctr: number;
-  };
+  today: TodayTotals;
+  /** When today's totals and top-N lists were computed (see TodayCache). */
+  todayAsOfMs: number;
   last5m: { queries: number; impressions: number; clicks: number; ctr: number };
   topKeywords: { last5m: TopRow[]; today: TopRow[] };
   topAdvertisers: { last5m: TopRow[]; today: TopRow[] };
@@ -87,6 +125,8 @@ export interface LiveOptions {
   /** Kafka admin for the topics' end offsets (optional: lag in records is then null). */
   admin?: Admin;
   now?: () => number;
+  /** Keeps today's part between snapshots; without it every snapshot computes it. */
+  todayCache?: TodayCache | undefined;
 }
 
 /** End offsets of a topic summed over partitions, minus the stored positions. */
@@ -121,6 +161,49 @@ function topQuery(table: 'keyword' | 'customer', within: (alias: string) => stri
            ORDER BY impressions DESC, clicks DESC, k LIMIT $2`;
 }
 
+/** Today's totals and top-N lists: from the cache while it is fresh, else computed (and kept). */
+async function todayOf(o: LiveOptions, day: string, nowMs: number): Promise<TodayPart> {
+  const cache = o.todayCache;
+  if (cache?.fresh(day, nowMs)) return cache.part!;
+  const started = performance.now();
+  const q = (sql: string, params: (string | number)[]) => o.store.query(sql, params);
+  const [pv, imp, dec, cost, kw, adv] = await Promise.all([
+    q(`SELECT count(*) AS n FROM page_views WHERE day = $1`, [day]),
+    q(`SELECT count(*) AS n FROM ad_impressions WHERE day = $1`, [day]),
+    q(`SELECT count(*) FILTER (WHERE NOT billable) AS invalid FROM click_decisions WHERE day = $1`, [day]),
+    q(`SELECT count(*) AS clicks, sum(cost_micros) AS cost FROM click_cost WHERE day = $1`, [day]),
+    q(
+      topQuery('keyword', (a) => `${a}.day = $1`),
+      [day, o.topN],
+    ),
+    q(
+      topQuery('customer', (a) => `${a}.day = $1`),
+      [day, o.topN],
+    ),
+  ]);
+  const impressions = num(imp[0]?.n);
+  const clicks = num(cost[0]?.clicks);
+  const part: TodayPart = {
+    day,
+    totals: {
+      queries: num(pv[0]?.n),
+      impressions,
+      clicks,
+      invalidClicks: num(dec[0]?.invalid),
+      costMicros: num(cost[0]?.cost),
+      ctr: impressions > 0 ? Math.round((clicks / impressions) * 1e6) / 1e6 : 0,
+    },
+    topKeywords: top(kw),
+    topAdvertisers: top(adv),
+  };
+  if (cache !== undefined) {
+    cache.part = part;
+    cache.atMs = nowMs;
+    cache.tookMs = performance.now() - started;
+  }
+  return part;
+}
+
 export async function liveSnapshot(o: LiveOptions): Promise<LiveSnapshot> {
   const nowMs = (o.now ?? Date.now)();
   const day = dayOf(nowMs, o.timeZone);
@@ -131,23 +214,7 @@ export async function liveSnapshot(o: LiveOptions): Promise<LiveSnapshot> {
   const minutes = Array.from({ length: SPEND_MINUTES }, (_, i) => (nowMin - SPEND_MINUTES + 1 + i) * 60);
   const since5m = nowMs - FIVE_MINUTES_MS;
   const q = (sql: string, params: (string | number)[]) => o.store.query(sql, params);
-  const [
-    pvS,
-    impS,
-    clkS,
-    spend,
-    reasons,
-    todayPv,
-    todayImp,
-    todayDec,
-    todayCost,
-    last5,
-    kw5,
-    kwDay,
-    adv5,
-    advDay,
-    newest,
-  ] = await Promise.all([
+  const [pvS, impS, clkS, spend, reasons, last5, kw5, adv5, newest, todayPart] = await Promise.all([
     q(`SELECT time_ms // 1000 AS s, count(*) AS n FROM page_views WHERE time_ms >= $1 GROUP BY 1`, [fromMs]),
     q(`SELECT time_ms // 1000 AS s, count(*) AS n FROM ad_impressions WHERE time_ms >= $1 GROUP BY 1`, [
       fromMs,
@@ -165,10 +232,6 @@ export async function liveSnapshot(o: LiveOptions): Promise<LiveSnapshot> {
     q(`SELECT reason, count(*) AS n FROM click_decisions WHERE time_ms >= $1 AND NOT billable GROUP BY 1`, [
       since5m,
     ]),
-    q(`SELECT count(*) AS n FROM page_views WHERE day = $1`, [day]),
-    q(`SELECT count(*) AS n FROM ad_impressions WHERE day = $1`, [day]),
-    q(`SELECT count(*) FILTER (WHERE NOT billable) AS invalid FROM click_decisions WHERE day = $1`, [day]),
-    q(`SELECT count(*) AS clicks, sum(cost_micros) AS cost FROM click_cost WHERE day = $1`, [day]),
     q(
       `SELECT (SELECT count(*) FROM page_views WHERE time_ms >= $1) AS queries,
                 (SELECT count(*) FROM ad_impressions WHERE time_ms >= $1) AS impressions,
@@ -180,16 +243,8 @@ export async function liveSnapshot(o: LiveOptions): Promise<LiveSnapshot> {
       [since5m, o.topN],
     ),
     q(
-      topQuery('keyword', (a) => `${a}.day = $1`),
-      [day, o.topN],
-    ),
-    q(
       topQuery('customer', (a) => `${a}.time_ms >= $1`),
       [since5m, o.topN],
-    ),
-    q(
-      topQuery('customer', (a) => `${a}.day = $1`),
-      [day, o.topN],
     ),
     q(
       `SELECT 'pv' AS kind, max(time_ms) AS t FROM page_views
@@ -199,6 +254,7 @@ export async function liveSnapshot(o: LiveOptions): Promise<LiveSnapshot> {
          UNION ALL SELECT 'changes', max(at_ms) FROM customer_changes`,
       [],
     ),
+    todayOf(o, day, nowMs),
   ]);
   const queries = perSecond(pvS, seconds);
   const impressions = perSecond(impS, seconds);
@@ -209,7 +265,6 @@ export async function liveSnapshot(o: LiveOptions): Promise<LiveSnapshot> {
   const invalidByReasonLast5m: Record<string, number> = {};
   for (const r of REJECT_REASONS) invalidByReasonLast5m[r] = 0;
   for (const r of reasons) invalidByReasonLast5m[String(r.reason)] = num(r.n);
-  const t = { imp: num(todayImp[0]?.n), clicks: num(todayCost[0]?.clicks) };
   const l5 = last5[0] ?? {};
   const newestBy = new Map(newest.map((r) => [String(r.kind), r.t === null ? null : num(r.t)]));
   const lag: TopicLag[] = await Promise.all(
@@ -241,22 +296,16 @@ export async function liveSnapshot(o: LiveOptions): Promise<LiveSnapshot> {
     invalidByReasonLast5m,
     minutes,
     chargedMicrosPerMinute: minutes.map((m) => spendBy.get(m) ?? 0),
-    today: {
-      queries: num(todayPv[0]?.n),
-      impressions: t.imp,
-      clicks: t.clicks,
-      invalidClicks: num(todayDec[0]?.invalid),
-      costMicros: num(todayCost[0]?.cost),
-      ctr: t.imp > 0 ? Math.round((t.clicks / t.imp) * 1e6) / 1e6 : 0,
-    },
+    today: todayPart.totals,
+    todayAsOfMs: o.todayCache?.atMs ?? nowMs,
     last5m: {
       queries: num(l5.queries),
       impressions: num(l5.impressions),
       clicks: num(l5.clicks),
       ctr: num(l5.impressions) > 0 ? Math.round((num(l5.clicks) / num(l5.impressions)) * 1e6) / 1e6 : 0,
     },
-    topKeywords: { last5m: top(kw5), today: top(kwDay) },
-    topAdvertisers: { last5m: top(adv5), today: top(advDay) },
+    topKeywords: { last5m: top(kw5), today: todayPart.topKeywords },
+    topAdvertisers: { last5m: top(adv5), today: todayPart.topAdvertisers },
     lag,
   };
 }

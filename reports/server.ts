@@ -20,7 +20,7 @@ import { connectZk, type Registration, type ZkClient } from '../core/zookeeper.j
 import { buildApp } from './app.js';
 import { dbPathOf, type ReportsConfig } from './config.js';
 import { type ReportsConsumer, type ReportTopics, startReportsConsumer } from './consumer.js';
-import { liveSnapshot } from './live.js';
+import { liveSnapshot, TodayCache } from './live.js';
 import { createReportsMetrics } from './metrics.js';
 import { ReportStore } from './store.js';
 import { addDays, checkTimeZone, dayOf } from './time.js';
@@ -76,8 +76,10 @@ export async function startReports(config: ReportsConfig, log: Logger): Promise<
     admin = kafka.admin();
     await admin.connect();
     const a = admin;
+    // Today's totals and top-N are recomputed at most when older than 4x their last cost.
+    const todayCache = new TodayCache();
     const snapshot = () =>
-      liveSnapshot({ store, timeZone: config.timeZone, topics, topN: config.topN, admin: a });
+      liveSnapshot({ store, timeZone: config.timeZone, topics, topN: config.topN, admin: a, todayCache });
     app = buildApp({
       log,
       store,

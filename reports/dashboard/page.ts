@@ -84,7 +84,7 @@ export const DASHBOARD_JS = `'use strict';
     table(id, ['', 'impr.', 'clicks', 'cost'], rows.map(function (r) { return [r.key || '(none)', fmt.format(r.impressions), fmt.format(r.clicks), money(r.costMicros)]; }));
   }
   function draw(s) {
-    $('day').textContent = s.day + ' (' + s.timeZone + ')';
+    $('day').textContent = s.day + ' (' + s.timeZone + '), today\u2019s figures as of ' + new Date(s.todayAsOfMs).toLocaleTimeString();
     $('k-qps').textContent = fmt.format(s.rates.queries);
     $('k-ips').textContent = fmt.format(s.rates.impressions);
     $('k-cps').textContent = fmt.format(s.rates.validClicks) + ' · ' + fmt.format(s.rates.invalidClicks);
