@@ -14,7 +14,7 @@ import { ImatchError } from '../core/errors.js';
 import { createKafka, ensureTopics, type ImatchConsumer } from '../core/kafka.js';
 import type { Logger } from '../core/logger.js';
 import { type BillingRegistration, serviceRegistration } from '../core/registrations.js';
-import { gracefulStop, listen, register } from '../core/service-runtime.js';
+import { gracefulStop, listen, register, registrationProblem } from '../core/service-runtime.js';
 import { zkPaths } from '../core/zk-paths.js';
 import { connectZk, type Registration, type ZkClient } from '../core/zookeeper.js';
 import { buildApp } from './app.js';
@@ -98,11 +98,7 @@ export async function startBilling(config: BillingConfig, log: Logger): Promise<
       clock,
       metrics,
       readiness: () =>
-        consumer === undefined
-          ? 'consumer not started'
-          : registration === undefined || zk?.isConnected() !== true
-            ? 'not registered in ZooKeeper'
-            : undefined,
+        consumer === undefined ? 'consumer not started' : registrationProblem(registration, zk),
     });
     const groupId = `${config.groupId}.${ledgerId}`;
     consumer = await startLedgerConsumer({

@@ -14,7 +14,7 @@ import { OffsetClock } from '../core/clock.js';
 import { createKafka, createProducer, ensureTopics, type ImatchProducer } from '../core/kafka.js';
 import type { Logger } from '../core/logger.js';
 import { type ClickFilterRegistration, serviceRegistration } from '../core/registrations.js';
-import { gracefulStop, listen, register } from '../core/service-runtime.js';
+import { gracefulStop, listen, register, registrationProblem } from '../core/service-runtime.js';
 import { zkPaths } from '../core/zk-paths.js';
 import { connectZk, type Registration, type Unwatch, type ZkClient } from '../core/zookeeper.js';
 import { buildApp, type ClickFilterApp, defaultSettings } from './app.js';
@@ -97,8 +97,7 @@ export async function startClickFilter(config: ClickFilterConfig, log: Logger): 
       decisions,
       settings: holder,
       instance: runId,
-      readiness: () =>
-        registration === undefined || zk?.isConnected() !== true ? 'not registered in ZooKeeper' : undefined,
+      readiness: () => registrationProblem(registration, zk),
     });
     const f = filter;
     metricsRef = f.metrics;

@@ -126,6 +126,17 @@ export function gracefulStop(
   };
 }
 
+/**
+ * The readiness problem of a service that must be discoverable: none once its node is registered
+ * and its ZooKeeper session is up.
+ */
+export function registrationProblem(
+  registration: Registration | undefined,
+  zk: ZkClient | undefined,
+): string | undefined {
+  return registration === undefined || zk?.isConnected() !== true ? 'not registered in ZooKeeper' : undefined;
+}
+
 /** Registers `data` at `path` (ephemeral, kept across session expiry by core/zookeeper.ts). */
 export async function register(zk: ZkClient, path: string, data: object): Promise<Registration> {
   return zk.register(path, JSON.stringify(data));

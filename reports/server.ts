@@ -14,7 +14,7 @@ import { ImatchError } from '../core/errors.js';
 import { createKafka, ensureTopics } from '../core/kafka.js';
 import type { Logger } from '../core/logger.js';
 import { type ReportsRegistration, serviceRegistration } from '../core/registrations.js';
-import { gracefulStop, listen, register } from '../core/service-runtime.js';
+import { gracefulStop, listen, register, registrationProblem } from '../core/service-runtime.js';
 import { zkPaths } from '../core/zk-paths.js';
 import { connectZk, type Registration, type ZkClient } from '../core/zookeeper.js';
 import { buildApp } from './app.js';
@@ -89,11 +89,7 @@ export async function startReports(config: ReportsConfig, log: Logger): Promise<
       snapshot,
       dashboardTickMs: config.dashboardTickMs,
       readiness: () =>
-        consumer === undefined
-          ? 'consumer not started'
-          : registration === undefined || zk?.isConnected() !== true
-            ? 'not registered in ZooKeeper'
-            : undefined,
+        consumer === undefined ? 'consumer not started' : registrationProblem(registration, zk),
     }).app;
     const groupId = `${config.groupId}.${store.id}`;
     consumer = await startReportsConsumer({
