@@ -23,7 +23,6 @@
 // whole machine doing all three.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -31,6 +30,7 @@ import hdr from 'hdr-histogram-js';
 import { Pool } from 'undici';
 import { createKeyring, encodeClickToken } from '../core/click-token.js';
 import { createKafka } from '../core/kafka.js';
+import { cpuMsOf } from './proc-cpu.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -97,11 +97,6 @@ function makeRequests(n: number): Req[] {
     out.push({ path: `/c/${token}`, ua: i % 20 === 7 ? CRAWLER : BROWSER, ip });
   }
   return out;
-}
-
-function cpuTicks(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks (100/s)
 }
 
 interface Phase {
@@ -171,7 +166,7 @@ async function phase(
   const end = measureFrom + BigInt(DURATION_S * 1e9);
   const mark = setTimeout(() => {
     measuring = true;
-    cpuAtStart = cpuTicks(pid);
+    cpuAtStart = cpuMsOf(pid);
     genAtStart = process.cpuUsage();
   }, WARMUP_S * 1000);
   if (mode === 'closed') {
@@ -207,7 +202,7 @@ async function phase(
     await Promise.all(pending);
   }
   clearTimeout(mark);
-  const cpu = (cpuTicks(pid) - cpuAtStart) / DURATION_S; // ticks per second = % of one core
+  const cpu = (cpuMsOf(pid) - cpuAtStart) / (10 * DURATION_S); // CPU ms per 10 ms = % of one core
   const gen = process.cpuUsage(genAtStart);
   const genPct = Math.round((gen.user + gen.system) / 1e4 / DURATION_S);
   await pool.close();

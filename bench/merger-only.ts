@@ -11,7 +11,7 @@
 // Without --zk it starts its own ZooKeeper and Kafka (infra/servers.ts) and stops them after.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFileSync, rm, writeFile } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,7 @@ import { connectZk } from '../core/zookeeper.js';
 import { publishPointer } from '../index-builder/publish.js';
 import { downServers, upServers } from '../infra/servers.js';
 import { runLoad } from './http-load.js';
+import { cpuMsOf } from './proc-cpu.js';
 
 const CLI = fileURLToPath(new URL('../bin/imatch.js', import.meta.url));
 const NODE_JS = fileURLToPath(new URL('./bare-chain/node.js', import.meta.url));
@@ -50,12 +51,6 @@ function freePort(): Promise<number> {
       srv.close(() => ok(typeof a === 'object' && a !== null ? a.port : 0));
     });
   });
-}
-
-function cpuMsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
 }
 
 /** 100 hits with realistic field sizes; every hit a different customer (CDistinct drops none). */

@@ -15,7 +15,7 @@
 // Every process it starts is stopped at the end by PID (never by name).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -31,6 +31,7 @@ import { publishPointer } from '../index-builder/publish.js';
 import { downServers, upServers } from '../infra/servers.js';
 import { startBareChain } from './bare-chain/chain.js';
 import { type LoadOptions, type LoadResult, p99ByWindow, runLoad } from './http-load.js';
+import { cpuMsOf } from './proc-cpu.js';
 
 const CLI = fileURLToPath(new URL('../bin/imatch.js', import.meta.url));
 
@@ -196,19 +197,6 @@ interface ChainRun {
   ramp: Measured[];
   peak: Measured;
   half?: Measured;
-}
-
-const CLK_TCK = 100; // Linux USER_HZ for /proc/<pid>/stat utime/stime
-
-/** CPU time (ms) a process has used, all threads, from /proc/<pid>/stat. */
-function cpuMsOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 /** One load run, with each process's CPU time over the measured part divided by the answers. */

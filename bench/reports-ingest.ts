@@ -55,8 +55,6 @@ const spanMs = DAYS * 86_400_000;
 const pageViews = Math.ceil(IMPRESSIONS / ADS);
 
 const make = new ReportRecords(CUSTOMERS, ADS);
-const pvValue = make.pv.bind(make);
-const clickValues = make.click.bind(make);
 
 const store = await ReportStore.open(dbPath, {
   threads: Number(values.threads),
@@ -97,9 +95,9 @@ for (let i = 0; i < pageViews; i++) {
   const g = performance.now();
   const timeMs = startMs + Math.floor((i / pageViews) * spanMs);
   const pvId = randomUUID();
-  pvBuf.push(pvValue(i, timeMs, pvId));
+  pvBuf.push(make.pv(i, timeMs, pvId));
   if (i % clickEvery === 0) {
-    const c = clickValues(i, timeMs, pvId);
+    const c = make.click(i, timeMs, pvId);
     clickBuf.push(c.decision);
     if (c.settlement) settleBuf.push(c.settlement);
   }

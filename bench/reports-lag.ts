@@ -16,7 +16,6 @@
 // counted once (today's queries) after the producer stops.
 // Run on a quiet machine (BENCHMARKS.md).
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +26,7 @@ import { createKafka, createProducer, ensureTopics } from '../core/kafka.js';
 import { silentLogger } from '../core/logger.js';
 import type { LiveSnapshot } from '../reports/live.js';
 import { Env, freePort, machine, percentile } from './incremental-env.js';
+import { cpuMsOf } from './proc-cpu.js';
 import { ReportRecords } from './report-records.js';
 
 const { values: args } = parseArgs({
@@ -44,13 +44,6 @@ const DURATION_S = Number(args.duration);
 const WARMUP_S = Number(args.warmup);
 const ADS = Number(args.ads);
 const SLICE_MS = 20;
-
-/** CPU seconds (user + system) of a process so far, from /proc. */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 const env = new Env('reports-lag');
 const before = machine();
@@ -128,7 +121,7 @@ try {
   let warmAt = 0;
   const sampler = (async () => {
     await sleep(WARMUP_S * 1000);
-    cpuAtWarm = cpuSeconds(reports.child.pid!);
+    cpuAtWarm = cpuMsOf(reports.child.pid!) / 1000;
     warmAt = performance.now();
     while (Date.now() < endMs) {
       const { snap, ms } = await live();
@@ -175,7 +168,7 @@ try {
     ]);
   }
   await sampler;
-  const cpuUsed = cpuSeconds(reports.child.pid!) - cpuAtWarm;
+  const cpuUsed = cpuMsOf(reports.child.pid!) / 1000 - cpuAtWarm;
   const measuredS = (performance.now() - warmAt) / 1000;
   const sentS = (Date.now() - startMs) / 1000;
 

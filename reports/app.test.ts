@@ -6,17 +6,10 @@ import { buildApp, type ReportsApp } from './app.js';
 import { liveSnapshot } from './live.js';
 import { createReportsMetrics } from './metrics.js';
 import { ReportStore } from './store.js';
-import { loadDay, T0, TZ } from './testing.js';
+import { loadDay, T0, TOPICS, TZ } from './testing.js';
 
 let store: ReportStore;
 let built: ReportsApp;
-const topics = {
-  pv: 'pv',
-  clicks: 'clicks',
-  settlement: 'settlement',
-  corrections: 'corrections',
-  changes: 'changes',
-};
 
 beforeAll(async () => {
   store = await ReportStore.open(':memory:');
@@ -27,7 +20,7 @@ beforeAll(async () => {
     metrics: createReportsMetrics(false),
     timeZone: TZ,
     today: () => '2026-11-20',
-    snapshot: () => liveSnapshot({ store, timeZone: TZ, topics, topN: 5, now: () => T0 + 10_000 }),
+    snapshot: () => liveSnapshot({ store, timeZone: TZ, topics: TOPICS, topN: 5, now: () => T0 + 10_000 }),
     dashboardTickMs: 1000,
     readiness: () => undefined,
   });

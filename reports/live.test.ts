@@ -1,15 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { liveSnapshot, TodayCache } from './live.js';
 import { ReportStore } from './store.js';
-import { loadDay, pv, rowsOf, T0, TZ } from './testing.js';
-
-const topics = {
-  pv: 'pv',
-  clicks: 'clicks',
-  settlement: 'settlement',
-  corrections: 'corrections',
-  changes: 'changes',
-};
+import { loadDay, pv, rowsOf, T0, TOPICS, TZ } from './testing.js';
 
 let store: ReportStore;
 beforeEach(async () => {
@@ -21,7 +13,7 @@ afterEach(async () => {
 });
 
 const snapshotAt = (ms: number, todayCache?: TodayCache) =>
-  liveSnapshot({ store, timeZone: TZ, topics, topN: 5, now: () => ms, todayCache });
+  liveSnapshot({ store, timeZone: TZ, topics: TOPICS, topN: 5, now: () => ms, todayCache });
 
 /** One more page view, at `ms`, for customer c3 (its first). */
 async function onePageView(ms: number): Promise<void> {

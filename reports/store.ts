@@ -263,8 +263,7 @@ async function insertRows(c: DuckDBConnection, rows: Rows): Promise<BatchResult>
       if (r.timeMs < minMs) minMs = r.timeMs;
       if (r.timeMs > maxMs) maxMs = r.timeMs;
     }
-    await changed(
-      c,
+    await c.run(
       `DELETE FROM stage_page_views WHERE pv_id IN (
          SELECT p.pv_id FROM page_views p
           WHERE p.time_ms BETWEEN ${Math.trunc(minMs)} AND ${Math.trunc(maxMs)}

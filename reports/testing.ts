@@ -5,6 +5,14 @@ import { addRecord, emptyRows, type Rows, type TopicKind } from './records.js';
 import type { ReportStore } from './store.js';
 
 export const TZ = 'UTC';
+/** Topic names for snapshots in unit tests (no Kafka: the names only label the lag rows). */
+export const TOPICS = {
+  pv: 'pv',
+  clicks: 'clicks',
+  settlement: 'settlement',
+  corrections: 'corrections',
+  changes: 'changes',
+};
 export const T0 = Date.parse('2026-11-20T10:15:00Z');
 
 export function pv(
