@@ -95,6 +95,8 @@ interface QueryOp {
   status: number | string;
   degraded?: boolean;
   answer?: string;
+  /** The error's code and message when the answer was not a 200 (which refusal it was). */
+  error?: string;
 }
 
 describe('chaos: queries', () => {
@@ -111,8 +113,11 @@ describe('chaos: queries', () => {
         const body = (await res.body.json()) as {
           degraded?: boolean;
           ads?: { offerId: string; priceMicros: number }[];
+          code?: string;
+          message?: string;
         };
         op.status = res.statusCode;
+        if (res.statusCode !== 200) op.error = `${body.code}: ${body.message}`;
         if (body.degraded !== undefined) op.degraded = body.degraded;
         op.answer = JSON.stringify((body.ads ?? []).map((a) => [a.offerId, a.priceMicros]));
       } catch (err) {
@@ -206,7 +211,7 @@ describe('chaos: queries', () => {
       broken:
         failed === undefined
           ? null
-          : `"${failed.q}" answered ${failed.status} at ${failed.start.toFixed(0)} ms`,
+          : `"${failed.q}" answered ${failed.status} at ${failed.start.toFixed(0)} ms${failed.error ? ` (${failed.error})` : ''}`,
     });
     const outside = ops.filter(
       (o) => o.degraded === true && (o.start < cutStart - 100 || o.start > healed + RECOVERY_MS),
