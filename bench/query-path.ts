@@ -287,6 +287,51 @@ async function scrape(stage: Stage): Promise<Buckets> {
   return out;
 }
 
+/** Garbage-collection pauses of one process (prom-client's gc histogram), by kind. */
+type GcFacts = Map<string, { count: number; sumS: number; upTo10ms: number }>;
+
+async function scrapeGc(url: string): Promise<GcFacts> {
+  const text = await (await request(url)).body.text();
+  const out: GcFacts = new Map();
+  const get = (kind: string) => {
+    let f = out.get(kind);
+    if (f === undefined) {
+      f = { count: 0, sumS: 0, upTo10ms: 0 };
+      out.set(kind, f);
+    }
+    return f;
+  };
+  for (const line of text.split('\n')) {
+    if (!line.includes('nodejs_gc_duration_seconds')) continue;
+    const kind = /kind="([^"]+)"/.exec(line)?.[1];
+    if (kind === undefined) continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.includes('_count{')) get(kind).count = value;
+    else if (line.includes('_sum{')) get(kind).sumS = value;
+    else if (line.includes('le="0.01"')) get(kind).upTo10ms = value;
+  }
+  return out;
+}
+
+/** One line per process: GC pauses between two scrapes (count, total ms, pauses over 10 ms). */
+function gcReport(names: readonly string[], before: GcFacts[], after: GcFacts[], seconds: number): string[] {
+  const lines = [
+    `GC in each process over the same window (${seconds} s; count / total ms / pauses over 10 ms, by kind):`,
+  ];
+  names.forEach((name, i) => {
+    const parts: string[] = [];
+    for (const [kind, a] of after[i] ?? new Map()) {
+      const b = before[i]?.get(kind) ?? { count: 0, sumS: 0, upTo10ms: 0 };
+      const count = a.count - b.count;
+      if (count <= 0) continue;
+      const over = count - (a.upTo10ms - b.upTo10ms);
+      parts.push(`${kind} ${count} / ${Math.round((a.sumS - b.sumS) * 1000)} / ${over}`);
+    }
+    lines.push(`- ${name}: ${parts.length === 0 ? 'none' : parts.join('; ')}`);
+  });
+  return lines;
+}
+
 async function scrapeAll(stages: readonly Stage[]): Promise<Buckets[]> {
   return Promise.all(stages.map((s) => scrape(s).catch(() => new Map<number, number>())));
 }
@@ -564,6 +609,16 @@ async function main(): Promise<void> {
       const rate = Math.max(1, Math.round(chainRun.peak.result.rps / 2));
       say(`${chain.name} open loop at ${rate}/s (half of peak)`);
       const stages = chain.name === 'iMatch' ? stageSources(searcherUrls, mergerPort, blenderPort) : [];
+      const gcUrls =
+        chain.name === 'iMatch'
+          ? [
+              ...searcherUrls.map((u, c) => [`searcher-${c}`, `${u}/metrics`] as const),
+              ['merger', `http://127.0.0.1:${mergerPort}/metrics`] as const,
+              ['blender', `http://127.0.0.1:${blenderPort}/metrics`] as const,
+            ]
+          : [];
+      const gcAll = () => Promise.all(gcUrls.map(([, u]) => scrapeGc(u).catch((): GcFacts => new Map())));
+      const gcBefore = await gcAll();
       const before = await scrapeAll(stages);
       chainRun.half = await measured(chain, {
         ...common,
@@ -575,6 +630,16 @@ async function main(): Promise<void> {
       const h = chainRun.half.result;
       say(`  p50 ${h.p50Ms} p99 ${h.p99Ms} ms, errors ${h.errors}, shed ${h.shed}`);
       if (stages.length > 0) stageLines.push(...stageReport(stages, before, await scrapeAll(stages), h));
+      if (gcUrls.length > 0)
+        stageLines.push(
+          '',
+          ...gcReport(
+            gcUrls.map(([name]) => name),
+            gcBefore,
+            await gcAll(),
+            halfMs / 1000,
+          ),
+        );
     }
 
     // Overload (iMatch only): open loop at 2x peak, then back to half of peak at once. The excess

@@ -17,19 +17,12 @@
 //   504  no column answered and every failure was the deadline (IM_ERR_UPSTREAM_TIMEOUT).
 import { type Static, Type } from '@sinclair/typebox';
 import { CategoryPath, Region } from './model.js';
-import { MAX_QUERY_LENGTH, SearchHit } from './search-contract.js';
+import { HIT_FIELDS, HitFieldName, MAX_QUERY_LENGTH, SearchHit } from './search-contract.js';
+
+export { HIT_FIELDS, type HitField, HitFieldName } from './search-contract.js';
 
 /** The most ads one merge returns (the blender asks n+1 for its n <= 20 shown ads). */
 export const MAX_MERGE_N = 100;
-
-/** Every SearchHit field, in schema order: what FieldFormatSort may select. */
-export const HIT_FIELDS = Object.freeze(Object.keys(SearchHit.properties) as (keyof SearchHit)[]);
-export type HitField = keyof SearchHit;
-
-export const HitFieldName = Type.Union(
-  HIT_FIELDS.map((f) => Type.Literal(f)),
-  { description: `A SearchHit field. Allowed: ${HIT_FIELDS.join(', ')}` },
-);
 
 export const MergeRequest = Type.Object(
   {

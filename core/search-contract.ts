@@ -6,6 +6,28 @@ import { CategoryPath, Id, Region } from './model.js';
 export const MAX_QUERY_LENGTH = 200;
 export const MAX_K = 100;
 
+/** Every SearchHit field, in schema order (SearchHit is defined below; the list is checked there). */
+export const HIT_FIELDS = Object.freeze([
+  'offerId',
+  'customerId',
+  'bidwordId',
+  'keyword',
+  'matchType',
+  'bidMicros',
+  'qualityBp',
+  'score',
+  'title',
+  'category',
+  'imageUrl',
+  'landingUrl',
+] as const);
+export type HitField = (typeof HIT_FIELDS)[number];
+
+export const HitFieldName = Type.Union(
+  HIT_FIELDS.map((f) => Type.Literal(f)),
+  { description: `A SearchHit field. Allowed: ${HIT_FIELDS.join(', ')}` },
+);
+
 export const SearchRequest = Type.Object(
   {
     /** Query text; the searcher normalizes it with core/normalize (idempotent). */
@@ -18,6 +40,15 @@ export const SearchRequest = Type.Object(
     category: Type.Optional(CategoryPath),
     /** Use title-text expansion when bidwords give fewer than k ads (default true). */
     textExpansion: Type.Optional(Type.Boolean()),
+    /** Only these SearchHit fields in each hit (schema order whatever the order asked); default all. */
+    fields: Type.Optional(
+      Type.Array(HitFieldName, { minItems: 1, maxItems: HIT_FIELDS.length, uniqueItems: true }),
+    ),
+    /**
+     * `json` (default): a SearchResponse. `lines`: the merger's form (core/hit-lines.ts), the
+     * envelope then one line per hit with its ranking keys in front of its JSON.
+     */
+    format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('lines')])),
   },
   { additionalProperties: false, $id: 'SearchRequest' },
 );
@@ -47,6 +78,11 @@ export const SearchHit = Type.Object(
   { additionalProperties: false, $id: 'SearchHit' },
 );
 export type SearchHit = Static<typeof SearchHit>;
+
+// HIT_FIELDS must list SearchHit's properties in their order (FieldFormatSort relies on it).
+const schemaOrder = Object.keys(SearchHit.properties).join(',');
+if (schemaOrder !== HIT_FIELDS.join(','))
+  throw new Error(`HIT_FIELDS (${HIT_FIELDS.join(',')}) differs from SearchHit (${schemaOrder})`);
 
 export const SearchResponse = Type.Object(
   {

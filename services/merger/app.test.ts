@@ -1,6 +1,8 @@
+import { Value } from '@sinclair/typebox/value';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/logger.js';
-import type { SearchHit } from '../../core/search-contract.js';
+import { MergeResponse } from '../../core/merge-contract.js';
+import { HIT_FIELDS, type SearchHit } from '../../core/search-contract.js';
 import { buildApp } from './app.js';
 import { Balancer } from './balancer.js';
 import { MergerMetrics } from './metrics.js';
@@ -47,12 +49,21 @@ describe('POST /merge', () => {
     expect(body.tookUs).toBeGreaterThanOrEqual(0);
   });
 
-  it('passes query, region, category and k = n to every column', async () => {
+  it('passes query, region, category, fields and k = n to every column, asking for the lines form', async () => {
     const { app, stubs } = setup([[], []]);
     await merge(app, { query: 'red shoes', n: 3, region: 'DE', category: 'apparel', textExpansion: false });
+    await merge(app, { query: 'red', n: 2, fields: ['score', 'offerId'] });
     for (const c of [0, 1]) {
       expect(stubs.clients.get(`${c}/r0`)!.requests).toEqual([
-        { query: 'red shoes', k: 3, region: 'DE', category: 'apparel', textExpansion: false },
+        {
+          query: 'red shoes',
+          k: 3,
+          region: 'DE',
+          category: 'apparel',
+          textExpansion: false,
+          format: 'lines',
+        },
+        { query: 'red', k: 2, fields: ['score', 'offerId'], format: 'lines' },
       ]);
     }
   });
@@ -64,6 +75,31 @@ describe('POST /merge', () => {
       { offerId: 'a1', score: 100 },
       { offerId: 'b1', score: 50 },
     ]);
+  });
+
+  it('answers the same, byte for byte, when the columns answer in the lines form', async () => {
+    const columns = [
+      [hit('a1', 'A', 100), hit('a2', 'A', 99), hit('a3', 'A', 98), hit('d1', 'D', 97, 7000)],
+      [hit('c1', 'C', 97, 9000), hit('c2', 'C', 10)],
+    ];
+    for (const body of [
+      { query: 'q', n: 3 },
+      { query: 'q', n: 4, fields: ['title', 'offerId', 'landingUrl'] },
+      { query: 'q', n: 2, fields: HIT_FIELDS.filter((f) => f !== 'category') },
+    ]) {
+      const json = setup(columns);
+      const lines = setup(columns);
+      for (const stub of lines.stubs.clients.values()) stub.linesForm = true;
+      const a = await merge(json.app, body);
+      const b = await merge(lines.app, body);
+      expect(b.statusCode).toBe(200);
+      const strip = (text: string) => text.replace(/"tookUs":\d+/, '"tookUs":0');
+      expect(strip(b.body)).toBe(strip(a.body));
+      expect(Value.Errors(MergeResponse, b.json()).First()).toBeUndefined();
+      // Every request asked for the lines form, the deeper round's too (CDistinct drops a3).
+      for (const stub of lines.stubs.clients.values())
+        expect(stub.requests.every((r) => r.format === 'lines')).toBe(true);
+    }
   });
 
   it('asks a column again, deeper, when CDistinct leaves room for its unseen ads', async () => {

@@ -7,16 +7,16 @@
 // Concurrency: all columns are asked at the same time (Promise.all over independent attempts);
 // the balancer's bookkeeping is synchronous, so concurrent queries see consistent counters.
 import { isImatchError } from '../../core/errors.js';
-import type { SearchHit } from '../../core/search-contract.js';
 import { AttemptTimeouts } from './attempt-timeout.js';
 import type { Balancer, Replica } from './balancer.js';
+import type { ColumnHit } from './merge.js';
 
 export type ColumnFailure = 'no-replica' | 'timeout' | 'error';
 
 export interface ColumnOutcome {
   column: number;
   /** The column's hits (undefined when it did not answer). */
-  hits?: SearchHit[];
+  hits?: readonly ColumnHit[];
   /** Why it did not answer; for two failed attempts, the last one's reason. */
   failure?: ColumnFailure;
   /** Attempts made (0 when skipped, 2 when retried). */
@@ -89,7 +89,9 @@ export class Fanout {
     body: string,
     deadlineAt: number,
     retryPossible: boolean,
-  ): Promise<{ hits: SearchHit[]; failure?: undefined } | { hits?: undefined; failure: ColumnFailure }> {
+  ): Promise<
+    { hits: readonly ColumnHit[]; failure?: undefined } | { hits?: undefined; failure: ColumnFailure }
+  > {
     const started = performance.now();
     const timeoutMs = this.timeouts.timeoutMs(column, deadlineAt - this.now(), retryPossible);
     this.balancer.begin(replica);

@@ -1,29 +1,53 @@
+import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
-import { projector } from './field-format.js';
+import { hitLine, parseHitLines } from '../../core/hit-lines.js';
+import { MergeResponse } from '../../core/merge-contract.js';
+import { hitJson, mergeResponseJson } from './field-format.js';
 import { hit } from './test-support.js';
 
-/** What the caller receives: the hit as JSON. */
-const wire = (value: unknown) => JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
+const wire = (json: string) => JSON.parse(json) as Record<string, unknown>;
 
 describe('FieldFormatSort', () => {
   it('returns only the fields asked for', () => {
-    const [out] = projector(['offerId', 'score'])([hit('o1', 'A', 42)]);
-    expect(wire(out)).toEqual({ offerId: 'o1', score: 42 });
+    expect(wire(hitJson(hit('o1', 'A', 42), ['offerId', 'score']))).toEqual({ offerId: 'o1', score: 42 });
   });
 
   it('returns fields in schema order whatever order they were asked in', () => {
-    const [out] = projector(['title', 'offerId', 'customerId'])([hit('o1', 'A', 42)]);
+    const out = hitJson(hit('o1', 'A', 42), ['title', 'offerId', 'customerId']);
     expect(Object.keys(wire(out))).toEqual(['offerId', 'customerId', 'title']);
   });
 
-  it('returns whole hits when no fields are named', () => {
+  it('returns whole hits when no fields are named, and never changes the hit', () => {
     const h = hit('o1', 'A', 42);
-    expect(projector(undefined)([h])[0]).toBe(h);
-    expect(Object.keys(wire(h))).toHaveLength(12);
+    const before = { ...h };
+    expect(hitJson(h, undefined)).toBe(JSON.stringify(h));
+    hitJson(h, ['offerId']);
+    expect(h).toEqual(before);
   });
 
-  it('works on every hit of the answer', () => {
-    const out = projector(['offerId'])([hit('o1', 'A', 42), hit('o2', 'B', 41)]);
-    expect(out.map(wire)).toEqual([{ offerId: 'o1' }, { offerId: 'o2' }]);
+  it('copies a hit of the lines form through as the searcher wrote it', () => {
+    const h = hit('o1', 'A', 42);
+    const json = JSON.stringify({ offerId: 'o1', score: 42 });
+    const [line] = parseHitLines(`{"column":0}\n${hitLine(h, json)}`).hits;
+    expect(hitJson(line!, ['offerId', 'score'])).toBe(json);
+  });
+
+  it('writes the whole answer as MergeResponse describes it', () => {
+    const text = mergeResponseJson([hit('o1', 'A', 42), hit('o2', 'B', 41)], ['offerId'], {
+      coverage: { columns: 2, answered: 1 },
+      degraded: true,
+      tookUs: 17,
+    });
+    const body = JSON.parse(text);
+    expect(body).toEqual({
+      hits: [{ offerId: 'o1' }, { offerId: 'o2' }],
+      coverage: { columns: 2, answered: 1 },
+      degraded: true,
+      tookUs: 17,
+    });
+    expect(Value.Errors(MergeResponse, body).First()).toBeUndefined();
+    expect(
+      mergeResponseJson([], undefined, { coverage: { columns: 1, answered: 1 }, degraded: false, tookUs: 0 }),
+    ).toBe('{"hits":[],"coverage":{"columns":1,"answered":1},"degraded":false,"tookUs":0}');
   });
 });

@@ -1,37 +1,36 @@
-// FieldFormatSort: the caller names the SearchHit fields it wants and gets only those. The hits
-// are the merger's own (parsed from this query's searcher answers, never shared), so fields not
-// asked for are set to undefined in place, which the compiled response serializer skips: no copy
-// per hit. A projector is built once per distinct field list and cached (the blender asks the same
-// list on every query).
-import type { HitField, MergeHit } from '../../core/merge-contract.js';
+// FieldFormatSort and the merger's answer as text. A hit that came in the lines form
+// (core/hit-lines.ts) carries its JSON, already limited to the asked fields by the searcher
+// (the merger passes `fields` on), and is copied through as is. A hit that came as a JSON object
+// (a searcher answering in the JSON form) is projected here: only the asked fields, in schema
+// order whatever order they were asked in. Pure functions; hits are never changed.
+import type { HitField, MergeResponse } from '../../core/merge-contract.js';
 import { HIT_FIELDS } from '../../core/merge-contract.js';
-import type { SearchHit } from '../../core/search-contract.js';
+import type { ColumnHit } from './merge.js';
 
-export type Projector = (hits: readonly SearchHit[]) => MergeHit[];
+/** One hit as JSON with only `fields` (all when undefined). */
+export function hitJson(hit: ColumnHit, fields: readonly HitField[] | undefined): string {
+  if (hit.json !== undefined) return hit.json;
+  if (fields === undefined) return JSON.stringify(hit);
+  const h = hit as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const f of HIT_FIELDS) if (fields.includes(f) && h[f] !== undefined) out[f] = h[f];
+  return JSON.stringify(out);
+}
 
-const identity: Projector = (hits) => hits as SearchHit[];
-const cache = new Map<string, Projector>();
-const MAX_CACHED = 64;
-
-/**
- * A function that leaves only `fields` defined on each hit, in place (all fields: nothing to do).
- * Serialized, a hit then has exactly those fields, in schema order whatever order they were asked in.
- */
-export function projector(fields: readonly HitField[] | undefined): Projector {
-  if (fields === undefined || fields.length === HIT_FIELDS.length) return identity;
-  const key = fields.join(',');
-  let project = cache.get(key);
-  if (project === undefined) {
-    const dropped = HIT_FIELDS.filter((f) => !fields.includes(f));
-    project = (hits) => {
-      for (const hit of hits) {
-        const h = hit as Record<string, unknown>;
-        for (const f of dropped) h[f] = undefined;
-      }
-      return hits as MergeHit[];
-    };
-    if (cache.size >= MAX_CACHED) cache.clear();
-    cache.set(key, project);
+/** The merger's 200 answer (core/merge-contract.ts MergeResponse) as JSON text. */
+export function mergeResponseJson(
+  hits: readonly ColumnHit[],
+  fields: readonly HitField[] | undefined,
+  rest: Omit<MergeResponse, 'hits'>,
+): string {
+  const parts: string[] = ['{"hits":['];
+  for (let i = 0; i < hits.length; i++) {
+    if (i > 0) parts.push(',');
+    parts.push(hitJson(hits[i]!, fields));
   }
-  return project;
+  parts.push(
+    `],"coverage":{"columns":${rest.coverage.columns},"answered":${rest.coverage.answered}}`,
+    `,"degraded":${rest.degraded},"tookUs":${rest.tookUs}}`,
+  );
+  return parts.join('');
 }

@@ -9,8 +9,10 @@ import type { MergeRequest, MergeResponse } from '../../core/merge-contract.js';
 import { MAX_K } from '../../core/search-contract.js';
 import type { Balancer } from './balancer.js';
 import type { ColumnOutcome, Fanout } from './fanout.js';
-import { projector } from './field-format.js';
-import { type ColumnAnswer, mergeAnswers } from './merge.js';
+import { type ColumnAnswer, type ColumnHit, mergeAnswers } from './merge.js';
+
+/** A merge's outcome: MergeResponse with its hits not yet written (field-format.ts writes them). */
+export type MergeAnswer = Omit<MergeResponse, 'hits'> & { hits: ColumnHit[] };
 
 export interface MergeQueryOptions {
   deadlineMs: number;
@@ -21,13 +23,18 @@ export interface MergeQueryOptions {
   onDeepen?: (columns: readonly number[]) => void;
 }
 
-/** The searcher request as JSON, keys in a fixed order and undefined options left out. */
+/**
+ * The searcher request as JSON, keys in a fixed order and undefined options left out. It asks for
+ * the lines form (core/hit-lines.ts) and passes `fields` on, so the searcher writes each hit's
+ * JSON already projected and the merger copies it through without parsing it.
+ */
 function searchBody(req: MergeRequest, k: number): string {
   let body = `{"query":${JSON.stringify(req.query)},"k":${k}`;
   if (req.region !== undefined) body += `,"region":${JSON.stringify(req.region)}`;
   if (req.category !== undefined) body += `,"category":${JSON.stringify(req.category)}`;
   if (req.textExpansion !== undefined) body += `,"textExpansion":${req.textExpansion}`;
-  return `${body}}`;
+  if (req.fields !== undefined) body += `,"fields":${JSON.stringify(req.fields)}`;
+  return `${body},"format":"lines"}`;
 }
 
 export class MergeQuery {
@@ -42,7 +49,7 @@ export class MergeQuery {
   }
 
   /** Throws ImatchError IM_ERR_NOT_READY / IM_ERR_UPSTREAM_DOWN / IM_ERR_UPSTREAM_TIMEOUT. */
-  async merge(req: MergeRequest): Promise<MergeResponse> {
+  async merge(req: MergeRequest): Promise<MergeAnswer> {
     const started = performance.now();
     const columns = this.balancer.columnCount;
     if (columns === 0) throw new ImatchError('IM_ERR_NOT_READY', 'No index version discovered yet');
@@ -97,7 +104,7 @@ export class MergeQuery {
     }
 
     return {
-      hits: projector(req.fields)(outcome.hits),
+      hits: outcome.hits,
       coverage: { columns, answered: answered - incomplete },
       degraded: answered - incomplete < columns,
       tookUs: Math.round((performance.now() - started) * 1000),

@@ -9,19 +9,27 @@
 // that column's last returned ad (every ad the column did not return ranks after its last one, so
 // it could only land after the answer's last ad, where the answer is already full). Otherwise the
 // fan-out asks those columns again for MAX_K and merges once more. No state.
-import { MAX_K, type SearchHit } from '../../core/search-contract.js';
+import type { HitKeys } from '../../core/hit-lines.js';
+import { MAX_K } from '../../core/search-contract.js';
 import { cdistinct } from './cdistinct.js';
 import { mergeRanked, ranksAfter } from './sort.js';
 
+/**
+ * A hit as the merger holds it: the keys it ranks, distincts and checks by, and its JSON when the
+ * column answered in the lines form (core/hit-lines.ts). A hit of the JSON form is a whole
+ * SearchHit object (it has the keys, and no `json`).
+ */
+export type ColumnHit = HitKeys & { readonly json?: string };
+
 export interface ColumnAnswer {
-  readonly hits: readonly SearchHit[];
+  readonly hits: readonly ColumnHit[];
   /** The k this column was asked for. */
   readonly askedK: number;
 }
 
 export interface MergeOutcome {
   /** At most n hits, P4PNormalSort order, at most perCustomerMax per customer, each offer once. */
-  hits: SearchHit[];
+  hits: ColumnHit[];
   /** Hits removed by CDistinct (within the part of the ranking that was scanned). */
   dropped: number;
   /** Columns to ask again with k = MAX_K for an exact answer (empty: the answer is exact). */
@@ -34,7 +42,7 @@ export function mergeAnswers(
   n: number,
   perCustomerMax: number,
 ): MergeOutcome {
-  const lists: (readonly SearchHit[])[] = [];
+  const lists: (readonly ColumnHit[])[] = [];
   for (const a of answers) if (a !== undefined) lists.push(a.hits);
   // Sorted even with one list: a column's order is its own claim, the merger's order is this one.
   const ranked = mergeRanked(lists);

@@ -5,6 +5,8 @@
 //     does not cost a torn-down keep-alive connection and a new handshake per slow answer;
 //   - the abandon timeout (hard): a request still unanswered then is aborted (its connection is
 //     closed), so a hung replica cannot hold connections forever.
+// The answer is read in the form the searcher chose (content type): the lines form of
+// core/hit-lines.ts, which the merger asks for, or a JSON SearchResponse.
 // Errors come back classified as ImatchError: IM_ERR_UPSTREAM_TIMEOUT when the attempt ran out
 // of time, IM_ERR_UPSTREAM_DOWN for anything else (refused, reset, non-200, wrong column).
 //
@@ -12,12 +14,23 @@
 // concurrently. The request body is a string serialized once per query by the caller.
 import { Pool } from 'undici';
 import { ImatchError } from '../../core/errors.js';
+import { HIT_LINES_TYPE, HitLinesError, parseHitLines } from '../../core/hit-lines.js';
 import type { SearchResponse } from '../../core/search-contract.js';
 import type { SearcherRegistration } from '../../core/zk-paths.js';
+import type { ColumnHit } from './merge.js';
+
+/**
+ * A column's answer as the merger uses it: the column and its ranked hits, read from either form
+ * of the contract (a SearchResponse is one).
+ */
+export interface SearcherAnswer {
+  column: number;
+  hits: readonly ColumnHit[];
+}
 
 export interface SearchCall {
   /** The answer, or a rejection once the attempt timeout passed or the request failed. */
-  answer: Promise<SearchResponse>;
+  answer: Promise<SearcherAnswer>;
   /** Settles when the request is really over (answered, failed or abandoned); never rejects. */
   settled: Promise<void>;
 }
@@ -67,7 +80,7 @@ export class PoolSearcherClient implements SearcherClient {
     const abandonMs = Math.max(timeoutMs, this.options.abandonAfterMs);
     const full = this.request(body, abandonMs);
     const settled = full.then(noop, noop);
-    const answer = new Promise<SearchResponse>((resolve, reject) => {
+    const answer = new Promise<SearcherAnswer>((resolve, reject) => {
       const soft = setTimeout(
         () =>
           reject(new ImatchError('IM_ERR_UPSTREAM_TIMEOUT', `searcher ${this.id} took over ${timeoutMs} ms`)),
@@ -87,7 +100,7 @@ export class PoolSearcherClient implements SearcherClient {
     return { answer, settled };
   }
 
-  private async request(body: string, abandonMs: number): Promise<SearchResponse> {
+  private async request(body: string, abandonMs: number): Promise<SearcherAnswer> {
     try {
       const res = await this.pool.request({
         path: this.path,
@@ -101,9 +114,17 @@ export class PoolSearcherClient implements SearcherClient {
         await res.body.dump();
         throw new ImatchError('IM_ERR_UPSTREAM_DOWN', `searcher ${this.id} answered ${res.statusCode}`);
       }
-      const answer = (await res.body.json()) as SearchResponse;
-      if (answer === null || typeof answer !== 'object' || !Array.isArray(answer.hits)) {
-        throw new ImatchError('IM_ERR_UPSTREAM_DOWN', `searcher ${this.id} answered without hits`);
+      const type = res.headers['content-type'];
+      let answer: SearcherAnswer;
+      if (typeof type === 'string' && type.startsWith(HIT_LINES_TYPE)) {
+        const { envelope, hits } = parseHitLines(await res.body.text());
+        answer = { column: envelope.column, hits };
+      } else {
+        const json = (await res.body.json()) as SearchResponse;
+        if (json === null || typeof json !== 'object' || !Array.isArray(json.hits)) {
+          throw new ImatchError('IM_ERR_UPSTREAM_DOWN', `searcher ${this.id} answered without hits`);
+        }
+        answer = json;
       }
       if (answer.column !== this.registration.column) {
         throw new ImatchError(
@@ -114,6 +135,14 @@ export class PoolSearcherClient implements SearcherClient {
       return answer;
     } catch (err) {
       if (err instanceof ImatchError) throw err;
+      if (err instanceof HitLinesError)
+        throw new ImatchError(
+          'IM_ERR_UPSTREAM_DOWN',
+          `searcher ${this.id} answered a malformed body: ${err.message}`,
+          {
+            cause: err,
+          },
+        );
       const code = (err as { code?: unknown }).code;
       if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
         throw new ImatchError('IM_ERR_UPSTREAM_TIMEOUT', `searcher ${this.id} took over ${abandonMs} ms`, {

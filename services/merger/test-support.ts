@@ -2,10 +2,12 @@
 // answers from a fixed ranked list (honouring k), fails, or hangs until its timeout. Not used by
 // production code; lives here so every *.test.ts of the merger builds hits the same way.
 import { ImatchError } from '../../core/errors.js';
+import { hitLine, parseHitLines } from '../../core/hit-lines.js';
 import { compareRanked } from '../../core/ranking.js';
 import type { SearchHit, SearchRequest, SearchResponse } from '../../core/search-contract.js';
 import type { SearcherRegistration } from '../../core/zk-paths.js';
-import type { SearchCall, SearcherClient } from './searcher-client.js';
+import { hitJson } from './field-format.js';
+import type { SearchCall, SearcherAnswer, SearcherClient } from './searcher-client.js';
 
 export function hit(offerId: string, customerId: string, score: number, qualityBp = 5000): SearchHit {
   return {
@@ -56,6 +58,9 @@ export class StubClient implements SearcherClient {
   /** 'slow' mode: answers after this long when the caller waits that long, else times out. */
   slowMs = 100;
 
+  /** Answer in the lines form (core/hit-lines.ts), as real searchers do, instead of SearchHit objects. */
+  linesForm = false;
+
   search(body: string, timeoutMs: number): SearchCall {
     this.inFlight++;
     if (this.mode === 'late') {
@@ -82,7 +87,7 @@ export class StubClient implements SearcherClient {
     return { answer, settled };
   }
 
-  private async answer(body: string, timeoutMs: number): Promise<SearchResponse> {
+  private async answer(body: string, timeoutMs: number): Promise<SearcherAnswer> {
     const req = JSON.parse(body) as SearchRequest;
     this.requests.push(req);
     if (this.mode === 'error') throw new ImatchError('IM_ERR_UPSTREAM_DOWN', 'stub down');
@@ -92,7 +97,19 @@ export class StubClient implements SearcherClient {
     }
     if (this.mode === 'slow') await new Promise((r) => setTimeout(r, this.slowMs));
     const hits = [...this.hits].sort(compareRanked).slice(0, req.k);
-    return { column: this.column, replica: 'stub', version: 'v1', appliedId: 0, hits, tookUs: 1 };
+    if (this.linesForm) {
+      const text = hits.map((h) => hitLine(h, hitJson(h, req.fields))).join('');
+      return { column: this.column, hits: parseHitLines(`{"column":${this.column}}\n${text}`).hits };
+    }
+    const answer: SearchResponse = {
+      column: this.column,
+      replica: 'stub',
+      version: 'v1',
+      appliedId: 0,
+      hits,
+      tookUs: 1,
+    };
+    return answer;
   }
 
   async close(): Promise<void> {

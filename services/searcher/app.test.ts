@@ -1,5 +1,6 @@
 import { Value } from '@sinclair/typebox/value';
 import { afterEach, describe, expect, it } from 'vitest';
+import { HIT_LINES_TYPE, hitLine, parseHitLines } from '../../core/hit-lines.js';
 import { silentLogger } from '../../core/logger.js';
 import { type SearchHit, type SearchRequest, SearchResponse } from '../../core/search-contract.js';
 import type { IndexPointer } from '../../core/zk-paths.js';
@@ -37,6 +38,10 @@ function stubIndex(seen: SearchRequest[]): ColumnIndex {
     searchJson: (req) => {
       seen.push(req);
       return { json: JSON.stringify([HIT]), count: 1 };
+    },
+    searchLines: (req) => {
+      seen.push(req);
+      return { lines: hitLine(HIT, JSON.stringify(HIT)), count: 1 };
     },
     apply: () => false,
     stats: () => ({ customers: 3, offers: 10, bidwords: 25, negatives: 1, pendingBidwords: 0, heapBytes: 0 }),
@@ -94,6 +99,30 @@ describe('searcher app', () => {
     expect(res.body).toBe(JSON.stringify({ ...body }));
   });
 
+  it('answers in the lines form when asked: the envelope line, then each hit behind its ranking keys', async () => {
+    const { app, seen } = await setup();
+    const res = await search(app, {
+      query: 'red shoes',
+      k: 5,
+      format: 'lines',
+      fields: ['offerId', 'score'],
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe(HIT_LINES_TYPE);
+    const { envelope, hits } = parseHitLines(res.body);
+    expect(envelope).toMatchObject({ column: 0, replica: 'r1', version: 'v1', appliedId: 42 });
+    expect(envelope.tookUs).toBeGreaterThanOrEqual(0);
+    expect(hits).toEqual([{ ...pickKeys(HIT), json: JSON.stringify(HIT) }]);
+    // The request reaches the index whole (it does the projection).
+    expect(seen).toEqual([{ query: 'red shoes', k: 5, format: 'lines', fields: ['offerId', 'score'] }]);
+  });
+
+  it('refuses an unknown format or field with a 400', async () => {
+    const { app, seen } = await setup();
+    expect((await search(app, { query: 'red', k: 5, format: 'xml' })).statusCode).toBe(400);
+    expect((await search(app, { query: 'red', k: 5, fields: ['price'] })).statusCode).toBe(400);
+    expect(seen).toEqual([]);
+  });
   it('answers 503 IM_ERR_NOT_READY with Retry-After while no index is loaded', async () => {
     const { app } = await setup({ loaded: false });
     const res = await search(app, { query: 'shoes', k: 5 });
@@ -125,7 +154,7 @@ describe('searcher app', () => {
     ],
     [
       { query: 'shoes', k: 5, fuzzy: true },
-      'Unknown parameter "fuzzy". Allowed: query, k, region, category, textExpansion',
+      'Unknown parameter "fuzzy". Allowed: query, k, region, category, textExpansion, fields, format',
     ],
   ])('refuses %j with a 400 that names the problem', async (payload, message) => {
     const { app, seen } = await setup();
@@ -207,3 +236,13 @@ describe('searcher app', () => {
     expect(text).toContain('imatch_searcher_swaps_total 1');
   });
 });
+
+function pickKeys(h: SearchHit) {
+  return {
+    score: h.score,
+    qualityBp: h.qualityBp,
+    matchType: h.matchType,
+    offerId: h.offerId,
+    customerId: h.customerId,
+  };
+}

@@ -1,10 +1,13 @@
 // POST /merge: the blender -> merger hop (core/merge-contract.ts). Body validated by fastify's
-// compiled Ajv before the handler runs; the answer written by the compiled fast-json-stringify
-// serializer of MergeResponse. The handler awaits only the fan-out.
+// compiled Ajv before the handler runs; the answer written as text by field-format.ts (the hits'
+// JSON as the searchers wrote it, no serializer walking objects; the 200 schema stays for the
+// OpenAPI document and the contract, and a test checks the text against it). The handler awaits
+// only the fan-out.
 import type { FastifyInstance } from 'fastify';
 import { ErrorBody } from '../../../core/error-body.js';
 import { ImatchError, isImatchError } from '../../../core/errors.js';
 import { MergeRequest, MergeResponse } from '../../../core/merge-contract.js';
+import { mergeResponseJson } from '../field-format.js';
 import type { MergeQuery } from '../merge-query.js';
 import type { MergerMetrics } from '../metrics.js';
 
@@ -45,7 +48,9 @@ export function mergeRoutes(app: FastifyInstance, opts: MergeRouteOptions): void
       try {
         const answer = await query.merge(request.body);
         metrics.request(answer.degraded ? 'degraded' : 'ok', (performance.now() - started) / 1000);
-        return answer;
+        return reply
+          .type('application/json; charset=utf-8')
+          .send(mergeResponseJson(answer.hits, request.body.fields, answer));
       } catch (err) {
         const notReady = isImatchError(err) && err.code === 'IM_ERR_NOT_READY';
         metrics.request(notReady ? 'not_ready' : 'failed', (performance.now() - started) / 1000);

@@ -5,7 +5,7 @@ import type { Bidword, ChangeMessage } from '../../../core/model.js';
 import type { SearchHit, SearchRequest } from '../../../core/search-contract.js';
 import { applyChange } from './apply-change.js';
 import { bidwordRow, IndexState } from './index-state.js';
-import { searchIndex, searchIndexJson } from './search.js';
+import { searchIndex, searchIndexJson, searchIndexLines } from './search.js';
 import type { ColumnIndex, ColumnIndexInput, ColumnIndexStats, DumpedOffer, IndexDump } from './types.js';
 
 const byId = <T extends { id: string }>(a: T, b: T): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -36,6 +36,10 @@ export class ColumnIndexImpl implements ColumnIndex {
 
   searchJson(req: SearchRequest): { json: string; count: number } {
     return searchIndexJson(this.state, req);
+  }
+
+  searchLines(req: SearchRequest): { lines: string; count: number } {
+    return searchIndexLines(this.state, req);
   }
 
   apply(msg: ChangeMessage): boolean {

@@ -78,11 +78,13 @@ export interface OfferRec {
   /** Its highest online positive bidword (text expansion), null: none, undefined: not computed. */
   topBid: BidwordRec | null | undefined;
   /**
-   * The offer's fields of a serialized SearchHit (search.ts hitJson), built on first use and
-   * dropped whenever the row is replaced: `{"offerId":..,"customerId":..,` and
-   * `,"title":..,"category":..,"imageUrl":..,"landingUrl":..}`.
+   * The offer's fields of a serialized SearchHit (search.ts pushHitJson), built on first use and
+   * dropped whenever the row is replaced: `{"offerId":..,"customerId":..,`, `,"title":..`,
+   * `,"category":..` and `,"imageUrl":..,"landingUrl":..}`.
    */
   jsonHead: string | undefined;
+  jsonTitle: string | undefined;
+  jsonCategory: string | undefined;
   jsonTail: string | undefined;
   // Per-query scratch (search.ts): which query last looked at this offer and what it found.
   stamp: number;
@@ -312,6 +314,8 @@ export class IndexState {
       }
       existing.row = row;
       existing.jsonHead = undefined;
+      existing.jsonTitle = undefined;
+      existing.jsonCategory = undefined;
       existing.jsonTail = undefined;
       existing.qualityBp = qualityToBp(row.quality);
       this.textScores[existing.slot] = STALE;
@@ -326,6 +330,8 @@ export class IndexState {
       negatives: 0,
       topBid: undefined,
       jsonHead: undefined,
+      jsonTitle: undefined,
+      jsonCategory: undefined,
       jsonTail: undefined,
       stamp: 0,
       slotInQuery: -1,

@@ -5,8 +5,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseHitLines } from '../../../core/hit-lines.js';
 import type { Bidword, ChangeMessage, Customer, Offer } from '../../../core/model.js';
-import type { SearchRequest } from '../../../core/search-contract.js';
+import {
+  HIT_FIELDS,
+  type HitField,
+  type SearchHit,
+  type SearchRequest,
+} from '../../../core/search-contract.js';
 import { loadReferenceSnapshot, referenceSearch } from '../../../test/helpers/reference.js';
 import { createColumnIndex } from './column-index.js';
 import { bidword, customer, msg, offer } from './test-support/fixtures.js';
@@ -103,6 +109,23 @@ describe('column index == brute-force reference', () => {
       expect(index.search(req), JSON.stringify(req)).toEqual(expected);
       // The serialized form the route writes is the same answer, byte for byte.
       expect(index.searchJson(req).json, JSON.stringify(req)).toBe(JSON.stringify(expected));
+      // So is the lines form, for every projection the merger may pass on.
+      const fields = pick(PROJECTIONS);
+      const projected = expected.map((h) => project(h, fields));
+      if (fields !== undefined)
+        expect(index.searchJson({ ...req, fields }).json).toBe(JSON.stringify(projected));
+      const { hits } = parseHitLines(`{"column":0}\n${index.searchLines({ ...req, fields }).lines}`);
+      expect(hits.map((h) => JSON.parse(h.json))).toEqual(projected);
+      expect(hits.map((h) => h.json)).toEqual(projected.map((h) => JSON.stringify(h)));
+      expect(hits.map(({ json: _, ...keys }) => keys)).toEqual(
+        expected.map((h) => ({
+          score: h.score,
+          qualityBp: h.qualityBp,
+          matchType: h.matchType,
+          offerId: h.offerId,
+          customerId: h.customerId,
+        })),
+      );
     }
     expect(textAnswers).toBeGreaterThan(100); // the case is about text expansion
   });
@@ -228,3 +251,18 @@ describe('column index == brute-force reference', () => {
     });
   }
 });
+
+const PROJECTIONS: (HitField[] | undefined)[] = [
+  undefined,
+  HIT_FIELDS.filter((f) => f !== 'category'),
+  ['offerId', 'score'],
+  ['landingUrl', 'offerId', 'title'],
+];
+
+/** The hit with only `fields`, in schema order (what FieldFormatSort means). */
+function project(h: SearchHit, fields: readonly HitField[] | undefined): Partial<SearchHit> {
+  if (fields === undefined) return h;
+  const out: Record<string, unknown> = {};
+  for (const f of HIT_FIELDS) if (fields.includes(f)) out[f] = h[f];
+  return out as Partial<SearchHit>;
+}

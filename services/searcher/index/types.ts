@@ -54,6 +54,8 @@ export interface ColumnIndex {
   search(req: SearchRequest): SearchHit[];
   /** search() as a JSON array text, byte for byte JSON.stringify(search(req)), and its length. */
   searchJson(req: SearchRequest): { json: string; count: number };
+  /** search() in the lines form (core/hit-lines.ts) without its envelope line, and its length. */
+  searchLines(req: SearchRequest): { lines: string; count: number };
   /**
    * Applies one change message. Idempotent. Returns true when the message was taken (it belongs to
    * this column and is newer than what the index holds for its entity), false when ignored.

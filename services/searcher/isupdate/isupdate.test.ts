@@ -30,6 +30,9 @@ class FakeIndex implements ColumnIndex {
   searchJson(): never {
     throw new Error('not used');
   }
+  searchLines(): never {
+    throw new Error('not used');
+  }
   apply(msg: ChangeMessage): boolean {
     if (this.wal !== undefined && this.wal.lastId < msg.id)
       throw new Error(`message ${msg.id} applied before it was stored`);

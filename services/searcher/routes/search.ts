@@ -1,6 +1,7 @@
 // POST /search: the merger -> searcher hop (core/search-contract.ts). The hot path: body
 // validated by fastify's compiled Ajv, one read of the holder's current reference, one synchronous
-// ColumnIndex.searchJson, and the answer written as text: the hits come serialized from the index
+// ColumnIndex.searchJson (or searchLines when the merger asks for the lines form of
+// core/hit-lines.ts), and the answer written as text: the hits come serialized from the index
 // (fragments cached per offer), the envelope is five known fields, so no serializer walks an
 // object per hit (the 200 schema stays for the OpenAPI document and the contract; a test checks
 // that the text equals what the schema's serializer would write). The handler never awaits, so a
@@ -8,6 +9,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ErrorBody } from '../../../core/error-body.js';
 import { ImatchError } from '../../../core/errors.js';
+import { HIT_LINES_TYPE } from '../../../core/hit-lines.js';
 import { SearchRequest, SearchResponse } from '../../../core/search-contract.js';
 import type { ColumnIndex } from '../index/column-index.js';
 import type { IndexHolder } from '../index-holder.js';
@@ -36,14 +38,16 @@ export function searchRoutes(app: FastifyInstance, opts: SearchRouteOptions): vo
         throw new ImatchError('IM_ERR_NOT_READY', 'No index version is loaded yet; retry shortly');
       }
       const started = performance.now();
+      const envelope = `{"column":${column},"replica":${replicaJson},"version":${JSON.stringify(serving.version)},"appliedId":${serving.index.appliedId}`;
+      if (request.body.format === 'lines') {
+        const { lines } = serving.index.searchLines(request.body);
+        const tookUs = Math.round((performance.now() - started) * 1000);
+        reply.type(HIT_LINES_TYPE).send(`${envelope},"tookUs":${tookUs}}\n${lines}`);
+        return;
+      }
       const { json } = serving.index.searchJson(request.body);
       const tookUs = Math.round((performance.now() - started) * 1000);
-      reply
-        .type('application/json; charset=utf-8')
-        .send(
-          `{"column":${column},"replica":${replicaJson},"version":${JSON.stringify(serving.version)}` +
-            `,"appliedId":${serving.index.appliedId},"hits":${json},"tookUs":${tookUs}}`,
-        );
+      reply.type('application/json; charset=utf-8').send(`${envelope},"hits":${json},"tookUs":${tookUs}}`);
     },
   );
 }
