@@ -7,7 +7,7 @@
 //
 //   npm run bench:query-path -- [--offers 200000]  (= npm run build && node dist/bench/query-path.js) [--data .imatch/bench/bp-1m]
 //     [--columns 2] [--n 10] [--step-ms 8000] [--steps 4,8,16,32,64,128] [--cpu-prof DIR]
-//     [--zk host:port --kafka host:port] [--json results.json] [--reuse-index]
+//     [--zk host:port --kafka host:port [--infra-pids zookeeper=PID,kafka=PID]] [--json results.json] [--reuse-index]
 // --reuse-index publishes the newest version already built in <data>/index-<columns> instead of
 // building again (the build has its own benchmark).
 // Without --zk/--kafka it starts its own ZooKeeper and Kafka (infra/servers.ts) in a temp folder
@@ -51,6 +51,7 @@ const { values: args } = parseArgs({
     json: { type: 'string' },
     'only-real': { type: 'boolean', default: false },
     'reuse-index': { type: 'boolean', default: false },
+    'infra-pids': { type: 'string' },
     'overload-ms': { type: 'string', default: '10000' },
     'recover-ms': { type: 'string', default: '5000' },
   },
@@ -397,7 +398,11 @@ async function main(): Promise<void> {
   try {
     let zk = args.zk;
     let kafka = args.kafka;
-    const infraPids: { name: string; pid: number }[] = [];
+    // With --zk/--kafka, --infra-pids zookeeper=PID,kafka=PID lets their CPU be counted too.
+    const infraPids: { name: string; pid: number }[] = (args['infra-pids'] ?? '')
+      .split(',')
+      .filter((x) => x.includes('='))
+      .map((x) => ({ name: x.split('=')[0]!, pid: Number(x.split('=')[1]) }));
     if (zk === undefined || kafka === undefined) {
       const infraDir = await mkdtemp(join(tmpdir(), 'imatch-bench-'));
       const [zkPort, kafkaPort, ctlPort] = [await freePort(), await freePort(), await freePort()];
@@ -581,6 +586,18 @@ async function main(): Promise<void> {
       say(`warming up ${chain.name}`);
       await runLoad({ ...common, origin: chain.url, concurrency: 16, durationMs: 5_000, warmupMs: 0 });
     }
+    // What each process costs with no query at all (ZooKeeper sessions, the searchers' change
+    // consumers polling Kafka, the broker's own work): CPU ms per second over 5 idle seconds.
+    const idleMsPerS = new Map<number, number>();
+    {
+      const procs = chains.flatMap((c) => c.procs);
+      const before = procs.map((p) => cpuMsOf(p.pid));
+      const t0 = performance.now();
+      await sleep(5_000);
+      const after = procs.map((p) => cpuMsOf(p.pid));
+      const seconds = (performance.now() - t0) / 1000;
+      procs.forEach((p, i) => idleMsPerS.set(p.pid, (after[i]! - before[i]!) / seconds));
+    }
     for (const chain of chains) {
       say(`ramp ${chain.name}`);
       const ramp: Measured[] = [];
@@ -702,6 +719,15 @@ async function main(): Promise<void> {
           .join('')}---|`,
       );
       lines.push(`| ${Object.values(r.peak.cpu.byProcess).join(' | ')} | ${r.peak.cpu.total} |`);
+      const kafkaProc = chains.find((c) => c.name === r.name)?.procs.find((p) => p.name === 'kafka');
+      const kafkaUs = r.peak.cpu.byProcess.kafka;
+      if (kafkaProc !== undefined && kafkaUs !== undefined && r.peak.result.rps > 0) {
+        const idleUs = Math.round(((idleMsPerS.get(kafkaProc.pid) ?? 0) * 1000) / r.peak.result.rps);
+        lines.push(
+          `Kafka broker at peak: ${kafkaUs} us a request, of which ${idleUs} us is what it spends with no query at all ` +
+            `(${(idleMsPerS.get(kafkaProc.pid) ?? 0).toFixed(1)} ms CPU a second idle): ${kafkaUs - idleUs} us a request for PV logging (target <= 30 us).`,
+        );
+      }
       lines.push('');
     }
     if (bareRun !== undefined) {

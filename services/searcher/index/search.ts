@@ -368,15 +368,22 @@ function pushHitJson(c: Candidate, projection: Projection, parts: string[]): voi
   const o = c.offer;
   if (o.jsonHead === undefined) {
     const row = o.row;
-    o.jsonHead = `{"offerId":"${row.id}","customerId":"${row.customerId}",`;
-    o.jsonTitle = `,"title":${JSON.stringify(row.title)}`;
-    o.jsonCategory = `,"category":${JSON.stringify(row.category)}`;
-    o.jsonTail = `,"imageUrl":${JSON.stringify(row.imageUrl)},"landingUrl":${JSON.stringify(row.landingUrl)}}`;
+    // join() makes flat strings; template literals would make ropes that every answer re-walks.
+    o.jsonHead = ['{"offerId":"', row.id, '","customerId":"', row.customerId, '",'].join('');
+    o.jsonTitle = [',"title":', JSON.stringify(row.title)].join('');
+    o.jsonCategory = [',"category":', JSON.stringify(row.category)].join('');
+    o.jsonTail = [
+      ',"imageUrl":',
+      JSON.stringify(row.imageUrl),
+      ',"landingUrl":',
+      JSON.stringify(row.landingUrl),
+      '}',
+    ].join('');
   }
   const bw = c.bw;
   let word = bw.json;
   if (word === undefined) {
-    word = `"bidwordId":"${bw.id}","keyword":${JSON.stringify(bw.keyword)},"matchType":"`;
+    word = ['"bidwordId":"', bw.id, '","keyword":', JSON.stringify(bw.keyword), ',"matchType":"'].join('');
     bw.json = word;
   }
   parts.push(
