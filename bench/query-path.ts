@@ -596,7 +596,9 @@ async function main(): Promise<void> {
       await sleep(5_000);
       const after = procs.map((p) => cpuMsOf(p.pid));
       const seconds = (performance.now() - t0) / 1000;
-      procs.forEach((p, i) => idleMsPerS.set(p.pid, (after[i]! - before[i]!) / seconds));
+      procs.forEach((p, i) => {
+        idleMsPerS.set(p.pid, (after[i]! - before[i]!) / seconds);
+      });
     }
     for (const chain of chains) {
       say(`ramp ${chain.name}`);
