@@ -8,6 +8,8 @@
 //   npm run bench:query-path -- [--offers 200000]  (= npm run build && node dist/bench/query-path.js) [--data .imatch/bench/bp-1m]
 //     [--columns 2] [--n 10] [--step-ms 8000] [--steps 4,8,16,32,64,128] [--cpu-prof DIR]
 //     [--zk host:port --kafka host:port [--infra-pids zookeeper=PID,kafka=PID]] [--json results.json] [--reuse-index]
+//     [--searcher-node-flags="FLAGS"] (Node/V8 flags of the iMatch searchers; default core/node-flags.ts
+//     SEARCHER_NODE_FLAGS, what `imatch start` uses; --searcher-node-flags= for none)
 // --reuse-index publishes the newest version already built in <data>/index-<columns> instead of
 // building again (the build has its own benchmark).
 // Without --zk/--kafka it starts its own ZooKeeper and Kafka (infra/servers.ts) in a temp folder
@@ -26,6 +28,7 @@ import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { listVersions, readManifest } from '../core/index-manifest.js';
 import { createKafka, ensureTopics } from '../core/kafka.js';
+import { SEARCHER_NODE_FLAGS } from '../core/node-flags.js';
 import { connectZk } from '../core/zookeeper.js';
 import { publishPointer } from '../index-builder/publish.js';
 import { downServers, upServers } from '../infra/servers.js';
@@ -52,6 +55,7 @@ const { values: args } = parseArgs({
     'only-real': { type: 'boolean', default: false },
     'reuse-index': { type: 'boolean', default: false },
     'infra-pids': { type: 'string' },
+    'searcher-node-flags': { type: 'string' },
     'overload-ms': { type: 'string', default: '10000' },
     'recover-ms': { type: 'string', default: '5000' },
   },
@@ -495,7 +499,12 @@ async function main(): Promise<void> {
           changesTopic,
           ...zkFlags,
         ],
-        profArgs(`searcher-${c}`),
+        [
+          ...profArgs(`searcher-${c}`),
+          ...(args['searcher-node-flags'] === undefined
+            ? SEARCHER_NODE_FLAGS
+            : args['searcher-node-flags'].split(' ').filter(Boolean)),
+        ],
       );
       procs.push(p);
       searcherUrls.push(`http://127.0.0.1:${port}`);
@@ -647,7 +656,9 @@ async function main(): Promise<void> {
         durationMs: halfMs,
       });
       const h = chainRun.half.result;
-      say(`  p50 ${h.p50Ms} p99 ${h.p99Ms} ms, errors ${h.errors}, shed ${h.shed}`);
+      say(
+        `  p50 ${h.p50Ms} p99 ${h.p99Ms} ms, errors ${h.errors}, shed ${h.shed}, statuses ${JSON.stringify(h.statuses)}`,
+      );
       if (stages.length > 0) stageLines.push(...stageReport(stages, before, await scrapeAll(stages), h));
       if (gcUrls.length > 0)
         stageLines.push(

@@ -12,6 +12,7 @@
 //      and its wiring is consistent (volumes, ports, health checks, depends_on, shared keys and
 //      secrets, the learner's model files where blenders look for them).
 // Needs no servers; pure reads of the repository's files.
+
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -27,6 +28,7 @@ import { BillingConfig } from '../billing/config.js';
 import { ClickFilterConfig } from '../click-filter/config.js';
 import { parseClickKeys } from '../core/click-token.js';
 import { envName, loadConfig } from '../core/config.js';
+import { SEARCHER_NODE_FLAGS } from '../core/node-flags.js';
 import { SERVICES } from '../core/service-metrics.js';
 import { DispatchConfig } from '../dispatch/config.js';
 import { BuildIndexConfig } from '../index-builder/config.js';
@@ -278,6 +280,14 @@ describe('compose.yaml', () => {
     expect(composeProblems(loadCompose(flagged))).toEqual([
       'merger: command-line arguments --port 8083 (use IMATCH_*)',
     ]);
+  });
+
+  it('starts every searcher with the Node flags imatch start gives them (core/node-flags.ts)', () => {
+    const searchers = byCommand('searcher');
+    expect(searchers.length).toBeGreaterThan(0);
+    for (const [name, s] of searchers) {
+      expect([s.entrypoint].flat(), name).toEqual(['node', ...SEARCHER_NODE_FLAGS, 'bin/imatch.js']);
+    }
   });
 
   it('has the topology of imatch start: 2 columns x 2 replicas behind one merger, and every service', () => {

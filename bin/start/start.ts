@@ -8,6 +8,7 @@
 // children (bin/start/supervisor.ts). On the terminal: this command's own progress lines and the
 // summary; every child's output (JSON logs, generator and index-builder progress) goes to its log
 // file under <data-dir>/demo/logs. Command lines come from bin/launch/command-line.ts.
+
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -20,6 +21,7 @@ import { CommonSettings, KafkaSettings } from '../../core/config.js';
 import { createKafka, ensureTopics } from '../../core/kafka.js';
 import type { Logger } from '../../core/logger.js';
 import type { Customer } from '../../core/model.js';
+import { SEARCHER_NODE_FLAGS } from '../../core/node-flags.js';
 import { type IndexPointer, zkPaths } from '../../core/zk-paths.js';
 import { connectZk } from '../../core/zookeeper.js';
 import { downServers, upServers } from '../../infra/servers.js';
@@ -200,6 +202,7 @@ export async function runStart(config: StartConfig, log: Logger): Promise<void> 
           sup.start({
             name: `searcher-c${c}-r${r}`,
             args: [
+              ...SEARCHER_NODE_FLAGS,
               CLI,
               ...commandLine('searcher', {
                 ...common,

@@ -75,20 +75,36 @@ describe('Admission', () => {
     expect(limits).toEqual([2, 3, 4, 5, 6, 6]);
   });
 
-  it('does not grow when the limit was never reached', () => {
+  it('grows back by a quarter per fast window below the limit once the overload is over', () => {
+    const c = clock();
+    const a = new Admission({ maxLimit: 64, minLimit: 8, targetMs: 25, windowMs: 100, now: c.now });
+    for (let w = 0; w < 12; w++) congested(a, c, 50);
+    expect(a.limit).toBe(8);
+    const seen: number[] = [];
+    for (let w = 0; w < 12; w++) {
+      a.tryEnter();
+      c.advance(100);
+      a.leave(1);
+      seen.push(a.limit);
+    }
+    // The first window still averages the slow answers of the last congested one.
+    expect(seen.slice(0, 12)).toEqual([8, 10, 12, 15, 18, 22, 27, 33, 41, 51, 63, 64]);
+  });
+
+  it('does not grow below the limit while answers are slow', () => {
     const c = clock();
     const a = new Admission({ maxLimit: 10, minLimit: 2, targetMs: 25, windowMs: 100, now: c.now });
     for (let w = 0; w < 3; w++) congested(a, c, 50);
     // One more window lets the slow answers still in flight from the last one land.
     a.tryEnter();
     c.advance(100);
-    a.leave(1);
+    a.leave(40);
     const low = a.limit;
     expect(low).toBeLessThan(10);
     for (let w = 0; w < 5; w++) {
       a.tryEnter();
       c.advance(100);
-      a.leave(1);
+      a.leave(40);
     }
     expect(a.limit).toBe(low);
   });

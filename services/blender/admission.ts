@@ -11,8 +11,9 @@
 // every `windowMs` in which the limit was reached, when the admitted requests of the window took
 // `targetMs` or more on average, the limit shrinks to 3/4 (not below `minLimit`): the engine is
 // past the point where more concurrency buys throughput, only latency; when they were faster, it
-// grows by one (not above `maxLimit`). A window that never reached the limit leaves it alone:
-// slow answers at low concurrency are not overload. A fixed limit right for one machine and
+// grows by one (not above `maxLimit`). A window that never reached the limit and was fast grows it
+// back by a quarter (the overload is over); one that was slow leaves it alone: slow answers at low
+// concurrency are not overload. A fixed limit right for one machine and
 // data set is wrong for the next; this one finds the concurrency the engine can answer in time.
 //
 // Concurrency: one event loop; tryEnter/leave are synchronous counters.
@@ -93,6 +94,15 @@ export class Admission {
     if (this.windowPeak >= this.limitNow) {
       if (average >= this.targetMs) this.limitNow = Math.max(this.minLimit, Math.floor(this.limitNow * 0.75));
       else this.limitNow = Math.min(this.options.maxLimit, this.limitNow + 1);
+    } else if (average < this.targetMs && this.limitNow < this.options.maxLimit) {
+      // Below the limit and fast: the overload that shrank it is over. Grow back by a quarter a
+      // window (8 -> 64 in about a second); growing only in windows that reached the limit left a
+      // limit shrunk by an overload stuck low, and the next burst after a GC pause got 503s at
+      // half of peak.
+      this.limitNow = Math.min(
+        this.options.maxLimit,
+        this.limitNow + Math.max(1, Math.floor(this.limitNow / 4)),
+      );
     }
     this.windowStart = now;
     this.windowSumMs = 0;

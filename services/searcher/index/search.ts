@@ -143,11 +143,16 @@ class Query implements Visitor {
 
   visit(bw: BidwordRec): void {
     const o = bw.offer;
-    if (o === null || !this.admissible(o)) return;
+    if (o === null) return;
     const bid = bw.bidMicros;
     if (bid < 1) return;
     const mt = bw.matchType as RankedMatchType;
     const score = bid * o.qualityBp * MATCH_WEIGHT_PCT[mt];
+    // Below the threshold (a lower bound of the final k-th best score) this bidword can neither
+    // bring its offer into the top k nor be the best bidword of an offer that gets there, so the
+    // filters (a customer lookup, regions, negatives) are skipped. The threshold is -1 until k
+    // candidates exist, so the candidate count and text expansion are not affected.
+    if (score < this.threshold || !this.admissible(o)) return;
     if (o.slotInQuery === ADMISSIBLE) {
       o.slotInQuery = this.candidates.length;
       this.candidates.push(new Candidate(o, bw, mt, score));
