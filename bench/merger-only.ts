@@ -24,6 +24,7 @@ import { type SearcherRegistration, zkPaths } from '../core/zk-paths.js';
 import { connectZk } from '../core/zookeeper.js';
 import { publishPointer } from '../index-builder/publish.js';
 import { downServers, upServers } from '../infra/servers.js';
+import { BLENDER_FIELDS } from '../services/blender/blend.js';
 import { runLoad } from './http-load.js';
 import { cpuMsOf } from './proc-cpu.js';
 
@@ -185,25 +186,13 @@ async function main(): Promise<void> {
     }
     const n = Number(args.n);
     const words = ['hiking boots', 'waterproof boots', 'trekking shoes', 'leather boots', 'mens boots'];
-    const fields = [
-      'offerId',
-      'customerId',
-      'bidwordId',
-      'keyword',
-      'matchType',
-      'bidMicros',
-      'qualityBp',
-      'score',
-      'title',
-      'imageUrl',
-      'landingUrl',
-    ];
+    const fields = BLENDER_FIELDS; // what the blender asks for
     const bodies = words.map((q) => JSON.stringify({ query: q, n, fields }));
     const lines = [
       `Machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, Node ${process.version}, ${new Date().toISOString()}, load average ${loadavg()
         .map((l) => l.toFixed(1))
         .join(' ')}`,
-      `POST /merge n=${n} (11 fields), 2 canned searchers answering the top k of 100 realistic hits, closed loop c=${args.c}, ${Number(args.ms) / 1000} s`,
+      `POST /merge n=${n} (${fields.length} fields), 2 canned searchers answering the top k of 100 realistic hits, closed loop c=${args.c}, ${Number(args.ms) / 1000} s`,
       '',
       '| merger | req/s | p50 ms | p99 ms | errors | merger CPU us/merge |',
       '|---|---|---|---|---|---|',

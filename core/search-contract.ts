@@ -6,22 +6,34 @@ import { CategoryPath, Id, Region } from './model.js';
 export const MAX_QUERY_LENGTH = 200;
 export const MAX_K = 100;
 
-/** Every SearchHit field, in schema order (SearchHit is defined below; the list is checked there). */
-export const HIT_FIELDS = Object.freeze([
-  'offerId',
-  'customerId',
-  'bidwordId',
-  'keyword',
-  'matchType',
-  'bidMicros',
-  'qualityBp',
-  'score',
-  'title',
-  'category',
-  'imageUrl',
-  'landingUrl',
-] as const);
-export type HitField = (typeof HIT_FIELDS)[number];
+export const SearchHit = Type.Object(
+  {
+    offerId: Id,
+    customerId: Id,
+    /** The offer's best-scoring bidword (for text expansion: the offer's highest-bid bidword). */
+    bidwordId: Id,
+    keyword: Type.String(),
+    matchType: Type.Union([
+      Type.Literal('exact'),
+      Type.Literal('phrase'),
+      Type.Literal('broad'),
+      Type.Literal('text'),
+    ]),
+    bidMicros: Type.Integer({ minimum: 1 }),
+    qualityBp: Type.Integer({ minimum: 1, maximum: 10000 }),
+    score: Type.Integer({ minimum: 0 }),
+    title: Type.String(),
+    category: Type.String(),
+    imageUrl: Type.String(),
+    landingUrl: Type.String(),
+  },
+  { additionalProperties: false, $id: 'SearchHit' },
+);
+export type SearchHit = Static<typeof SearchHit>;
+
+/** Every SearchHit field, in schema order: what FieldFormatSort may select. */
+export const HIT_FIELDS = Object.freeze(Object.keys(SearchHit.properties) as (keyof SearchHit)[]);
+export type HitField = keyof SearchHit;
 
 export const HitFieldName = Type.Union(
   HIT_FIELDS.map((f) => Type.Literal(f)),
@@ -53,36 +65,6 @@ export const SearchRequest = Type.Object(
   { additionalProperties: false, $id: 'SearchRequest' },
 );
 export type SearchRequest = Static<typeof SearchRequest>;
-
-export const SearchHit = Type.Object(
-  {
-    offerId: Id,
-    customerId: Id,
-    /** The offer's best-scoring bidword (for text expansion: the offer's highest-bid bidword). */
-    bidwordId: Id,
-    keyword: Type.String(),
-    matchType: Type.Union([
-      Type.Literal('exact'),
-      Type.Literal('phrase'),
-      Type.Literal('broad'),
-      Type.Literal('text'),
-    ]),
-    bidMicros: Type.Integer({ minimum: 1 }),
-    qualityBp: Type.Integer({ minimum: 1, maximum: 10000 }),
-    score: Type.Integer({ minimum: 0 }),
-    title: Type.String(),
-    category: Type.String(),
-    imageUrl: Type.String(),
-    landingUrl: Type.String(),
-  },
-  { additionalProperties: false, $id: 'SearchHit' },
-);
-export type SearchHit = Static<typeof SearchHit>;
-
-// HIT_FIELDS must list SearchHit's properties in their order (FieldFormatSort relies on it).
-const schemaOrder = Object.keys(SearchHit.properties).join(',');
-if (schemaOrder !== HIT_FIELDS.join(','))
-  throw new Error(`HIT_FIELDS (${HIT_FIELDS.join(',')}) differs from SearchHit (${schemaOrder})`);
 
 export const SearchResponse = Type.Object(
   {

@@ -34,6 +34,13 @@ describe('Admission', () => {
     while (a.inFlight > 0) a.leave(ms);
   }
 
+  /** One window with a single request in flight, taking `ms`. */
+  function alone(a: Admission, c: ReturnType<typeof clock>, ms: number): void {
+    expect(a.tryEnter()).toBe(true);
+    c.advance(100);
+    a.leave(ms);
+  }
+
   it('shrinks the limit to 3/4 per congested window while requests are slower than the target, down to the floor', () => {
     const c = clock();
     const a = new Admission({ maxLimit: 64, minLimit: 4, targetMs: 25, windowMs: 100, now: c.now });
@@ -49,11 +56,8 @@ describe('Admission', () => {
   it('leaves the limit alone when slow answers come at low concurrency (not overload)', () => {
     const c = clock();
     const a = new Admission({ maxLimit: 64, minLimit: 4, targetMs: 25, windowMs: 100, now: c.now });
-    for (let w = 0; w < 10; w++) {
-      expect(a.tryEnter()).toBe(true);
-      c.advance(100);
-      a.leave(200); // a GC pause, a busy neighbour: slow, but 1 in flight of 64
-    }
+    // A GC pause, a busy neighbour: slow, but 1 in flight of 64.
+    for (let w = 0; w < 10; w++) alone(a, c, 200);
     expect(a.limit).toBe(64);
     expect(a.refused).toBe(0);
   });
@@ -82,13 +86,11 @@ describe('Admission', () => {
     expect(a.limit).toBe(8);
     const seen: number[] = [];
     for (let w = 0; w < 12; w++) {
-      a.tryEnter();
-      c.advance(100);
-      a.leave(1);
+      alone(a, c, 1);
       seen.push(a.limit);
     }
     // The first window still averages the slow answers of the last congested one.
-    expect(seen.slice(0, 12)).toEqual([8, 10, 12, 15, 18, 22, 27, 33, 41, 51, 63, 64]);
+    expect(seen).toEqual([8, 10, 12, 15, 18, 22, 27, 33, 41, 51, 63, 64]);
   });
 
   it('does not grow below the limit while answers are slow', () => {
@@ -96,16 +98,10 @@ describe('Admission', () => {
     const a = new Admission({ maxLimit: 10, minLimit: 2, targetMs: 25, windowMs: 100, now: c.now });
     for (let w = 0; w < 3; w++) congested(a, c, 50);
     // One more window lets the slow answers still in flight from the last one land.
-    a.tryEnter();
-    c.advance(100);
-    a.leave(40);
+    alone(a, c, 40);
     const low = a.limit;
     expect(low).toBeLessThan(10);
-    for (let w = 0; w < 5; w++) {
-      a.tryEnter();
-      c.advance(100);
-      a.leave(40);
-    }
+    for (let w = 0; w < 5; w++) alone(a, c, 40);
     expect(a.limit).toBe(low);
   });
 });

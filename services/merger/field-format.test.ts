@@ -27,9 +27,10 @@ describe('FieldFormatSort', () => {
 
   it('copies a hit of the lines form through as the searcher wrote it', () => {
     const h = hit('o1', 'A', 42);
-    const json = JSON.stringify({ offerId: 'o1', score: 42 });
+    // The title is in the JSON only, not in the ranking keys: only a copy can write it.
+    const json = JSON.stringify({ offerId: 'o1', title: 'Red "boots"\t50% off' });
     const [line] = parseHitLines(`{"column":0}\n${hitLine(h, json)}`).hits;
-    expect(hitJson(line!, ['offerId', 'score'])).toBe(json);
+    expect(hitJson(line!, ['offerId', 'title'])).toBe(json);
   });
 
   it('writes the whole answer as MergeResponse describes it', () => {
