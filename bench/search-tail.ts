@@ -5,8 +5,11 @@
 // <= 5 ms at k = 100 over 500k-offer columns; no query holds the event loop for more than 5 ms.
 //
 //   npm run build && node dist/bench/search-tail.js --version-dir DIR --query-log queries.jsonl
-//        [--column 0] [--queries 20000] [--rounds 2]
+//        [--column 0] [--queries 20000] [--rounds 2] [--budget-compare]
 // The first round warms the JIT and is not counted. Timings are wall-clock per call.
+// --budget-compare measures again, in the same process, after every offline customer of the
+// version is made offline for budget (billing's upsert with offlineReason budget, applied as a
+// change): the cost of matching their ads aside (SearchResponse.lostToBudget) next to without.
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -20,6 +23,7 @@ const { values: args } = parseArgs({
     column: { type: 'string', default: '0' },
     queries: { type: 'string', default: '20000' },
     rounds: { type: 'string', default: '2' },
+    'budget-compare': { type: 'boolean', default: false },
   },
 });
 if (args['version-dir'] === undefined || args['query-log'] === undefined)
@@ -42,24 +46,55 @@ for (const line of readFileSync(args['query-log'], 'utf8').split('\n')) {
 }
 
 const rounds = Math.max(2, Number(args.rounds));
-for (const k of [11, 100]) {
-  let times: { ms: number; req: Omit<SearchRequest, 'k'> }[] = [];
-  for (let round = 0; round < rounds; round++) {
-    times = [];
-    for (const req of queries) {
-      const started = performance.now();
-      index.searchJson({ ...req, k });
-      times.push({ ms: performance.now() - started, req });
+
+function measure(label: string): void {
+  for (const k of [11, 100]) {
+    let times: { ms: number; req: Omit<SearchRequest, 'k'> }[] = [];
+    let withLost = 0;
+    let lostAds = 0;
+    for (let round = 0; round < rounds; round++) {
+      times = [];
+      withLost = 0;
+      lostAds = 0;
+      for (const req of queries) {
+        const started = performance.now();
+        const { lostJson } = index.searchJson({ ...req, k });
+        times.push({ ms: performance.now() - started, req });
+        if (lostJson !== '') {
+          withLost++;
+          lostAds += (JSON.parse(lostJson) as unknown[]).length;
+        }
+      }
     }
+    const total = times.reduce((sum, t) => sum + t.ms, 0);
+    times.sort((a, b) => a.ms - b.ms);
+    const at = (p: number) => times[Math.min(times.length - 1, Math.floor(times.length * p))]!.ms.toFixed(3);
+    const over5 = times.filter((t) => t.ms > 5).length;
+    console.log(
+      `${label} k=${k}: ${times.length} queries, mean ${((total / times.length) * 1000).toFixed(1)} us, p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, p99.9 ${at(0.999)} ms, max ${times.at(-1)!.ms.toFixed(3)} ms, over 5 ms: ${over5}; ${withLost} answers with ${lostAds} ads lost to budget`,
+    );
+    for (const t of times.slice(-5).reverse())
+      console.log(`   ${t.ms.toFixed(2)} ms  ${JSON.stringify(t.req)}`);
   }
-  times.sort((a, b) => a.ms - b.ms);
-  const at = (p: number) => times[Math.min(times.length - 1, Math.floor(times.length * p))]!.ms.toFixed(3);
-  const over5 = times.filter((t) => t.ms > 5).length;
-  console.log(
-    `k=${k}: ${times.length} queries, p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, p99.9 ${at(0.999)} ms, max ${times.at(-1)!.ms.toFixed(3)} ms, over 5 ms: ${over5}`,
-  );
-  for (const t of times.slice(-5).reverse())
-    console.log(`   ${t.ms.toFixed(2)} ms  ${JSON.stringify(t.req)}`);
+}
+
+measure(args['budget-compare'] ? 'as built:' : '');
+if (args['budget-compare']) {
+  let id = index.appliedId;
+  let made = 0;
+  for (const c of index.dump().customers) {
+    if (c.status !== 'offline') continue;
+    index.apply({
+      id: ++id,
+      acceptedAt: new Date().toISOString(),
+      entity: 'customer',
+      op: 'upsert',
+      data: { ...c, offlineReason: 'budget' },
+    });
+    made++;
+  }
+  console.log(`${made} offline customers made offline for budget`);
+  measure('offline for budget:');
 }
 console.log(
   `column ${args.column}: ${stats.offers} offers, ${stats.bidwords} bidwords, loaded in ${(loadMs / 1000).toFixed(1)} s; ` +

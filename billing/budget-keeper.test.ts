@@ -83,7 +83,9 @@ describe('budget keeper', () => {
     apply([click('k2', 1_000_000)]);
     k.evaluate(['c1']);
     await k.settled();
-    expect(d.sent).toEqual([{ entity: 'customer', op: 'upsert', data: { ...acme, status: 'offline' } }]);
+    expect(d.sent).toEqual([
+      { entity: 'customer', op: 'upsert', data: { ...acme, status: 'offline', offlineReason: 'budget' } },
+    ]);
     expect(ledger.hold('c1')).toMatchObject({ day: '2026-11-22', messageId: 100 });
   });
 
@@ -159,7 +161,12 @@ describe('budget keeper', () => {
     apply([entity({ ...acme, name: 'Acme Ltd' }, 101)]);
     k.evaluate(['c1']);
     await k.settled();
-    expect(d.sent.at(-1)?.data).toEqual({ ...acme, name: 'Acme Ltd', status: 'offline' });
+    expect(d.sent.at(-1)?.data).toEqual({
+      ...acme,
+      name: 'Acme Ltd',
+      status: 'offline',
+      offlineReason: 'budget',
+    });
     expect(ledger.hold('c1')?.messageId).toBe(101);
   });
 

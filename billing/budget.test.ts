@@ -23,7 +23,7 @@ describe('daily budget transitions', () => {
       decideBudget({ entity: customer(), entityMessageId: 5, hold: undefined, spentTodayMicros: 10_000_000 }),
     ).toEqual({
       kind: 'offline',
-      customer: customer({ status: 'offline' }),
+      customer: customer({ status: 'offline', offlineReason: 'budget' }),
     }));
 
   it('a budget of 0 means no daily limit', () =>
@@ -61,7 +61,7 @@ describe('daily budget transitions', () => {
   it('comes back online on the next day (spend of the new day is under budget)', () =>
     expect(
       decideBudget({
-        entity: customer({ status: 'offline' }),
+        entity: customer({ status: 'offline', offlineReason: 'budget' }),
         entityMessageId: 7,
         hold: { day: '2026-11-22', messageId: 7, sinceMs: 0 },
         spentTodayMicros: 0,
@@ -99,7 +99,8 @@ describe('daily budget transitions', () => {
     ).toEqual({ kind: 'release' }));
 
   it("a BP change that only raises the budget on billing's own offline entity keeps the hold (a raise, not a pause)", () => {
-    const sent = customer({ status: 'offline' });
+    // The BP's copy of billing's entity may leave the offline reason out.
+    const sent = customer({ status: 'offline', offlineReason: 'budget' });
     expect(
       decideBudget({
         entity: customer({ status: 'offline', dailyBudgetMicros: 50_000_000 }),
@@ -147,7 +148,10 @@ describe('daily budget transitions', () => {
         hold: undefined,
         spentTodayMicros: 10_000_000,
       }),
-    ).toEqual({ kind: 'offline', customer: customer({ name: 'Acme 2', status: 'offline' }) }));
+    ).toEqual({
+      kind: 'offline',
+      customer: customer({ name: 'Acme 2', status: 'offline', offlineReason: 'budget' }),
+    }));
 
   it('re-sends a pending offline (not acknowledged before a crash) while over budget', () =>
     expect(

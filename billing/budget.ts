@@ -39,6 +39,17 @@ export type BudgetAction =
   /** Keep the hold, now as of this BP change (a new budget on billing's own entity); decide again. */
   | { kind: 'adopt'; messageId: number };
 
+/** Billing's offline entity: the customer as it is, offline, with the reason `budget`. */
+export function budgetOffline(c: Customer): Customer {
+  return { ...c, status: 'offline', offlineReason: 'budget' };
+}
+
+/** Billing's online entity: the customer as it is, online, without an offline reason. */
+export function budgetOnline(c: Customer): Customer {
+  const { offlineReason: _, ...rest } = c;
+  return { ...rest, status: 'online' };
+}
+
 export function overBudget(c: Customer, spentMicros: number): boolean {
   return c.dailyBudgetMicros > 0 && spentMicros >= c.dailyBudgetMicros;
 }
@@ -49,8 +60,8 @@ export function decideBudget(v: BudgetView): BudgetAction {
   if (v.hold !== undefined) {
     if (v.hold.messageId === null) {
       return overBudget(c, v.spentTodayMicros)
-        ? { kind: 'offline', customer: { ...c, status: 'offline' } }
-        : { kind: 'online', customer: { ...c, status: 'online' } };
+        ? { kind: 'offline', customer: budgetOffline(c) }
+        : { kind: 'online', customer: budgetOnline(c) };
     }
     if (v.entityMessageId > v.hold.messageId)
       return v.hold.sent !== undefined && onlyBudgetChanged(v.hold.sent, c)
@@ -58,18 +69,19 @@ export function decideBudget(v: BudgetView): BudgetAction {
         : { kind: 'release' };
     return overBudget(c, v.spentTodayMicros)
       ? { kind: 'none' }
-      : { kind: 'online', customer: { ...c, status: 'online' } };
+      : { kind: 'online', customer: budgetOnline(c) };
   }
   if (c.status === 'online' && overBudget(c, v.spentTodayMicros))
-    return { kind: 'offline', customer: { ...c, status: 'offline' } };
+    return { kind: 'offline', customer: budgetOffline(c) };
   return { kind: 'none' };
 }
 
 /** True when `now` is `sent` (billing's offline entity) with another daily budget and nothing else changed. */
 export function onlyBudgetChanged(sent: Customer, now: Customer): boolean {
   if (now.dailyBudgetMicros === sent.dailyBudgetMicros) return false;
-  const a = { ...sent, dailyBudgetMicros: 0 };
-  const b = { ...now, dailyBudgetMicros: 0 };
+  // The BP may copy billing's entity with or without its offline reason.
+  const a: Customer = { ...sent, dailyBudgetMicros: 0, offlineReason: 'budget' };
+  const b: Customer = { ...now, dailyBudgetMicros: 0, offlineReason: 'budget' };
   return canonical(a) === canonical(b);
 }
 

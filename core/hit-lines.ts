@@ -4,7 +4,8 @@
 // In this form it reads those five keys from the front of each line and never parses, builds or
 // serializes the display fields (title, URLs, keyword), which the JSON form made it do twice.
 //
-//   line 1        the envelope as JSON: {"column":..,"replica":..,"version":..,"appliedId":..,"tookUs":..}
+//   line 1        the envelope as JSON: {"column":..,"replica":..,"version":..,"appliedId":..,
+//                 "lostToBudget":[..] (only when there are ads lost to budget),"tookUs":..}
 //   each next     <score> <qualityBp> <matchType> <offerId> <customerId> TAB <the hit as JSON>
 //   line ends     "\n" after every line, the last one included
 //
@@ -15,7 +16,7 @@
 //
 // Both sides use this module: the searcher writes with hitLine(), the merger reads with
 // parseHitLines(). Pure functions.
-import type { SearchHit, SearchResponse } from './search-contract.js';
+import type { LostAd, SearchHit, SearchResponse } from './search-contract.js';
 
 /** Content type of an answer in the lines form. */
 export const HIT_LINES_TYPE = 'application/vnd.imatch.hit-lines';
@@ -54,6 +55,23 @@ function safeInt(text: string, what: string): number {
   return n;
 }
 
+const LOST_MATCH_TYPES: ReadonlySet<string> = new Set(['exact', 'phrase', 'broad']);
+
+/** Whether a searcher's `lostToBudget` (either form) is a list of well-formed LostAd entries. */
+export function isLostAdList(x: unknown): x is LostAd[] {
+  if (!Array.isArray(x)) return false;
+  for (const a of x as Partial<LostAd>[]) {
+    if (a === null || typeof a !== 'object') return false;
+    if (typeof a.offerId !== 'string' || !ID.test(a.offerId)) return false;
+    if (typeof a.customerId !== 'string' || !ID.test(a.customerId)) return false;
+    if (typeof a.bidwordId !== 'string' || !ID.test(a.bidwordId)) return false;
+    if (typeof a.matchType !== 'string' || !LOST_MATCH_TYPES.has(a.matchType)) return false;
+    if (!Number.isSafeInteger(a.score) || (a.score as number) < 0) return false;
+    if (!Number.isSafeInteger(a.qualityBp) || (a.qualityBp as number) < 1) return false;
+  }
+  return true;
+}
+
 /** Reads a whole answer; throws HitLinesError when any line is malformed. */
 export function parseHitLines(text: string): { envelope: HitLinesEnvelope; hits: HitLine[] } {
   const first = text.indexOf('\n');
@@ -66,6 +84,8 @@ export function parseHitLines(text: string): { envelope: HitLinesEnvelope; hits:
   }
   if (envelope === null || typeof envelope !== 'object' || !Number.isSafeInteger(envelope.column))
     throw new HitLinesError('envelope has no column');
+  if (envelope.lostToBudget !== undefined && !isLostAdList(envelope.lostToBudget))
+    throw new HitLinesError('envelope has a malformed lostToBudget');
   const hits: HitLine[] = [];
   let at = first + 1;
   while (at < text.length) {

@@ -17,7 +17,7 @@
 //   504  no column answered and every failure was the deadline (IM_ERR_UPSTREAM_TIMEOUT).
 import { type Static, Type } from '@sinclair/typebox';
 import { CategoryPath, Region } from './model.js';
-import { HIT_FIELDS, HitFieldName, MAX_QUERY_LENGTH, SearchHit } from './search-contract.js';
+import { HIT_FIELDS, HitFieldName, LostAd, MAX_QUERY_LENGTH, SearchHit } from './search-contract.js';
 
 export { HIT_FIELDS, type HitField, HitFieldName } from './search-contract.js';
 
@@ -58,10 +58,23 @@ export const Coverage = Type.Object(
 );
 export type Coverage = Static<typeof Coverage>;
 
+/**
+ * An ad lost to budget (core/search-contract.ts LostAd) that would have been in this answer:
+ * the columns' lost ads ranked with the hits (P4PNormalSort) and CDistinct applied to the union,
+ * as if their customers were online; `position` is its 1-based place in that ranking (<= n).
+ */
+export const MergeLostAd = Type.Object(
+  { ...LostAd.properties, position: Type.Integer({ minimum: 1 }) },
+  { additionalProperties: false },
+);
+export type MergeLostAd = Static<typeof MergeLostAd>;
+
 export const MergeResponse = Type.Object(
   {
     /** Best first (score desc, quality desc, offer id asc), at most `n`, at most k per customer. */
     hits: Type.Array(MergeHit),
+    /** Ads lost to budget that would have been in the answer (see MergeLostAd); absent when none. */
+    lostToBudget: Type.Optional(Type.Array(MergeLostAd, { maxItems: MAX_MERGE_N })),
     coverage: Coverage,
     /** True when coverage.answered < coverage.columns. */
     degraded: Type.Boolean(),

@@ -43,10 +43,24 @@ export const Customer = Type.Object(
     status: literals(CUSTOMER_STATUSES, 'Customer status'),
     dailyBudgetMicros: Micros,
     regions: Type.Optional(Type.Array(Region, { minItems: 1, maxItems: 250 })),
+    /**
+     * Why an offline customer is offline: `budget` when billing took it offline because its daily
+     * budget was spent (billing sets it, and a change from the BP, which never carries it, ends
+     * it). Searchers keep matching such a customer's ads aside to count the impressions it lost to
+     * its budget (SearchResponse.lostToBudget); it means nothing on an online customer.
+     */
+    offlineReason: Type.Optional(
+      Type.Literal('budget', { description: 'Set by billing: offline because the daily budget is spent' }),
+    ),
   },
   { additionalProperties: false, $id: 'Customer' },
 );
 export type Customer = Static<typeof Customer>;
+
+/** Offline because billing found its daily budget spent (not the BP's own pause). */
+export function offlineForBudget(c: Customer): boolean {
+  return c.status === 'offline' && c.offlineReason === 'budget';
+}
 
 export const Offer = Type.Object(
   {

@@ -82,6 +82,24 @@ export const PvRecord = Type.Object(
      */
     nextScore: Type.Optional(Type.Integer({ minimum: 0 })),
     ads: Type.Array(PvAd),
+    /**
+     * Ads of customers offline for their budget that would have been among the `n` shown had
+     * their customers been online (core/merge-contract.ts MergeLostAd, positions <= n); absent
+     * when none. The reports service counts them as impressions lost to budget.
+     */
+    lostToBudget: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            position: Type.Integer({ minimum: 1 }),
+            offerId: Type.String(),
+            customerId: Type.String(),
+            bidwordId: Type.String(),
+          },
+          { additionalProperties: false },
+        ),
+      ),
+    ),
     /** Time the blender spent on the request (ms). */
     tookMs: Type.Number({ minimum: 0 }),
   },

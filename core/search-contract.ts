@@ -66,6 +66,26 @@ export const SearchRequest = Type.Object(
 );
 export type SearchRequest = Static<typeof SearchRequest>;
 
+/**
+ * An ad of a customer offline for its budget that would have been among the column's top k
+ * bidword hits had the customer been online (text expansion hits are not counted, and never
+ * displace bidword hits). Matched and filtered exactly like a hit, the customer's status aside;
+ * the searcher decides only for bidwords scoring at least the top-k threshold, so counting them
+ * costs nothing on queries without such ads.
+ */
+export const LostAd = Type.Object(
+  {
+    offerId: Id,
+    customerId: Id,
+    bidwordId: Id,
+    matchType: Type.Union([Type.Literal('exact'), Type.Literal('phrase'), Type.Literal('broad')]),
+    qualityBp: Type.Integer({ minimum: 1, maximum: 10000 }),
+    score: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type LostAd = Static<typeof LostAd>;
+
 export const SearchResponse = Type.Object(
   {
     column: Type.Integer({ minimum: 0 }),
@@ -75,6 +95,8 @@ export const SearchResponse = Type.Object(
     /** Last change-message id applied to the live index (0 when none). */
     appliedId: Type.Integer({ minimum: 0 }),
     hits: Type.Array(SearchHit),
+    /** Ads lost to budget (see LostAd), compareRanked order; absent when none. */
+    lostToBudget: Type.Optional(Type.Array(LostAd, { maxItems: MAX_K })),
     tookUs: Type.Integer({ minimum: 0 }),
   },
   { additionalProperties: false, $id: 'SearchResponse' },

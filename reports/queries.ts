@@ -12,7 +12,7 @@
 // Concurrency: each query runs on its own reader connection; independent queries run together.
 import { CLICK_REASONS } from '../core/click-records.js';
 import type { ReportStore, Row } from './store.js';
-import { dayBoundsMs, dayOf } from './time.js';
+import { dayBoundsMs } from './time.js';
 
 export const REJECT_REASONS = CLICK_REASONS.filter((r) => r !== 'ok');
 
@@ -43,7 +43,7 @@ export interface CustomerDayReport extends Figures {
   refundedClicks: number;
   /** Time the customer spent offline for budget on the day (ms); see lostToBudget. */
   offlineForBudgetMs: number;
-  /** Estimated impressions its ads would have had while offline for budget; see lostToBudget. */
+  /** Impressions its ads would have had while it was offline for budget (counted); see lostToBudget. */
   impressionsLostToBudget: number;
 }
 
@@ -150,19 +150,22 @@ export async function customerDay(
   };
 }
 
-const DAY_MS = 86_400_000;
+/** Lost ads (budget_losses and its rollup) with only `cols` (plus losses), as impressionsOf. */
+function lossesOf(cols: string, where: string): string {
+  const sel = cols === '' ? '' : `${cols}, `;
+  const group = cols === '' ? '' : ' GROUP BY ALL';
+  return `(SELECT ${sel}count(*) AS losses FROM budget_losses WHERE ${where}${group}
+           UNION ALL
+           SELECT ${sel}sum(losses) AS losses FROM rollup_budget_losses WHERE ${where}${group})`;
+}
 
 /**
- * Impressions lost to budget, estimated without touching the query path. An offline customer's
- * ads are not retrieved, so nothing records the queries they would have matched; instead:
- *   - the customer's status over time comes from its upserts on the changes topic
- *     (customer_changes); an offline interval lasts until its next change (or now);
- *   - an offline interval is "for budget" when the customer's cost that day, from the clicks
- *     before the interval began, had reached its dailyBudgetMicros (> 0): billing's own rule
- *     (a BP pause is not counted; refunds that came later are counted as if known then);
- *   - the customer's share of impressions per page view over the 24 hours before the interval,
- *     times the page views during the interval (within the day), is the estimate.
- * Reads the raw tables: for days past the retention both figures are 0.
+ * Impressions lost to budget, counted: every page view records the ads of customers offline for
+ * their budget that would have been among its shown ads (PvRecord.lostToBudget, decided by the
+ * searchers and the merger as if those customers were online), and budget_losses keeps them.
+ * The time offline for budget comes from the customer's upserts on the changes topic
+ * (customer_changes): billing sends `status: offline` with `offlineReason: budget`, and the
+ * interval lasts until the customer's next change (or now).
  */
 export async function lostToBudget(
   store: ReportStore,
@@ -172,40 +175,27 @@ export async function lostToBudget(
   nowMs = Date.now(),
 ): Promise<{ offlineForBudgetMs: number; impressionsLostToBudget: number }> {
   const { startMs, endMs } = dayBoundsMs(day, timeZone);
-  const changes = await store.query(
-    `SELECT at_ms, status, daily_budget_micros FROM customer_changes
-      WHERE customer_id = $1 AND at_ms < $2 ORDER BY message_id`,
-    [customerId, endMs],
-  );
+  const [changes, losses] = await Promise.all([
+    store.query(
+      `SELECT at_ms, for_budget FROM customer_changes
+        WHERE customer_id = $1 AND at_ms < $2 ORDER BY message_id`,
+      [customerId, endMs],
+    ),
+    store.query(`SELECT sum(losses) AS losses FROM ${lossesOf('', 'day = $1 AND customer_id = $2')}`, [
+      day,
+      customerId,
+    ]),
+  ]);
   let offlineMs = 0;
-  let lost = 0;
   for (let i = 0; i < changes.length; i++) {
-    const ch = changes[i]!;
-    if (ch.status !== 'offline') continue;
-    const from = n(ch.at_ms);
-    const until = i + 1 < changes.length ? n(changes[i + 1]!.at_ms) : Math.min(nowMs, endMs);
+    if (changes[i]!.for_budget !== true) continue;
+    const from = n(changes[i]!.at_ms);
+    const until = i + 1 < changes.length ? n(changes[i + 1]!.at_ms) : endMs;
     const a = Math.max(from, startMs);
     const b = Math.min(until, endMs, nowMs);
-    const budget = n(ch.daily_budget_micros);
-    if (b <= a || budget <= 0) continue;
-    const [spent, before, during] = await Promise.all([
-      store.query(
-        `SELECT sum(cost_micros) AS cost FROM click_cost WHERE customer_id = $1 AND day = $2 AND time_ms <= $3`,
-        [customerId, dayOf(from, timeZone), from],
-      ),
-      store.query(
-        `SELECT (SELECT count(*) FROM ad_impressions WHERE customer_id = $1 AND time_ms >= $2 AND time_ms < $3) AS imp,
-                (SELECT count(*) FROM page_views WHERE time_ms >= $2 AND time_ms < $3) AS pv`,
-        [customerId, from - DAY_MS, from],
-      ),
-      store.query(`SELECT count(*) AS pv FROM page_views WHERE time_ms >= $1 AND time_ms < $2`, [a, b]),
-    ]);
-    if (n(spent[0]?.cost) < budget) continue;
-    offlineMs += b - a;
-    const pvBefore = n(before[0]?.pv);
-    if (pvBefore > 0) lost += (n(before[0]?.imp) / pvBefore) * n(during[0]?.pv);
+    if (b > a) offlineMs += b - a;
   }
-  return { offlineForBudgetMs: offlineMs, impressionsLostToBudget: Math.round(lost) };
+  return { offlineForBudgetMs: offlineMs, impressionsLostToBudget: n(losses[0]?.losses) };
 }
 
 export interface CustomerDayRow extends Figures {

@@ -38,6 +38,46 @@ describe('report rows from Kafka records', () => {
     ]);
   });
 
+  it("turns a page view's ads lost to budget into one row each (the first of a position)", () => {
+    const rows = emptyRows();
+    const record = pv('p1', T0, [{ customerId: 'c1', priceMicros: 5 }], 'red shoes', [
+      { customerId: 'c7', position: 1 },
+      { customerId: 'c8', position: 3 },
+      { customerId: 'c9', position: 3 },
+    ]);
+    expect(addRecord('pv', buf(record), 'UTC', rows)).toBe(true);
+    expect(rows.budgetLosses).toEqual([
+      {
+        pvId: 'p1',
+        position: 1,
+        timeMs: T0,
+        day: '2026-11-20',
+        hour: 10,
+        customerId: 'c7',
+        offerId: 'o-c7',
+        bidwordId: 'b-c7',
+        query: 'red shoes',
+        region: 'DE',
+      },
+      {
+        pvId: 'p1',
+        position: 3,
+        timeMs: T0,
+        day: '2026-11-20',
+        hour: 10,
+        customerId: 'c8',
+        offerId: 'o-c8',
+        bidwordId: 'b-c8',
+        query: 'red shoes',
+        region: 'DE',
+      },
+    ]);
+    // Without lost ads, none.
+    const plain = emptyRows();
+    addRecord('pv', buf(pv('p2', T0, [{ customerId: 'c1', priceMicros: 5 }])), 'UTC', plain);
+    expect(plain.budgetLosses).toEqual([]);
+  });
+
   it('keeps the first ad of a position that a page view repeats', () => {
     const rows = emptyRows();
     const record = pv('p1', T0, [
@@ -80,6 +120,9 @@ describe('report rows from Kafka records', () => {
     const rows = emptyRows();
     expect(addRecord('changes', buf(customerChange(7, 'c1', 'offline', 500, T0)), 'UTC', rows)).toBe(true);
     expect(
+      addRecord('changes', buf(customerChange(10, 'c2', 'offline', 500, T0, 'budget')), 'UTC', rows),
+    ).toBe(true);
+    expect(
       addRecord(
         'changes',
         buf({
@@ -102,8 +145,23 @@ describe('report rows from Kafka records', () => {
       ),
     ).toBe(true);
     expect(rows.customerChanges).toEqual([
-      { messageId: 7, customerId: 'c1', atMs: T0, status: 'offline', dailyBudgetMicros: 500 },
-      { messageId: 8, customerId: 'c1', atMs: T0, status: 'deleted', dailyBudgetMicros: 0 },
+      {
+        messageId: 7,
+        customerId: 'c1',
+        atMs: T0,
+        status: 'offline',
+        dailyBudgetMicros: 500,
+        forBudget: false,
+      },
+      {
+        messageId: 10,
+        customerId: 'c2',
+        atMs: T0,
+        status: 'offline',
+        dailyBudgetMicros: 500,
+        forBudget: true,
+      },
+      { messageId: 8, customerId: 'c1', atMs: T0, status: 'deleted', dailyBudgetMicros: 0, forBudget: false },
     ]);
     expect(
       addRecord(

@@ -74,6 +74,23 @@ export interface RefundRow {
   createdAtMs: number;
 }
 
+/**
+ * An ad lost to budget (PvRecord.lostToBudget): one that would have been shown at `position` of
+ * the page view had its customer not been offline for its budget.
+ */
+export interface BudgetLossRow {
+  pvId: string;
+  position: number;
+  timeMs: number;
+  day: string;
+  hour: number;
+  customerId: string;
+  offerId: string;
+  bidwordId: string;
+  query: string;
+  region: string;
+}
+
 /** A customer's status as of a change message (for the time it spent offline for budget). */
 export interface CustomerChangeRow {
   messageId: number;
@@ -82,11 +99,15 @@ export interface CustomerChangeRow {
   /** The entity's status, or `deleted`. */
   status: string;
   dailyBudgetMicros: number;
+  /** Offline because billing found its budget spent (offlineReason `budget`). */
+  forBudget: boolean;
 }
 
 /** Rows of one batch, per table, in record order. */
 export interface Rows {
   pageViews: PageViewRow[];
+  /** Lost ads of the batch's page views (stored only with a page view stored for the first time). */
+  budgetLosses: BudgetLossRow[];
   decisions: DecisionRow[];
   settlements: SettlementRow[];
   refunds: RefundRow[];
@@ -94,12 +115,20 @@ export interface Rows {
 }
 
 export function emptyRows(): Rows {
-  return { pageViews: [], decisions: [], settlements: [], refunds: [], customerChanges: [] };
+  return {
+    pageViews: [],
+    budgetLosses: [],
+    decisions: [],
+    settlements: [],
+    refunds: [],
+    customerChanges: [],
+  };
 }
 
 export function rowCount(r: Rows): number {
   return (
     r.pageViews.length +
+    r.budgetLosses.length +
     r.decisions.length +
     r.settlements.length +
     r.refunds.length +
@@ -134,16 +163,32 @@ export function addRecord(kind: TopicKind, value: Buffer | null, timeZone: strin
     case 'pv': {
       if (!validPv(v)) return false;
       const { day, hour } = dayHourOf(v.timeMs, timeZone);
+      const query = v.query.normalized;
+      const region = v.region ?? '';
       into.pageViews.push({
         pvId: v.pvId,
         timeMs: v.timeMs,
         day,
         hour,
-        query: v.query.normalized,
-        region: v.region ?? '',
+        query,
+        region,
         ads: v.ads.length,
         body: uniquePositions(v.ads) ? text : JSON.stringify({ ...v, ads: firstPerPosition(v.ads) }),
       });
+      if (v.lostToBudget !== undefined)
+        for (const l of firstPerPosition(v.lostToBudget))
+          into.budgetLosses.push({
+            pvId: v.pvId,
+            position: l.position,
+            timeMs: v.timeMs,
+            day,
+            hour,
+            customerId: l.customerId,
+            offerId: l.offerId,
+            bidwordId: l.bidwordId,
+            query,
+            region,
+          });
       return true;
     }
     case 'clicks': {
@@ -206,7 +251,7 @@ function addCustomerChange(v: unknown, into: Rows): boolean {
     op?: unknown;
     id?: unknown;
     acceptedAt?: unknown;
-    data?: { id?: unknown; status?: unknown; dailyBudgetMicros?: unknown };
+    data?: { id?: unknown; status?: unknown; dailyBudgetMicros?: unknown; offlineReason?: unknown };
   };
   if (m === null || typeof m !== 'object' || m.entity !== 'customer') return true;
   const atMs = typeof m.acceptedAt === 'string' ? Date.parse(m.acceptedAt) : Number.NaN;
@@ -220,6 +265,7 @@ function addCustomerChange(v: unknown, into: Rows): boolean {
     atMs,
     status: deleted ? 'deleted' : (m.data.status as string),
     dailyBudgetMicros: deleted ? 0 : (m.data.dailyBudgetMicros as number),
+    forBudget: !deleted && m.data.status === 'offline' && m.data.offlineReason === 'budget',
   });
   return true;
 }

@@ -1,6 +1,8 @@
 // The analytics database's tables and views (DuckDB). Raw events, kept for --retention-days:
 //   page_views       one row per answered ad request (deduplicated by pv id: no key, see store.ts)
 //   ad_impressions   one row per shown ad (written with its page view, so deduplicated with it)
+//   budget_losses    one row per ad lost to budget (PvRecord.lostToBudget: an ad of a customer
+//                    offline for its budget that would have been shown), written with its page view
 //   click_decisions  one row per click-filter decision (deduplicated by decision id)
 // Money, kept for ever (small: one row per billable click or refund, like billing's ledger):
 //   settlements      one row per charged click id (the first settlement record wins, as in billing)
@@ -10,7 +12,8 @@
 //   keyword and match type of every settled click of a rolled-up day, so search-term cost stays
 //   exact after the raw impressions are gone)
 // Customer status over time (customer_changes: every customer upsert or delete of the changes topic,
-// by message id), for the time spent offline for budget.
+// by message id; for_budget: offline with billing's reason `budget`), for the time spent offline
+// for budget. rollup_budget_losses holds the lost ads of rolled-up days by hour.
 // Bookkeeping: positions (next Kafka offset per topic partition, written in the same transaction
 // as the rows), meta (the database id).
 //
@@ -50,6 +53,14 @@ export const DDL: readonly string[] = [
      created_at_ms BIGINT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS customer_changes (message_id BIGINT PRIMARY KEY, customer_id VARCHAR NOT NULL,
      at_ms BIGINT NOT NULL, status VARCHAR NOT NULL, daily_budget_micros BIGINT NOT NULL)`,
+  // Added after the first release: a database made before it gains the column (false for its rows).
+  `ALTER TABLE customer_changes ADD COLUMN IF NOT EXISTS for_budget BOOLEAN DEFAULT false`,
+  `CREATE TABLE IF NOT EXISTS budget_losses (pv_id VARCHAR NOT NULL, position SMALLINT NOT NULL,
+     time_ms BIGINT NOT NULL, day VARCHAR NOT NULL, hour SMALLINT NOT NULL, customer_id VARCHAR NOT NULL,
+     offer_id VARCHAR NOT NULL, bidword_id VARCHAR NOT NULL, query VARCHAR NOT NULL, region VARCHAR NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS rollup_budget_losses (day VARCHAR NOT NULL, hour SMALLINT NOT NULL,
+     customer_id VARCHAR NOT NULL, offer_id VARCHAR NOT NULL, bidword_id VARCHAR NOT NULL,
+     region VARCHAR NOT NULL, losses BIGINT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS rollup_page_views (day VARCHAR NOT NULL, hour SMALLINT NOT NULL,
      region VARCHAR NOT NULL, page_views BIGINT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS rollup_impressions (day VARCHAR NOT NULL, hour SMALLINT NOT NULL,
@@ -105,4 +116,5 @@ export const STAGING_DDL: readonly string[] = [
   `CREATE TEMP TABLE IF NOT EXISTS stage_settlements AS SELECT * FROM settlements LIMIT 0`,
   `CREATE TEMP TABLE IF NOT EXISTS stage_refunds AS SELECT * FROM refunds LIMIT 0`,
   `CREATE TEMP TABLE IF NOT EXISTS stage_customer_changes AS SELECT * FROM customer_changes LIMIT 0`,
+  `CREATE TEMP TABLE IF NOT EXISTS stage_budget_losses AS SELECT * FROM budget_losses LIMIT 0`,
 ];

@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { breakdown, customerDay, customersDay, hourly, lostToBudget, searchTerms } from './queries.js';
 import { ReportStore } from './store.js';
-import { customerChange, loadDay, pv, rowsOf, settlement, T0, TZ } from './testing.js';
+import { customerChange, loadDay, pv, rowsOf, T0, TZ } from './testing.js';
 
 let store: ReportStore;
 
@@ -160,35 +160,29 @@ describe('the reports store', () => {
     expect(await store.rollup('2026-11-21')).toBe(0);
   });
 
-  it('estimates impressions lost while a customer was offline for budget, not while the BP paused it', async () => {
-    // c1 (budget 0.60) shows on every other page view, then spends 0.70 and goes offline for
-    // 60 s, during which 10 page views happen; c2 is paused by the BP with nothing spent.
-    const before = Array.from({ length: 4 }, (_, i) =>
-      pv(`a${i}`, T0 + i * 1000, [{ customerId: i % 2 === 0 ? 'c1' : 'c3', priceMicros: 350_000 }]),
-    );
+  it('counts the impressions lost to budget the page views recorded, once, and the time offline for budget only', async () => {
+    // c1 goes offline for budget for 60 s (billing: offlineReason budget); 10 page views in that
+    // time would have shown its ad (at position 1 or 2), and 3 of them a second ad of c1 as well.
+    // c2 is paused by the BP (no reason): not time offline for budget.
     const during = Array.from({ length: 10 }, (_, i) =>
-      pv(`b${i}`, T0 + 20_000 + i * 1000, [{ customerId: 'c3', priceMicros: 1 }]),
+      pv(`b${i}`, T0 + 20_000 + i * 1000, [{ customerId: 'c3', priceMicros: 1 }], 'red shoes', [
+        { customerId: 'c1', position: 1 + (i % 2) },
+        ...(i < 3 ? [{ customerId: 'c1', position: 3 }] : []),
+      ]),
     );
-    const after = Array.from({ length: 3 }, (_, i) =>
-      pv(`z${i}`, T0 + 90_000 + i * 1000, [{ customerId: 'c3', priceMicros: 1 }]),
-    );
-    await store.applyBatch(rowsOf('pv', [...before, ...during, ...after]), {
+    const other = pv('z0', T0 + 90_000, [{ customerId: 'c3', priceMicros: 1 }]);
+    // A retried record (the same page view twice, in the batch and in a later one) counts once.
+    await store.applyBatch(rowsOf('pv', [...during, during[0]!, other]), {
       topic: 'pv',
       partition: 0,
-      nextOffset: '17',
+      nextOffset: '12',
     });
-    await store.applyBatch(
-      rowsOf('settlement', [
-        settlement('a0:1', 'c1', 350_000, T0 + 2_000),
-        settlement('a2:1', 'c1', 350_000, T0 + 4_000),
-      ]),
-      { topic: 'settlement', partition: 0, nextOffset: '2' },
-    );
+    await store.applyBatch(rowsOf('pv', [during[1]!]), { topic: 'pv', partition: 0, nextOffset: '13' });
     await store.applyBatch(
       rowsOf('changes', [
         customerChange(1, 'c1', 'online', 600_000, T0 - 3_600_000),
         customerChange(2, 'c2', 'online', 600_000, T0 - 3_600_000),
-        customerChange(3, 'c1', 'offline', 600_000, T0 + 10_000),
+        customerChange(3, 'c1', 'offline', 600_000, T0 + 10_000, 'budget'),
         customerChange(4, 'c2', 'offline', 600_000, T0 + 10_000),
         customerChange(5, 'c1', 'online', 600_000, T0 + 70_000),
         { entity: 'offer', op: 'upsert', id: 6, acceptedAt: new Date(T0).toISOString(), data: { id: 'o1' } },
@@ -197,20 +191,29 @@ describe('the reports store', () => {
     );
     expect(await lostToBudget(store, 'c1', '2026-11-20', TZ, T0 + 3_600_000)).toEqual({
       offlineForBudgetMs: 60_000,
-      impressionsLostToBudget: 5,
+      impressionsLostToBudget: 13,
     });
     expect(await lostToBudget(store, 'c2', '2026-11-20', TZ, T0 + 3_600_000)).toEqual({
       offlineForBudgetMs: 0,
       impressionsLostToBudget: 0,
     });
     expect(await customerDay(store, 'c1', '2026-11-20', TZ, T0 + 3_600_000)).toMatchObject({
-      costMicros: 700_000,
-      impressionsLostToBudget: 5,
+      impressions: 0,
+      impressionsLostToBudget: 13,
       offlineForBudgetMs: 60_000,
     });
+    // The lost ads do not count as impressions of anyone.
+    expect((await customerDay(store, 'c3', '2026-11-20', TZ)).impressions).toBe(11);
     // Another day is not touched by that interval.
-    expect((await lostToBudget(store, 'c1', '2026-11-21', TZ, T0 + 3 * 86_400_000)).offlineForBudgetMs).toBe(
-      0,
+    expect(await lostToBudget(store, 'c1', '2026-11-21', TZ, T0 + 3 * 86_400_000)).toEqual({
+      offlineForBudgetMs: 0,
+      impressionsLostToBudget: 0,
+    });
+    // Rolled up past the retention, the count stays.
+    await store.rollup('2026-11-21');
+    expect((await store.query(`SELECT count(*) AS n FROM budget_losses`))[0]!.n).toBe(0);
+    expect((await lostToBudget(store, 'c1', '2026-11-20', TZ, T0 + 3_600_000)).impressionsLostToBudget).toBe(
+      13,
     );
   });
 });

@@ -33,6 +33,7 @@ export interface Position {
 export interface BatchResult {
   pageViews: number;
   impressions: number;
+  budgetLosses: number;
   decisions: number;
   settlements: number;
   refunds: number;
@@ -131,7 +132,15 @@ export class ReportStore {
       const next = BigInt(position.nextOffset);
       const stored = this.positionsByKey.get(k);
       if (stored !== undefined && next <= stored)
-        return { pageViews: 0, impressions: 0, decisions: 0, settlements: 0, refunds: 0, customerChanges: 0 };
+        return {
+          pageViews: 0,
+          impressions: 0,
+          budgetLosses: 0,
+          decisions: 0,
+          settlements: 0,
+          refunds: 0,
+          customerChanges: 0,
+        };
       await c.run('BEGIN TRANSACTION');
       try {
         const result = await insertRows(c, rows);
@@ -202,6 +211,14 @@ export class ReportStore {
             WHERE i.day < $1`,
           args,
         );
+        await c.run(
+          `INSERT INTO rollup_budget_losses
+           SELECT day, hour, customer_id, offer_id, bidword_id, region, count(*)
+             FROM budget_losses WHERE day < $1
+            GROUP BY day, hour, customer_id, offer_id, bidword_id, region`,
+          args,
+        );
+        await c.run(`DELETE FROM budget_losses WHERE day < $1`, args);
         await c.run(`DELETE FROM ad_impressions WHERE day < $1`, args);
         await c.run(`DELETE FROM page_views WHERE day < $1`, args);
         await c.run(`DELETE FROM click_decisions WHERE day < $1`, args);
@@ -243,6 +260,7 @@ async function insertRows(c: DuckDBConnection, rows: Rows): Promise<BatchResult>
   const result: BatchResult = {
     pageViews: 0,
     impressions: 0,
+    budgetLosses: 0,
     decisions: 0,
     settlements: 0,
     refunds: 0,
@@ -274,6 +292,33 @@ async function insertRows(c: DuckDBConnection, rows: Rows): Promise<BatchResult>
       `INSERT INTO page_views SELECT pv_id, time_ms, day, hour, query, region, ads FROM stage_page_views`,
     );
     result.impressions = await changed(c, IMPRESSIONS_OF_STAGED_PAGE_VIEWS);
+    if (rows.budgetLosses.length > 0) {
+      // Rare (a customer offline for budget matched): stored with their page view, only when it is new.
+      await append(c, 'stage_budget_losses', (a) => {
+        for (const r of rows.budgetLosses) {
+          a.appendVarchar(r.pvId);
+          a.appendSmallInt(r.position);
+          a.appendBigInt(BigInt(r.timeMs));
+          a.appendVarchar(r.day);
+          a.appendSmallInt(r.hour);
+          a.appendVarchar(r.customerId);
+          a.appendVarchar(r.offerId);
+          a.appendVarchar(r.bidwordId);
+          a.appendVarchar(r.query);
+          a.appendVarchar(r.region);
+          a.endRow();
+        }
+      });
+      // The first record of a pv id wins, as for its ads (a batch can hold a retried copy).
+      result.budgetLosses = await changed(
+        c,
+        `INSERT INTO budget_losses
+         SELECT l.* FROM stage_budget_losses l
+          WHERE l.pv_id IN (SELECT pv_id FROM stage_page_views)
+          QUALIFY row_number() OVER (PARTITION BY l.pv_id, l.position ORDER BY l.time_ms) = 1`,
+      );
+      await c.run(`DELETE FROM stage_budget_losses`);
+    }
     await c.run(`DELETE FROM stage_page_views`);
   }
   if (rows.decisions.length > 0) {
@@ -349,6 +394,7 @@ async function insertRows(c: DuckDBConnection, rows: Rows): Promise<BatchResult>
         a.appendBigInt(BigInt(r.atMs));
         a.appendVarchar(r.status);
         a.appendBigInt(BigInt(r.dailyBudgetMicros));
+        a.appendBoolean(r.forBudget);
         a.endRow();
       }
     });

@@ -20,8 +20,9 @@ export function pv(
   timeMs: number,
   ads: { customerId: string; priceMicros: number; keyword?: string }[],
   q = 'red shoes',
+  lost: { customerId: string; position: number }[] = [],
 ) {
-  return {
+  const record = {
     v: 1,
     pvId,
     timeMs,
@@ -47,6 +48,16 @@ export function pv(
     })),
     tookMs: 1,
   };
+  if (lost.length === 0) return record;
+  const lostToBudget = lost.map((l) => ({
+    position: l.position,
+    offerId: `o-${l.customerId}`,
+    customerId: l.customerId,
+    bidwordId: `b-${l.customerId}`,
+  }));
+  // PvRecord's field order: lostToBudget after ads.
+  const { tookMs, ...rest } = record;
+  return { ...rest, lostToBudget, tookMs };
 }
 
 export function decision(
@@ -179,11 +190,18 @@ export function customerChange(
   status: string,
   dailyBudgetMicros: number,
   atMs: number,
+  offlineReason?: 'budget',
 ) {
   return {
     entity: 'customer',
     op: 'upsert',
-    data: { id: customerId, name: `Customer ${customerId}`, status, dailyBudgetMicros },
+    data: {
+      id: customerId,
+      name: `Customer ${customerId}`,
+      status,
+      dailyBudgetMicros,
+      ...(offlineReason === undefined ? {} : { offlineReason }),
+    },
     id,
     acceptedAt: new Date(atMs).toISOString(),
   };

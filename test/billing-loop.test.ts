@@ -10,9 +10,11 @@
 //      leaves again when the raised budget is spent, and comes back the next day (billing's clock
 //      moved by a day through its test endpoint). The time from the click to the last
 //      answer still showing the customer is printed (timings belong in benchmarks, not asserts).
-//      While the customer is offline for budget, `imatch reports` (on the same topics) counts the
-//      time offline and estimates the impressions lost to budget for the day (reports/queries.ts
-//      lostToBudget): both above 0 from the real billing -> dispatch -> changes topic path.
+//      While the customer is offline for budget (billing's change carries offlineReason budget),
+//      every answer to its query records the customer's ad as lost to budget in the PV record
+//      (searchers match it aside, the merger ranks it, the blender keeps those within n), and
+//      `imatch reports` (on the same topics) counts exactly the PV records' lost ads for the day,
+//      and the time offline for budget.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,7 +140,7 @@ beforeAll(async () => {
   const { flag } = newKeyring(4);
   const [cfPort, blenderPort] = (await freePorts(2)) as [number, number];
   clickBase = `http://127.0.0.1:${cfPort}`;
-  seen = await collect(t);
+  seen = await collect(t, topicPv);
   cf = await startClickFilterProcess([
     '--port',
     String(cfPort),
@@ -337,19 +339,47 @@ describe('the click and billing loop', () => {
         ),
       { what: `the changes topic observer to see customer ${customerId} offline` },
     );
-    expect(offline.data).toMatchObject({ ...entity, dailyBudgetMicros: budget, status: 'offline' });
+    expect(offline.data).toMatchObject({
+      ...entity,
+      dailyBudgetMicros: budget,
+      status: 'offline',
+      offlineReason: 'budget',
+    });
     const report = await getJson<{ heldForBudget: boolean; netMicros: number }>(
       billing,
       `/v1/spend?customer=${customerId}`,
     );
     expect(report.body).toMatchObject({ heldForBudget: true, netMicros: fresh!.priceMicros });
 
-    // Queries while it is offline: the reports service counts the time offline for budget (its
-    // spend had reached the budget when billing took it offline) and estimates the impressions
-    // its ads lost (its share of impressions per page view before, times these page views).
-    for (let i = 0; i < 30; i++)
-      expect((await ads(query, 10)).ads.some((x) => x.customerId === customerId)).toBe(false);
+    // Queries while it is offline: each answer's PV record names the customer's ad as lost to
+    // budget (it was in the answer to this query before), and the reports service counts exactly
+    // the lost ads the PV records hold, with the time offline for budget.
+    const offlineIds: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const a = await ads(query, 10);
+      expect(a.ads.some((x) => x.customerId === customerId)).toBe(false);
+      offlineIds.push(a.requestId);
+    }
+    const offlinePvs = await waitFor(
+      () => {
+        const found = seen.pvs.filter((p) => offlineIds.includes(p.pvId));
+        return found.length === offlineIds.length ? found : undefined;
+      },
+      { what: 'the PV records of the queries while offline' },
+    );
+    for (const p of offlinePvs) {
+      const lostAds = (p.lostToBudget ?? []).filter((l) => l.customerId === customerId);
+      expect(lostAds.length, `pv ${p.pvId}`).toBeGreaterThan(0);
+      for (const l of lostAds) expect(l.position).toBeLessThanOrEqual(10);
+    }
     const day = new Date().toISOString().slice(0, 10);
+    const lostInPvs = () =>
+      seen.pvs
+        .filter((p) => p.time.slice(0, 10) === day)
+        .reduce(
+          (sum, p) => sum + (p.lostToBudget ?? []).filter((l) => l.customerId === customerId).length,
+          0,
+        );
     const lost = await waitFor(
       async () => {
         const res = await request(`${reportsUrl}/v1/reports/customers/${customerId}?day=${day}`);
@@ -357,9 +387,15 @@ describe('the click and billing loop', () => {
           offlineForBudgetMs?: number;
           impressionsLostToBudget?: number;
         };
-        return res.statusCode === 200 && (body.impressionsLostToBudget ?? 0) > 0 ? body : undefined;
+        const expected = lostInPvs();
+        return res.statusCode === 200 && expected >= 30 && body.impressionsLostToBudget === expected
+          ? body
+          : undefined;
       },
-      { what: `the reports service to count impressions of ${customerId} lost to budget`, timeoutMs: 30_000 },
+      {
+        what: `the reports service to count the lost impressions of ${customerId} the PV records hold`,
+        timeoutMs: 30_000,
+      },
     );
     expect(lost.offlineForBudgetMs).toBeGreaterThan(0);
 

@@ -14,6 +14,7 @@ import {
   encodeClickToken,
 } from '../core/click-token.js';
 import { ensureTopics, startConsumer } from '../core/kafka.js';
+import type { PvRecord } from '../core/pv-record.js';
 import {
   kafkaBrokers,
   type ServiceProcess,
@@ -194,20 +195,26 @@ export interface Collected {
     entity: string;
     op: string;
     id: number;
-    data: { id: string; status?: string; dailyBudgetMicros?: number };
+    data: { id: string; status?: string; dailyBudgetMicros?: number; offlineReason?: string };
   }[];
+  /** Page-view records, when collect() was given the pv topic. */
+  pvs: PvRecord[];
 }
 
-export async function collect(t: Topics): Promise<Collected> {
+/** Reads the click topics (and the pv topic, when given) from the start into arrays, until the test file ends. */
+export async function collect(t: Topics, pvTopic?: string): Promise<Collected> {
   const kafka = testKafka('click-tests');
-  await ensureTopics(kafka, [t.clicks, t.settlement, t.corrections, t.changes]);
-  const out: Collected = { decisions: [], settlements: [], refunds: [], changes: [] };
+  const topics = [t.clicks, t.settlement, t.corrections, t.changes];
+  if (pvTopic !== undefined) topics.push(pvTopic);
+  await ensureTopics(kafka, topics);
+  const out: Collected = { decisions: [], settlements: [], refunds: [], changes: [], pvs: [] };
   const consumer = await startConsumer(kafka, {
     groupId: uniqueGroupId('collect'),
-    topics: [t.clicks, t.settlement, t.corrections, t.changes],
+    topics,
     eachMessage: async (m) => {
       const v = JSON.parse(m.value?.toString('utf8') ?? 'null');
-      if (m.topic === t.clicks) out.decisions.push(v);
+      if (m.topic === pvTopic) out.pvs.push(v);
+      else if (m.topic === t.clicks) out.decisions.push(v);
       else if (m.topic === t.settlement) out.settlements.push(v);
       else if (m.topic === t.corrections) out.refunds.push(v);
       else out.changes.push(v);

@@ -58,7 +58,8 @@ export const CustomerDayReport = Type.Object({
   refundedClicks: Type.Integer(),
   offlineForBudgetMs: Type.Integer({ description: 'Time offline for budget on the day (ms)' }),
   impressionsLostToBudget: Type.Integer({
-    description: "Estimated impressions while offline for budget (the customer's recent share of page views)",
+    description:
+      'Impressions lost to budget: ads of the customer that would have been among the shown ads of a page view while it was offline for its budget (counted from the PV records)',
   }),
 });
 

@@ -42,6 +42,8 @@ class StubMerger implements MergerClient {
   requests: MergeRequest[] = [];
   size = 1;
   fail: ImatchError | undefined;
+  /** Sent as the answer's lostToBudget when set. */
+  lost: MergeResponse['lostToBudget'];
   /** When set, every merge waits for it (requests held in flight). */
   gate: Promise<void> | undefined;
   constructor(
@@ -59,12 +61,14 @@ class StubMerger implements MergerClient {
       for (const f of fields) out[f] = h[f];
       return out;
     });
-    return {
+    const answer: MergeResponse = {
       hits,
       coverage: this.coverage,
       degraded: this.coverage.answered < this.coverage.columns,
       tookUs: 100,
     };
+    if (this.lost !== undefined) answer.lostToBudget = this.lost;
+    return answer;
   }
   async close(): Promise<void> {}
 }
@@ -248,6 +252,27 @@ describe('blender GET /v1/ads', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json().ads).toEqual([]);
     expect(pv[0]!.ads).toEqual([]);
+  });
+
+  it('records the ads lost to budget that would have been among the n shown in the PV record only', async () => {
+    const { app, merger, pv } = use();
+    const lost = (offerId: string, position: number) => ({
+      offerId,
+      customerId: `c-${offerId}`,
+      bidwordId: `b-${offerId}`,
+      matchType: 'phrase' as const,
+      qualityBp: 5000,
+      score: 1,
+      position,
+    });
+    // n = 2: the merger was asked 3 and ranks lost ads in those 3; the third place is not shown.
+    merger.lost = [lost('x', 1), lost('y', 3)];
+    const body = (await app.inject({ method: 'GET', url: '/v1/ads?q=shoes&n=2' })).json();
+    expect(body).not.toHaveProperty('lostToBudget');
+    expect(pv[0]!.lostToBudget).toEqual([{ position: 1, offerId: 'x', customerId: 'c-x', bidwordId: 'b-x' }]);
+    merger.lost = undefined;
+    await app.inject({ method: 'GET', url: '/v1/ads?q=shoes&n=2' });
+    expect(pv[1]).not.toHaveProperty('lostToBudget');
   });
 
   it('passes degraded coverage through', async () => {

@@ -102,6 +102,27 @@ export function displayUrlOf(landingUrl: string): string {
   return host;
 }
 
+/**
+ * The merger's ads lost to budget that would have been among the n shown (positions <= n; the
+ * merger ranks them in its n + 1), as the PV record keeps them. Malformed entries are dropped: a
+ * count for reports, never a reason to fail an answer.
+ */
+export function lostShown(
+  lost: MergeResponse['lostToBudget'],
+  n: number,
+): NonNullable<PvRecord['lostToBudget']> {
+  if (!Array.isArray(lost)) return [];
+  const out: NonNullable<PvRecord['lostToBudget']> = [];
+  for (const a of lost) {
+    if (a === null || typeof a !== 'object' || !Number.isSafeInteger(a.position) || a.position < 1) continue;
+    if (a.position > n) continue;
+    if (typeof a.offerId !== 'string' || typeof a.customerId !== 'string' || typeof a.bidwordId !== 'string')
+      continue;
+    out.push({ position: a.position, offerId: a.offerId, customerId: a.customerId, bidwordId: a.bidwordId });
+  }
+  return out;
+}
+
 export function blend(input: BlendInput): Blended {
   const hits = input.merged.hits;
   for (const h of hits) {
@@ -195,6 +216,8 @@ export function blend(input: BlendInput): Blended {
   if (input.region !== undefined) pv.region = input.region;
   if (input.category !== undefined) pv.category = input.category;
   if (ctr !== undefined) pv.modelVersion = ctr.modelVersion;
+  const lost = lostShown(input.merged.lostToBudget, input.n);
+  if (lost.length > 0) pv.lostToBudget = lost;
   if (next !== undefined) pv.nextScore = byCtr === undefined ? next.score : ctrScore(byCtr[prices.length]!);
   return {
     response: {

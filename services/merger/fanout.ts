@@ -7,6 +7,7 @@
 // Concurrency: all columns are asked at the same time (Promise.all over independent attempts);
 // the balancer's bookkeeping is synchronous, so concurrent queries see consistent counters.
 import { isImatchError } from '../../core/errors.js';
+import type { LostAd } from '../../core/search-contract.js';
 import { AttemptTimeouts } from './attempt-timeout.js';
 import type { Balancer, Replica } from './balancer.js';
 import type { ColumnHit } from './merge.js';
@@ -17,6 +18,8 @@ export interface ColumnOutcome {
   column: number;
   /** The column's hits (undefined when it did not answer). */
   hits?: readonly ColumnHit[];
+  /** The column's ads lost to budget, when it answered and had any. */
+  lostToBudget?: readonly LostAd[] | undefined;
   /** Why it did not answer; for two failed attempts, the last one's reason. */
   failure?: ColumnFailure;
   /** Attempts made (0 when skipped, 2 when retried). */
@@ -69,7 +72,8 @@ export class Fanout {
       return { column, failure: 'no-replica', attempts: 0 };
     }
     const one = await this.attempt(column, first, body, deadlineAt, this.balancer.healthyCount(column) > 1);
-    if (one.hits !== undefined) return { column, hits: one.hits, attempts: 1 };
+    if (one.hits !== undefined)
+      return { column, hits: one.hits, lostToBudget: one.lostToBudget, attempts: 1 };
     const second =
       deadlineAt - this.now() >= this.options.minRetryMs ? this.balancer.pick(column, first) : undefined;
     if (second === undefined) {
@@ -78,7 +82,8 @@ export class Fanout {
     }
     this.observer.retry(column);
     const two = await this.attempt(column, second, body, deadlineAt, false);
-    if (two.hits !== undefined) return { column, hits: two.hits, attempts: 2 };
+    if (two.hits !== undefined)
+      return { column, hits: two.hits, lostToBudget: two.lostToBudget, attempts: 2 };
     this.observer.skipped(column, two.failure);
     return { column, failure: two.failure, attempts: 2 };
   }
@@ -90,7 +95,8 @@ export class Fanout {
     deadlineAt: number,
     retryPossible: boolean,
   ): Promise<
-    { hits: readonly ColumnHit[]; failure?: undefined } | { hits?: undefined; failure: ColumnFailure }
+    | { hits: readonly ColumnHit[]; lostToBudget?: readonly LostAd[] | undefined; failure?: undefined }
+    | { hits?: undefined; failure: ColumnFailure }
   > {
     const started = performance.now();
     const timeoutMs = this.timeouts.timeoutMs(column, deadlineAt - this.now(), retryPossible);
@@ -103,7 +109,7 @@ export class Fanout {
       const ms = performance.now() - started;
       this.timeouts.observe(column, ms);
       this.observer.attempt(column, replica, ms / 1000);
-      return { hits: answer.hits };
+      return { hits: answer.hits, lostToBudget: answer.lostToBudget };
     } catch (err) {
       const failure: ColumnFailure =
         isImatchError(err) && err.code === 'IM_ERR_UPSTREAM_TIMEOUT' ? 'timeout' : 'error';

@@ -28,8 +28,10 @@ export function mergeResponseJson(
     if (i > 0) parts.push(',');
     parts.push(hitJson(hits[i]!, fields));
   }
+  parts.push(']');
+  if (rest.lostToBudget !== undefined) parts.push(',"lostToBudget":', JSON.stringify(rest.lostToBudget));
   parts.push(
-    `],"coverage":{"columns":${rest.coverage.columns},"answered":${rest.coverage.answered}}`,
+    `,"coverage":{"columns":${rest.coverage.columns},"answered":${rest.coverage.answered}}`,
     `,"degraded":${rest.degraded},"tookUs":${rest.tookUs}}`,
   );
   return parts.join('');

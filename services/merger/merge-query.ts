@@ -61,7 +61,7 @@ export class MergeQuery {
     let answered = 0;
     for (const o of outcomes) {
       if (o.hits === undefined) continue;
-      answers[o.column] = { hits: o.hits, askedK: req.n };
+      answers[o.column] = { hits: o.hits, lostToBudget: o.lostToBudget, askedK: req.n };
       answered++;
     }
     if (answered === 0) throw noAnswer(outcomes);
@@ -97,18 +97,21 @@ export class MergeQuery {
       // be called "shallower, still correct" and answered as whole: test:chaos showed whole
       // answers with another 5th ad and another 4th price than the fault-free answer.)
       for (const o of rounds.flat()) {
-        if (o.hits !== undefined) answers[o.column] = { hits: o.hits, askedK: MAX_K };
+        if (o.hits !== undefined)
+          answers[o.column] = { hits: o.hits, lostToBudget: o.lostToBudget, askedK: MAX_K };
         else incomplete++;
       }
       outcome = mergeAnswers(answers, req.n, this.options.perCustomerMax);
     }
 
-    return {
+    const answer: MergeAnswer = {
       hits: outcome.hits,
       coverage: { columns, answered: answered - incomplete },
       degraded: answered - incomplete < columns,
       tookUs: Math.round((performance.now() - started) * 1000),
     };
+    if (outcome.lostToBudget.length > 0) answer.lostToBudget = outcome.lostToBudget;
+    return answer;
   }
 }
 

@@ -10,8 +10,10 @@
 // it could only land after the answer's last ad, where the answer is already full). Otherwise the
 // fan-out asks those columns again for MAX_K and merges once more. No state.
 import type { HitKeys } from '../../core/hit-lines.js';
-import { MAX_K } from '../../core/search-contract.js';
+import type { MergeLostAd } from '../../core/merge-contract.js';
+import { type LostAd, MAX_K } from '../../core/search-contract.js';
 import { cdistinct } from './cdistinct.js';
+import { lostToBudget } from './lost-to-budget.js';
 import { mergeRanked, ranksAfter } from './sort.js';
 
 /**
@@ -23,6 +25,8 @@ export type ColumnHit = HitKeys & { readonly json?: string };
 
 export interface ColumnAnswer {
   readonly hits: readonly ColumnHit[];
+  /** Its ads lost to budget (lost-to-budget.ts), when it had any. */
+  readonly lostToBudget?: readonly LostAd[] | undefined;
   /** The k this column was asked for. */
   readonly askedK: number;
 }
@@ -34,6 +38,8 @@ export interface MergeOutcome {
   dropped: number;
   /** Columns to ask again with k = MAX_K for an exact answer (empty: the answer is exact). */
   deepen: number[];
+  /** The columns' ads lost to budget that would have been in the answer (lost-to-budget.ts). */
+  lostToBudget: MergeLostAd[];
 }
 
 /** `answers[c]` is column c's answer, or undefined when the column did not answer. */
@@ -43,7 +49,12 @@ export function mergeAnswers(
   perCustomerMax: number,
 ): MergeOutcome {
   const lists: (readonly ColumnHit[])[] = [];
-  for (const a of answers) if (a !== undefined) lists.push(a.hits);
+  const lostLists: (readonly LostAd[])[] = [];
+  for (const a of answers) {
+    if (a === undefined) continue;
+    lists.push(a.hits);
+    if (a.lostToBudget !== undefined && a.lostToBudget.length > 0) lostLists.push(a.lostToBudget);
+  }
   // Sorted even with one list: a column's order is its own claim, the merger's order is this one.
   const ranked = mergeRanked(lists);
   const { kept, dropped } = cdistinct(ranked, perCustomerMax, n);
@@ -57,5 +68,6 @@ export function mergeAnswers(
       if (kept.length < n || last === undefined || ranksAfter(last, columnLast)) deepen.push(c);
     }
   }
-  return { hits: kept, dropped, deepen };
+  const lost = lostLists.length === 0 ? [] : lostToBudget(lists, lostLists, n, perCustomerMax);
+  return { hits: kept, dropped, deepen, lostToBudget: lost };
 }

@@ -14,8 +14,8 @@
 // concurrently. The request body is a string serialized once per query by the caller.
 import { Pool } from 'undici';
 import { ImatchError } from '../../core/errors.js';
-import { HIT_LINES_TYPE, HitLinesError, parseHitLines } from '../../core/hit-lines.js';
-import type { SearchResponse } from '../../core/search-contract.js';
+import { HIT_LINES_TYPE, HitLinesError, isLostAdList, parseHitLines } from '../../core/hit-lines.js';
+import type { LostAd, SearchResponse } from '../../core/search-contract.js';
 import type { SearcherRegistration } from '../../core/zk-paths.js';
 import type { ColumnHit } from './merge.js';
 
@@ -26,6 +26,8 @@ import type { ColumnHit } from './merge.js';
 export interface SearcherAnswer {
   column: number;
   hits: readonly ColumnHit[];
+  /** The column's ads lost to budget (core/search-contract.ts LostAd), when it had any. */
+  lostToBudget?: readonly LostAd[] | undefined;
 }
 
 export interface SearchCall {
@@ -118,12 +120,17 @@ export class PoolSearcherClient implements SearcherClient {
       let answer: SearcherAnswer;
       if (typeof type === 'string' && type.startsWith(HIT_LINES_TYPE)) {
         const { envelope, hits } = parseHitLines(await res.body.text());
-        answer = { column: envelope.column, hits };
+        answer = { column: envelope.column, hits, lostToBudget: envelope.lostToBudget };
       } else {
         const json = (await res.body.json()) as SearchResponse;
         if (json === null || typeof json !== 'object' || !Array.isArray(json.hits)) {
           throw new ImatchError('IM_ERR_UPSTREAM_DOWN', `searcher ${this.id} answered without hits`);
         }
+        if (json.lostToBudget !== undefined && !isLostAdList(json.lostToBudget))
+          throw new ImatchError(
+            'IM_ERR_UPSTREAM_DOWN',
+            `searcher ${this.id} answered a malformed lostToBudget`,
+          );
         answer = json;
       }
       if (answer.column !== this.registration.column) {

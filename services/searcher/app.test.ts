@@ -2,7 +2,12 @@ import { Value } from '@sinclair/typebox/value';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HIT_LINES_TYPE, hitLine, parseHitLines } from '../../core/hit-lines.js';
 import { silentLogger } from '../../core/logger.js';
-import { type SearchHit, type SearchRequest, SearchResponse } from '../../core/search-contract.js';
+import {
+  type LostAd,
+  type SearchHit,
+  type SearchRequest,
+  SearchResponse,
+} from '../../core/search-contract.js';
 import type { IndexPointer } from '../../core/zk-paths.js';
 import { buildApp, createSearcherState } from './app.js';
 import type { ColumnIndex } from './index/column-index.js';
@@ -24,6 +29,18 @@ const HIT: SearchHit = {
   landingUrl: 'https://shop.example/o1',
 };
 
+// A query containing "budget" also has an ad lost to budget.
+const LOST: LostAd = {
+  offerId: 'o9',
+  customerId: 'c9',
+  bidwordId: 'b9',
+  matchType: 'phrase',
+  qualityBp: 7000,
+  score: 9,
+};
+const lostOf = (req: SearchRequest) => (req.query.includes('budget') ? [LOST] : []);
+const lostJsonOf = (req: SearchRequest) => (req.query.includes('budget') ? JSON.stringify([LOST]) : '');
+
 function stubIndex(seen: SearchRequest[]): ColumnIndex {
   return {
     version: 'v1',
@@ -35,13 +52,17 @@ function stubIndex(seen: SearchRequest[]): ColumnIndex {
       seen.push(req);
       return [HIT];
     },
+    searchWithLost: (req) => {
+      seen.push(req);
+      return { hits: [HIT], lostToBudget: lostOf(req) };
+    },
     searchJson: (req) => {
       seen.push(req);
-      return { json: JSON.stringify([HIT]), count: 1 };
+      return { json: JSON.stringify([HIT]), count: 1, lostJson: lostJsonOf(req) };
     },
     searchLines: (req) => {
       seen.push(req);
-      return { lines: hitLine(HIT, JSON.stringify(HIT)), count: 1 };
+      return { lines: hitLine(HIT, JSON.stringify(HIT)), count: 1, lostJson: lostJsonOf(req) };
     },
     apply: () => false,
     stats: () => ({ customers: 3, offers: 10, bidwords: 25, negatives: 1, pendingBidwords: 0, heapBytes: 0 }),
@@ -115,6 +136,25 @@ describe('searcher app', () => {
     expect(hits).toEqual([{ ...pickKeys(HIT), json: JSON.stringify(HIT) }]);
     // The request reaches the index whole (it does the projection).
     expect(seen).toEqual([{ query: 'red shoes', k: 5, format: 'lines', fields: ['offerId', 'score'] }]);
+  });
+
+  it('carries the ads lost to budget in both forms, as the schema describes them', async () => {
+    const { app } = await setup();
+    const json = await search(app, { query: 'budget shoes', k: 5 });
+    expect(json.statusCode).toBe(200);
+    const body = json.json();
+    expect(body.lostToBudget).toEqual([LOST]);
+    expect(Value.Errors(SearchResponse, body).First()).toBeUndefined();
+    expect(json.body).toBe(JSON.stringify({ ...body }));
+    const lines = await search(app, { query: 'budget shoes', k: 5, format: 'lines' });
+    const { envelope, hits } = parseHitLines(lines.body);
+    expect(envelope.lostToBudget).toEqual([LOST]);
+    expect(hits).toHaveLength(1);
+    // Without lost ads the field is left out.
+    expect((await search(app, { query: 'red shoes', k: 5 })).json()).not.toHaveProperty('lostToBudget');
+    expect(
+      parseHitLines((await search(app, { query: 'red', k: 5, format: 'lines' })).body).envelope,
+    ).not.toHaveProperty('lostToBudget');
   });
 
   it('refuses an unknown format or field with a 400', async () => {

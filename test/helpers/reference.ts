@@ -34,7 +34,7 @@ import {
   type RankedMatchType,
   score,
 } from '../../core/ranking.js';
-import type { SearchHit, SearchRequest } from '../../core/search-contract.js';
+import type { LostAd, SearchHit, SearchRequest } from '../../core/search-contract.js';
 
 const EXACT = 0;
 const PHRASE = 1;
@@ -384,4 +384,41 @@ export function referenceSearchColumns(
 /** The merger's view without CDistinct: every column's hits merged by compareRanked, top k. */
 export function mergeRanked(perColumn: readonly (readonly SearchHit[])[], k: number): SearchHit[] {
   return perColumn.flat().sort(compareRanked).slice(0, k);
+}
+
+const budgetOnline = new WeakMap<ReferenceSnapshot, ReferenceSnapshot>();
+
+/**
+ * The ads lost to budget of one column (core/search-contract.ts LostAd), from the definition:
+ * answer the request again, bidword hits only, with every customer that is offline because
+ * billing found its budget spent (status offline, offlineReason budget) online; the lost ads are
+ * that answer's hits of those customers, in order.
+ */
+export function referenceLostToBudget(
+  snap: ReferenceSnapshot,
+  req: SearchRequest,
+  partition?: { column: number; columns: number },
+): LostAd[] {
+  const forBudget = (c: Customer) => c.status === 'offline' && c.offlineReason === 'budget';
+  let online = budgetOnline.get(snap);
+  if (online === undefined) {
+    const customers = new Map<string, Customer>();
+    for (const [id, c] of snap.customers) customers.set(id, forBudget(c) ? { ...c, status: 'online' } : c);
+    online = { ...snap, customers };
+    budgetOnline.set(snap, online);
+  }
+  const out: LostAd[] = [];
+  for (const h of referenceSearch(online, { ...req, textExpansion: false }, partition)) {
+    const c = snap.customers.get(h.customerId);
+    if (c === undefined || !forBudget(c)) continue;
+    out.push({
+      offerId: h.offerId,
+      customerId: h.customerId,
+      bidwordId: h.bidwordId,
+      matchType: h.matchType as LostAd['matchType'],
+      qualityBp: h.qualityBp,
+      score: h.score,
+    });
+  }
+  return out;
 }

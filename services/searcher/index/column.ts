@@ -2,10 +2,10 @@
 // index-state.ts) with retrieval (search.ts), change application (apply-change.ts), statistics and
 // the dump. createColumnIndex builds one from entities; load-segment.ts builds one from a segment.
 import type { Bidword, ChangeMessage } from '../../../core/model.js';
-import type { SearchHit, SearchRequest } from '../../../core/search-contract.js';
+import type { LostAd, SearchHit, SearchRequest } from '../../../core/search-contract.js';
 import { applyChange } from './apply-change.js';
 import { bidwordRow, IndexState } from './index-state.js';
-import { searchIndex, searchIndexJson, searchIndexLines } from './search.js';
+import { searchIndex, searchIndexJson, searchIndexLines, searchIndexWithLost } from './search.js';
 import type { ColumnIndex, ColumnIndexInput, ColumnIndexStats, DumpedOffer, IndexDump } from './types.js';
 
 const byId = <T extends { id: string }>(a: T, b: T): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -34,11 +34,15 @@ export class ColumnIndexImpl implements ColumnIndex {
     return searchIndex(this.state, req);
   }
 
-  searchJson(req: SearchRequest): { json: string; count: number } {
+  searchWithLost(req: SearchRequest): { hits: SearchHit[]; lostToBudget: LostAd[] } {
+    return searchIndexWithLost(this.state, req);
+  }
+
+  searchJson(req: SearchRequest): { json: string; count: number; lostJson: string } {
     return searchIndexJson(this.state, req);
   }
 
-  searchLines(req: SearchRequest): { lines: string; count: number } {
+  searchLines(req: SearchRequest): { lines: string; count: number; lostJson: string } {
     return searchIndexLines(this.state, req);
   }
 

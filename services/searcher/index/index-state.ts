@@ -17,7 +17,13 @@
 //           that subsets would cost too much; built on first use, then maintained
 //   title:  flexsearch Index over normalized titles (numeric slot ids), for text expansion
 import { Index as FlexIndex } from 'flexsearch';
-import type { Bidword, Customer, MatchType, Offer } from '../../../core/model.js';
+import {
+  type Bidword,
+  type Customer,
+  type MatchType,
+  type Offer,
+  offlineForBudget,
+} from '../../../core/model.js';
 import { normalize } from '../../../core/normalize.js';
 import { columnOf } from '../../../core/partition.js';
 import { qualityToBp } from '../../../core/ranking.js';
@@ -25,6 +31,8 @@ import { qualityToBp } from '../../../core/ranking.js';
 export interface CustomerRec {
   readonly row: Customer;
   readonly online: boolean;
+  /** Offline because billing found its budget spent: its ads are matched aside (search.ts). */
+  readonly forBudget: boolean;
 }
 
 /**
@@ -295,7 +303,7 @@ export class IndexState {
   }
 
   putCustomer(row: Customer): void {
-    this.customers.set(row.id, { row, online: row.status === 'online' });
+    this.customers.set(row.id, { row, online: row.status === 'online', forBudget: offlineForBudget(row) });
   }
 
   deleteCustomer(id: string): void {

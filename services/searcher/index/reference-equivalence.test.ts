@@ -13,7 +13,11 @@ import {
   type SearchHit,
   type SearchRequest,
 } from '../../../core/search-contract.js';
-import { loadReferenceSnapshot, referenceSearch } from '../../../test/helpers/reference.js';
+import {
+  loadReferenceSnapshot,
+  referenceLostToBudget,
+  referenceSearch,
+} from '../../../test/helpers/reference.js';
 import { createColumnIndex } from './column-index.js';
 import { bidword, customer, msg, offer } from './test-support/fixtures.js';
 
@@ -138,11 +142,15 @@ describe('column index == brute-force reference', () => {
         Array.from({ length: 1 + Math.floor(r() * max) }, () => pick(WORDS)).join(' ');
       const customerIds = Array.from({ length: 8 }, (_, i) => `c${i}`);
       const offerIds = Array.from({ length: 400 }, (_, i) => `o${i}`);
-      const randCustomer = (id: string): Customer =>
-        customer(id, {
-          status: pick(['online', 'online', 'online', 'offline', 'suspended'] as const),
+      const randCustomer = (id: string): Customer => {
+        const status = pick(['online', 'online', 'online', 'offline', 'offline', 'suspended'] as const);
+        return customer(id, {
+          status,
+          // Half the offline ones are billing's: offline for budget, matched aside.
+          ...(status === 'offline' && r() < 0.5 ? { offlineReason: 'budget' as const } : {}),
           ...(r() < 0.3 ? { regions: [pick(['US', 'DE', 'FR'])] } : {}),
         });
+      };
       const randOffer = (id: string): Offer =>
         offer(id, pick(customerIds), phrase(4), {
           status: r() < 0.9 ? 'online' : 'offline',
@@ -209,12 +217,18 @@ describe('column index == brute-force reference', () => {
         for (let i = 0; i < 300; i++) {
           const req = randRequest();
           for (const column of [0, 1]) {
-            expect(live[column]!.search(req), `${label}: ${JSON.stringify(req)} column ${column}`).toEqual(
-              referenceSearch(ref, req, { column, columns }),
+            const hits = referenceSearch(ref, req, { column, columns });
+            const lost = referenceLostToBudget(ref, req, { column, columns });
+            if (lost.length > 0) lostAnswers++;
+            const where = `${label}: ${JSON.stringify(req)} column ${column}`;
+            expect(live[column]!.searchWithLost(req), where).toEqual({ hits, lostToBudget: lost });
+            expect(live[column]!.searchJson(req).lostJson, where).toBe(
+              lost.length === 0 ? '' : JSON.stringify(lost),
             );
           }
         }
       };
+      let lostAnswers = 0;
       await check('snapshot');
 
       // Random changes applied to the live indexes and to the plain tables.
@@ -248,6 +262,8 @@ describe('column index == brute-force reference', () => {
         else table.delete(d.id);
       }
       await check('after changes');
+      // The data has customers offline for budget whose ads match: the lost ads were compared.
+      expect(lostAnswers).toBeGreaterThan(50);
     });
   }
 });

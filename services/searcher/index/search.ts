@@ -14,6 +14,7 @@ import {
 import {
   HIT_FIELDS,
   type HitField,
+  type LostAd,
   type SearchHit,
   type SearchRequest,
 } from '../../../core/search-contract.js';
@@ -24,6 +25,10 @@ import { excludedByNegatives, type Visitor, visitBroad, visitExact, visitPhrase 
 const MARK_OTHERS_ABOVE = 1000;
 const EXCLUDED = -1;
 const ADMISSIBLE = -2;
+/** Passes every filter but its customer is offline for budget, and is not a lost candidate yet. */
+const BUDGET = -3;
+/** slotInQuery of the i-th lost candidate is LOST_BASE - i. */
+const LOST_BASE = -4;
 
 class Candidate {
   constructor(
@@ -54,6 +59,12 @@ class Query implements Visitor {
   readonly norm: string;
   readonly padded: string;
   readonly candidates: Candidate[] = [];
+  /**
+   * Offers of customers offline for budget that pass every other filter, each with its best
+   * bidword: the ads lost to budget, before the top-k cut (lostToBudget()). Empty on almost every
+   * query; never counted in the threshold.
+   */
+  readonly lost: Candidate[] = [];
   /** Min-heap of the first score of each candidate, at most k of them (see `threshold`). */
   private readonly firstScores: number[] = [];
   /**
@@ -73,25 +84,35 @@ class Query implements Visitor {
     this.padded = ` ${this.norm} `;
   }
 
-  /** Filters and negatives, decided once per offer per query. */
+  /**
+   * Filters and negatives, decided once per offer per query. True for offers of customers offline
+   * for budget too (slotInQuery BUDGET or a lost slot): callers that want hits only check for it.
+   */
   admissible(o: OfferRec): boolean {
     if (o.stamp !== this.stamp) {
       o.stamp = this.stamp;
-      o.slotInQuery = this.passes(o) ? ADMISSIBLE : EXCLUDED;
+      o.slotInQuery = this.passes(o);
     }
     return o.slotInQuery !== EXCLUDED;
   }
 
-  private passes(o: OfferRec): boolean {
+  /** ADMISSIBLE, EXCLUDED, or BUDGET (every filter passed but the customer's status, for budget). */
+  private passes(o: OfferRec): number {
     const row = o.row;
-    if (row.status !== 'online') return false;
+    if (row.status !== 'online') return EXCLUDED;
     const customer = this.state.customers.get(row.customerId);
-    if (customer === undefined || !customer.online) return false;
+    if (customer === undefined) return EXCLUDED;
+    if (!customer.online && !customer.forBudget) return EXCLUDED;
+    if (!this.filtersPass(o, customer.row.regions)) return EXCLUDED;
+    return customer.online ? ADMISSIBLE : BUDGET;
+  }
+
+  private filtersPass(o: OfferRec, customerRegions: readonly string[] | undefined): boolean {
+    const row = o.row;
     const region = this.req.region;
     if (region !== undefined) {
       if (row.regions !== undefined && !row.regions.includes(region)) return false;
-      const cr = customer.row.regions;
-      if (cr !== undefined && !cr.includes(region)) return false;
+      if (customerRegions !== undefined && !customerRegions.includes(region)) return false;
     }
     const category = this.req.category;
     if (category !== undefined && row.category !== category) {
@@ -153,13 +174,20 @@ class Query implements Visitor {
     // filters (a customer lookup, regions, negatives) are skipped. The threshold is -1 until k
     // candidates exist, so the candidate count and text expansion are not affected.
     if (score < this.threshold || !this.admissible(o)) return;
-    if (o.slotInQuery === ADMISSIBLE) {
+    const slot = o.slotInQuery;
+    if (slot === ADMISSIBLE) {
       o.slotInQuery = this.candidates.length;
       this.candidates.push(new Candidate(o, bw, mt, score));
       this.recordFirst(score);
       return;
     }
-    const c = this.candidates[o.slotInQuery]!;
+    let c: Candidate;
+    if (slot >= 0) c = this.candidates[slot]!;
+    else if (slot === BUDGET) {
+      o.slotInQuery = LOST_BASE - this.lost.length;
+      this.lost.push(new Candidate(o, bw, mt, score));
+      return;
+    } else c = this.lost[LOST_BASE - slot]!;
     if (better(score, mt, bw, c)) {
       c.bw = bw;
       c.matchType = mt;
@@ -238,7 +266,7 @@ class Query implements Visitor {
         }
         if (!all) continue;
       }
-      if (!this.admissible(o)) continue;
+      if (!this.admissible(o) || o.slotInQuery !== ADMISSIBLE) continue;
       best.add(new Candidate(o, topBid(o)!, 'text', score));
     }
     return best.sorted();
@@ -408,16 +436,29 @@ function pushHitJson(c: Candidate, projection: Projection, parts: string[]): voi
 }
 
 export function searchIndex(state: IndexState, req: SearchRequest): SearchHit[] {
-  return rankedCandidates(state, req).map(toHit);
+  return rankedCandidates(state, req).ranked.map(toHit);
+}
+
+/** searchIndex and the ads lost to budget (core/search-contract.ts LostAd), compareRanked order. */
+export function searchIndexWithLost(
+  state: IndexState,
+  req: SearchRequest,
+): { hits: SearchHit[]; lostToBudget: LostAd[] } {
+  const { ranked, lost } = rankedCandidates(state, req);
+  return { hits: ranked.map(toHit), lostToBudget: lost.map(toLostAd) };
 }
 
 /**
  * The hits of searchIndex as a JSON array text, limited to `req.fields` (the searcher's JSON
- * form: no object per hit).
+ * form: no object per hit), and the ads lost to budget as a JSON array text ('' when none).
  */
-export function searchIndexJson(state: IndexState, req: SearchRequest): { json: string; count: number } {
-  const ranked = rankedCandidates(state, req);
-  if (ranked.length === 0) return { json: '[]', count: 0 };
+export function searchIndexJson(
+  state: IndexState,
+  req: SearchRequest,
+): { json: string; count: number; lostJson: string } {
+  const { ranked, lost } = rankedCandidates(state, req);
+  const lostJson = lost.length === 0 ? '' : JSON.stringify(lost.map(toLostAd));
+  if (ranked.length === 0) return { json: '[]', count: 0, lostJson };
   const projection = projectionOf(req.fields);
   const parts: string[] = ['['];
   for (let i = 0; i < ranked.length; i++) {
@@ -425,15 +466,19 @@ export function searchIndexJson(state: IndexState, req: SearchRequest): { json: 
     pushHitJson(ranked[i]!, projection, parts);
   }
   parts.push(']');
-  return { json: parts.join(''), count: ranked.length };
+  return { json: parts.join(''), count: ranked.length, lostJson };
 }
 
 /**
  * The hits of searchIndex in the lines form (core/hit-lines.ts, without the envelope line): one
- * line per hit, its ranking keys, a tab, its JSON limited to `req.fields`.
+ * line per hit, its ranking keys, a tab, its JSON limited to `req.fields`; and the ads lost to
+ * budget as a JSON array text ('' when none) for the envelope.
  */
-export function searchIndexLines(state: IndexState, req: SearchRequest): { lines: string; count: number } {
-  const ranked = rankedCandidates(state, req);
+export function searchIndexLines(
+  state: IndexState,
+  req: SearchRequest,
+): { lines: string; count: number; lostJson: string } {
+  const { ranked, lost } = rankedCandidates(state, req);
   const projection = projectionOf(req.fields);
   const parts: string[] = [];
   for (const c of ranked) {
@@ -452,12 +497,37 @@ export function searchIndexLines(state: IndexState, req: SearchRequest): { lines
     pushHitJson(c, projection, parts);
     parts.push('\n');
   }
-  return { lines: parts.join(''), count: ranked.length };
+  const lostJson = lost.length === 0 ? '' : JSON.stringify(lost.map(toLostAd));
+  return { lines: parts.join(''), count: ranked.length, lostJson };
 }
 
-function rankedCandidates(state: IndexState, req: SearchRequest): Candidate[] {
+function toLostAd(c: Candidate): LostAd {
+  return {
+    offerId: c.offer.row.id,
+    customerId: c.offer.row.customerId,
+    bidwordId: c.bw.id,
+    matchType: c.matchType as LostAd['matchType'],
+    qualityBp: c.offer.qualityBp,
+    score: c.score,
+  };
+}
+
+/**
+ * The lost candidates that would be among the top k bidword hits had their customers been
+ * online: text hits never displace bidword hits, so they are ranked against `ranked`'s bidword
+ * hits only (every bidword hit when there were fewer than k, else the top k, which is all a
+ * top-k cut of the union can keep of them).
+ */
+function lostToBudget(ranked: readonly Candidate[], lost: readonly Candidate[], k: number): Candidate[] {
+  const union: Candidate[] = [...lost];
+  for (const c of ranked) if (c.matchType !== 'text') union.push(c);
+  const kept = topK(union, k);
+  return kept.filter((c) => lost.includes(c));
+}
+
+function rankedCandidates(state: IndexState, req: SearchRequest): { ranked: Candidate[]; lost: Candidate[] } {
   const tokens = tokenize(req.query);
-  if (tokens.length === 0 || req.k < 1) return [];
+  if (tokens.length === 0 || req.k < 1) return { ranked: [], lost: [] };
   const q = new Query(state, req, tokens);
   visitExact(state, q.norm, q);
   visitPhrase(state, tokens, q);
@@ -471,5 +541,5 @@ function rankedCandidates(state: IndexState, req: SearchRequest): Candidate[] {
   } else {
     ranked = topK(fromBidwords, req.k);
   }
-  return ranked;
+  return { ranked, lost: q.lost.length === 0 ? [] : lostToBudget(ranked, q.lost, req.k) };
 }

@@ -2,7 +2,7 @@
 // options, statistics and dump. column-index.ts is the folder's entry point and says what they mean.
 import type { Logger } from '../../../core/logger.js';
 import type { Bidword, ChangeMessage, Customer, Offer } from '../../../core/model.js';
-import type { SearchHit, SearchRequest } from '../../../core/search-contract.js';
+import type { LostAd, SearchHit, SearchRequest } from '../../../core/search-contract.js';
 
 export interface ColumnIndexStats {
   /** Customers held (every column holds every customer). */
@@ -52,10 +52,15 @@ export interface ColumnIndex {
   readonly appliedId: number;
   /** Top k hits of this column for the request, in compareRanked order. Synchronous. */
   search(req: SearchRequest): SearchHit[];
-  /** search() as a JSON array text, byte for byte JSON.stringify(search(req)), and its length. */
-  searchJson(req: SearchRequest): { json: string; count: number };
-  /** search() in the lines form (core/hit-lines.ts) without its envelope line, and its length. */
-  searchLines(req: SearchRequest): { lines: string; count: number };
+  /** search() and the ads lost to budget (core/search-contract.ts LostAd). */
+  searchWithLost(req: SearchRequest): { hits: SearchHit[]; lostToBudget: LostAd[] };
+  /**
+   * search() as a JSON array text, byte for byte JSON.stringify(search(req)), and its length;
+   * `lostJson`: JSON.stringify of searchWithLost's lostToBudget, '' when empty.
+   */
+  searchJson(req: SearchRequest): { json: string; count: number; lostJson: string };
+  /** search() in the lines form (core/hit-lines.ts) without its envelope line, its length, lostJson. */
+  searchLines(req: SearchRequest): { lines: string; count: number; lostJson: string };
   /**
    * Applies one change message. Idempotent. Returns true when the message was taken (it belongs to
    * this column and is newer than what the index holds for its entity), false when ignored.

@@ -27,6 +27,9 @@ class FakeIndex implements ColumnIndex {
   search(): never {
     throw new Error('not used');
   }
+  searchWithLost(): never {
+    throw new Error('not used');
+  }
   searchJson(): never {
     throw new Error('not used');
   }

@@ -40,14 +40,18 @@ export function searchRoutes(app: FastifyInstance, opts: SearchRouteOptions): vo
       const started = performance.now();
       const envelope = `{"column":${column},"replica":${replicaJson},"version":${JSON.stringify(serving.version)},"appliedId":${serving.index.appliedId}`;
       if (request.body.format === 'lines') {
-        const { lines } = serving.index.searchLines(request.body);
+        const { lines, lostJson } = serving.index.searchLines(request.body);
+        const lost = lostJson === '' ? '' : `,"lostToBudget":${lostJson}`;
         const tookUs = Math.round((performance.now() - started) * 1000);
-        reply.type(HIT_LINES_TYPE).send(`${envelope},"tookUs":${tookUs}}\n${lines}`);
+        reply.type(HIT_LINES_TYPE).send(`${envelope}${lost},"tookUs":${tookUs}}\n${lines}`);
         return;
       }
-      const { json } = serving.index.searchJson(request.body);
+      const { json, lostJson } = serving.index.searchJson(request.body);
+      const lost = lostJson === '' ? '' : `,"lostToBudget":${lostJson}`;
       const tookUs = Math.round((performance.now() - started) * 1000);
-      reply.type('application/json; charset=utf-8').send(`${envelope},"hits":${json},"tookUs":${tookUs}}`);
+      reply
+        .type('application/json; charset=utf-8')
+        .send(`${envelope},"hits":${json}${lost},"tookUs":${tookUs}}`);
     },
   );
 }
