@@ -21,9 +21,9 @@
 // Concurrency: pure functions over an immutable keyring; the only state is a module-level pool of
 // random nonce bytes (refilled synchronously in blocks; Node runs this on one thread). Keys are
 // derived once when the keyring is built (HKDF-SHA256 of the configured secret, so the same secret
-// is never used raw for anything else) and held as KeyObjects. No JSON anywhere on this path.
+// is never used raw for anything else) and held as KeyObjects; each key gets one sealer (gcm-seal.ts:
+// a long-lived AES cipher object and GHASH tables), built on first use. No JSON anywhere on this path.
 import {
-  createCipheriv,
   createDecipheriv,
   createHash,
   createSecretKey,
@@ -32,6 +32,7 @@ import {
   randomBytes,
   randomFillSync,
 } from 'node:crypto';
+import { type GcmMessage, GcmSealer } from './gcm-seal.js';
 
 export const CLICK_TOKEN_VERSION = 1;
 const HEADER_BYTES = 2;
@@ -235,7 +236,7 @@ function checkMicros(v: number, name: string): void {
 // The blender encodes n tokens per page with the same pvId: remember the last one's bytes.
 let lastPvId = '';
 const lastPvBytes = Buffer.alloc(PV_ID_BYTES);
-// Plaintext scratch space, reused (cipher.update copies out of it); large enough for any payload.
+// Plaintext scratch space, reused (each token copies its bytes out); large enough for any payload.
 const scratch = Buffer.allocUnsafe(
   PV_ID_BYTES + 1 + 3 * 8 + CLIENT_DIGEST_BYTES + 3 * (1 + MAX_ID_BYTES) + 2 + MAX_LANDING_URL_BYTES,
 );
@@ -251,6 +252,52 @@ function pvIdBytes(pvId: string): Buffer {
 
 /** Encrypts one payload with the keyring's current key. Throws RangeError on a malformed payload. */
 export function encodeClickToken(ring: ClickKeyring, p: ClickTokenPayload): string {
+  return encodeClickTokens(ring, [p])[0]!;
+}
+
+/**
+ * Encrypts each payload with the keyring's current key (the n tokens of one answer), with one call
+ * into OpenSSL for all of them (gcm-seal.ts). Throws RangeError on a malformed payload, before
+ * anything is encrypted.
+ */
+export function encodeClickTokens(ring: ClickKeyring, payloads: readonly ClickTokenPayload[]): string[] {
+  const key = ring.keys.get(ring.currentKid);
+  if (key === undefined) throw new RangeError(`current key id ${ring.currentKid} is not in the ring`);
+  const messages: GcmMessage[] = new Array(payloads.length);
+  for (let i = 0; i < payloads.length; i++) {
+    const end = writePlaintext(payloads[i]!, scratch);
+    const out = Buffer.allocUnsafe(HEADER_BYTES + NONCE_BYTES + end + TAG_BYTES);
+    out[0] = CLICK_TOKEN_VERSION;
+    out[1] = ring.currentKid;
+    nextNonce().copy(out, HEADER_BYTES);
+    const at = HEADER_BYTES + NONCE_BYTES;
+    scratch.copy(out, at, 0, end);
+    messages[i] = {
+      nonce: out.subarray(HEADER_BYTES, at),
+      aad: out.subarray(0, HEADER_BYTES),
+      plaintext: out.subarray(at, at + end),
+      out,
+      outOffset: at,
+    };
+  }
+  sealerOf(key).sealAll(messages);
+  return messages.map((m) => (m.out as Buffer).toString('base64url'));
+}
+
+// One sealer (a long-lived AES cipher object and GHASH tables) per derived key.
+const sealers = new WeakMap<KeyObject, GcmSealer>();
+
+function sealerOf(key: KeyObject): GcmSealer {
+  let sealer = sealers.get(key);
+  if (sealer === undefined) {
+    sealer = new GcmSealer(key);
+    sealers.set(key, sealer);
+  }
+  return sealer;
+}
+
+/** Checks a payload and writes its plaintext bytes into plain; returns their length. */
+function writePlaintext(p: ClickTokenPayload, plain: Buffer): number {
   const pv = pvIdBytes(p.pvId);
   if (!Number.isInteger(p.position) || p.position < 1 || p.position > 255)
     throw new RangeError('position must be 1..255');
@@ -259,10 +306,7 @@ export function encodeClickToken(ring: ClickKeyring, p: ClickTokenPayload): stri
   checkMicros(p.issuedAtMs, 'issuedAtMs');
   if (p.clientDigest.length !== CLIENT_DIGEST_BYTES * 2 || !HEX16.test(p.clientDigest))
     throw new RangeError('clientDigest must be 16 lower-case hex characters');
-  const key = ring.keys.get(ring.currentKid);
-  if (key === undefined) throw new RangeError(`current key id ${ring.currentKid} is not in the ring`);
 
-  const plain = scratch;
   pv.copy(plain, 0);
   let o = PV_ID_BYTES;
   plain[o++] = p.position;
@@ -281,30 +325,13 @@ export function encodeClickToken(ring: ClickKeyring, p: ClickTokenPayload): stri
   )
     throw new RangeError(`landingUrl is over ${MAX_LANDING_URL_BYTES} bytes`);
   const urlBytes = plain.write(p.landingUrl, urlAt, 'utf8');
-  let end: number;
   if (urlBytes < 128) {
     plain[o] = urlBytes;
     plain.copyWithin(o + 1, urlAt, urlAt + urlBytes);
-    end = o + 1 + urlBytes;
-  } else {
-    writeVarint(plain, o, urlBytes); // 2 bytes for 128..16383
-    end = urlAt + urlBytes;
+    return o + 1 + urlBytes;
   }
-
-  const out = Buffer.allocUnsafe(HEADER_BYTES + NONCE_BYTES + end + TAG_BYTES);
-  out[0] = CLICK_TOKEN_VERSION;
-  out[1] = ring.currentKid;
-  const nonce = nextNonce();
-  nonce.copy(out, HEADER_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  cipher.setAAD(out.subarray(0, HEADER_BYTES));
-  const ct = cipher.update(plain.subarray(0, end));
-  ct.copy(out, HEADER_BYTES + NONCE_BYTES);
-  let at = HEADER_BYTES + NONCE_BYTES + ct.length;
-  const fin = cipher.final();
-  if (fin.length > 0) at += fin.copy(out, at);
-  cipher.getAuthTag().copy(out, at);
-  return out.toString('base64url');
+  writeVarint(plain, o, urlBytes); // 2 bytes for 128..16383
+  return urlAt + urlBytes;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import {
   type ClickKeyring,
   type ClickTokenPayload,
   clientDigest,
-  encodeClickToken,
+  encodeClickTokens,
 } from '../../core/click-token.js';
 import { ImatchError } from '../../core/errors.js';
 import type { Arm } from '../../core/experiment.js';
@@ -144,22 +144,28 @@ export function blend(input: BlendInput): Blended {
   const digest = clientDigest(input.ip, input.userAgent);
   const ads: Ad[] = new Array(prices.length);
   const pvAds: PvAd[] = new Array(prices.length);
+  const payloads: ClickTokenPayload[] = new Array(prices.length);
   for (let i = 0; i < prices.length; i++) {
     const h = ranked[i]!;
-    const position = i + 1;
-    const priceMicros = prices[i]!;
-    const payload: ClickTokenPayload = {
+    payloads[i] = {
       pvId: input.pvId,
-      position,
+      position: i + 1,
       offerId: h.offerId,
       customerId: h.customerId,
       bidwordId: h.bidwordId,
-      priceMicros,
+      priceMicros: prices[i]!,
       bidMicros: h.bidMicros,
       issuedAtMs: input.nowMs,
       landingUrl: h.landingUrl,
       clientDigest: digest,
     };
+  }
+  // All n tokens in one call into OpenSSL (core/gcm-seal.ts).
+  const tokens = encodeClickTokens(input.keyring, payloads);
+  for (let i = 0; i < prices.length; i++) {
+    const h = ranked[i]!;
+    const position = i + 1;
+    const priceMicros = prices[i]!;
     ads[i] = {
       position,
       offerId: h.offerId,
@@ -170,7 +176,7 @@ export function blend(input: BlendInput): Blended {
       title: h.title,
       imageUrl: h.imageUrl,
       displayUrl: displayUrlOf(h.landingUrl),
-      clickUrl: `${input.clickBaseUrl}/c/${encodeClickToken(input.keyring, payload)}`,
+      clickUrl: `${input.clickBaseUrl}/c/${tokens[i]!}`,
       priceMicros,
     };
     pvAds[i] = {
