@@ -10,6 +10,7 @@
 //     [--zk host:port --kafka host:port [--infra-pids zookeeper=PID,kafka=PID]] [--json results.json] [--reuse-index]
 //     [--searcher-node-flags="FLAGS"] (Node/V8 flags of the iMatch searchers; default core/node-flags.ts
 //     SEARCHER_NODE_FLAGS, what `imatch start` uses; --searcher-node-flags= for none)
+//     [--front-node-flags="FLAGS"] (the same for the merger and the blender; default FRONT_NODE_FLAGS)
 // --reuse-index publishes the newest version already built in <data>/index-<columns> instead of
 // building again (the build has its own benchmark).
 // Without --zk/--kafka it starts its own ZooKeeper and Kafka (infra/servers.ts) in a temp folder
@@ -28,7 +29,7 @@ import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { listVersions, readManifest } from '../core/index-manifest.js';
 import { createKafka, ensureTopics } from '../core/kafka.js';
-import { SEARCHER_NODE_FLAGS } from '../core/node-flags.js';
+import { FRONT_NODE_FLAGS, SEARCHER_NODE_FLAGS } from '../core/node-flags.js';
 import { connectZk } from '../core/zookeeper.js';
 import { publishPointer } from '../index-builder/publish.js';
 import { downServers, upServers } from '../infra/servers.js';
@@ -56,6 +57,7 @@ const { values: args } = parseArgs({
     'reuse-index': { type: 'boolean', default: false },
     'infra-pids': { type: 'string' },
     'searcher-node-flags': { type: 'string' },
+    'front-node-flags': { type: 'string' },
     'overload-ms': { type: 'string', default: '10000' },
     'recover-ms': { type: 'string', default: '5000' },
   },
@@ -509,11 +511,15 @@ async function main(): Promise<void> {
       procs.push(p);
       searcherUrls.push(`http://127.0.0.1:${port}`);
     }
+    const frontFlags =
+      args['front-node-flags'] === undefined
+        ? FRONT_NODE_FLAGS
+        : args['front-node-flags'].split(' ').filter(Boolean);
     const mergerPort = await freePort();
     const merger = run(
       'merger',
       ['merger', '--port', String(mergerPort), '--log-level', 'warn', ...zkFlags],
-      profArgs('merger'),
+      [...profArgs('merger'), ...frontFlags],
     );
     procs.push(merger);
     const blenderPort = await freePort();
@@ -533,7 +539,7 @@ async function main(): Promise<void> {
         '--click-keys',
         `1:${randomBytes(32).toString('hex')}`,
       ],
-      profArgs('blender'),
+      [...profArgs('blender'), ...frontFlags],
     );
     procs.push(blender);
     const tl = Date.now();
@@ -732,6 +738,11 @@ async function main(): Promise<void> {
           .join('')}---|`,
       );
       lines.push(`| ${Object.values(r.peak.cpu.byProcess).join(' | ')} | ${r.peak.cpu.total} |`);
+      const procs = chains.find((c) => c.name === r.name)?.procs ?? [];
+      const idle = procs
+        .filter((p) => idleMsPerS.has(p.pid))
+        .map((p) => `${p.name} ${(idleMsPerS.get(p.pid) ?? 0).toFixed(1)}`);
+      if (idle.length > 0) lines.push(`CPU with no query at all (ms a second): ${idle.join(', ')}.`);
       const kafkaProc = chains.find((c) => c.name === r.name)?.procs.find((p) => p.name === 'kafka');
       const kafkaUs = r.peak.cpu.byProcess.kafka;
       if (kafkaProc !== undefined && kafkaUs !== undefined && r.peak.result.rps > 0) {

@@ -8,6 +8,7 @@
 // it are committed, the failed one is not, and kafkajs retries from it (with back-off, restarting
 // the consumer after its retries). So a message is delivered at least once, and again to the next
 // consumer of the group when this one stops before it succeeded. Errors carry `retriable`.
+import './kafkajs-idle-fix.js'; // kafkajs 2.2.4's idle timer loop, fixed before any client exists
 import {
   type Admin,
   type ITopicConfig,

@@ -11,3 +11,6 @@
 //
 // Used by `imatch start` (bin/start/start.ts), the compose file and the query-path benchmark.
 export const SEARCHER_NODE_FLAGS: readonly string[] = Object.freeze(['--min-semi-space-size=16']);
+
+/** The merger's and the blender's flags (none so far). */
+export const FRONT_NODE_FLAGS: readonly string[] = Object.freeze([]);

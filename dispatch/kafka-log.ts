@@ -15,6 +15,7 @@
 // for the next write. The writer never acknowledges a failed send.
 //
 // Concurrency: write() is called by the single writer loop only (one send at a time).
+import '../core/kafkajs-idle-fix.js'; // kafkajs 2.2.4's idle timer loop, fixed before any client exists
 import { type Kafka, Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from '../core/logger.js';
 import type { Change, ChangeMessage } from '../core/model.js';

@@ -4,6 +4,7 @@
 // metadata request (kafkajs admin describeCluster) lists the broker. Data:
 // `<infraDir>/kafka/data`; log: `<infraDir>/kafka/kafka.log`.
 // Concurrency: see launch.ts; each readiness probe is one short-lived kafkajs admin client.
+import '../core/kafkajs-idle-fix.js'; // kafkajs 2.2.4's idle timer loop, fixed before any client exists
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
