@@ -28,7 +28,7 @@ import { BillingConfig } from '../billing/config.js';
 import { ClickFilterConfig } from '../click-filter/config.js';
 import { parseClickKeys } from '../core/click-token.js';
 import { envName, loadConfig } from '../core/config.js';
-import { SEARCHER_NODE_FLAGS } from '../core/node-flags.js';
+import { FRONT_NODE_FLAGS, SEARCHER_NODE_FLAGS } from '../core/node-flags.js';
 import { SERVICES } from '../core/service-metrics.js';
 import { DispatchConfig } from '../dispatch/config.js';
 import { BuildIndexConfig } from '../index-builder/config.js';
@@ -149,7 +149,10 @@ function composeProblems(file: ComposeFile): string[] {
     const command = imatchCommandOf(service);
     if (command === undefined) continue;
     for (const p of settingProblems(command, environmentOf(service))) problems.push(`${name}: ${p}`);
-    if (service.entrypoint === undefined && Array.isArray(service.command) && service.command.length > 1) {
+    // The image's own entrypoint, or node [flags] bin/imatch.js: the command is imatch's arguments.
+    const imatchEntrypoint =
+      service.entrypoint === undefined || /bin\/imatch\.js$/.test([service.entrypoint].flat().join(' '));
+    if (imatchEntrypoint && Array.isArray(service.command) && service.command.length > 1) {
       problems.push(`${name}: command-line arguments ${service.command.slice(1).join(' ')} (use IMATCH_*)`);
     }
   }
@@ -287,6 +290,14 @@ describe('compose.yaml', () => {
     expect(searchers.length).toBeGreaterThan(0);
     for (const [name, s] of searchers) {
       expect([s.entrypoint].flat(), name).toEqual(['node', ...SEARCHER_NODE_FLAGS, 'bin/imatch.js']);
+    }
+  });
+
+  it('starts the merger and the blender with the Node flags imatch start gives them (core/node-flags.ts)', () => {
+    const front = [...byCommand('merger'), ...byCommand('blender')];
+    expect(front.length).toBe(2);
+    for (const [name, s] of front) {
+      expect([s.entrypoint].flat(), name).toEqual(['node', ...FRONT_NODE_FLAGS, 'bin/imatch.js']);
     }
   });
 

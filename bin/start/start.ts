@@ -21,7 +21,7 @@ import { CommonSettings, KafkaSettings } from '../../core/config.js';
 import { createKafka, ensureTopics } from '../../core/kafka.js';
 import type { Logger } from '../../core/logger.js';
 import type { Customer } from '../../core/model.js';
-import { SEARCHER_NODE_FLAGS } from '../../core/node-flags.js';
+import { FRONT_NODE_FLAGS, SEARCHER_NODE_FLAGS } from '../../core/node-flags.js';
 import { type IndexPointer, zkPaths } from '../../core/zk-paths.js';
 import { connectZk } from '../../core/zookeeper.js';
 import { downServers, upServers } from '../../infra/servers.js';
@@ -221,13 +221,18 @@ export async function runStart(config: StartConfig, log: Logger): Promise<void> 
     await Promise.all(searchers);
     await sup.start({
       name: 'merger',
-      args: [CLI, ...commandLine('merger', { zkConnect, zkRoot: config.zkRoot, port: config.mergerPort })],
+      args: [
+        ...FRONT_NODE_FLAGS,
+        CLI,
+        ...commandLine('merger', { zkConnect, zkRoot: config.zkRoot, port: config.mergerPort }),
+      ],
       url: url(config.mergerPort),
     });
     const clickKeys = { clickKeys: [keys.spec], clickKeyId: keys.kid };
     await sup.start({
       name: 'blender',
       args: [
+        ...FRONT_NODE_FLAGS,
         CLI,
         ...commandLine('blender', {
           ...common,
