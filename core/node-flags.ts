@@ -12,10 +12,15 @@
 // Used by `imatch start` (bin/start/start.ts), the compose file and the query-path benchmark.
 export const SEARCHER_NODE_FLAGS: readonly string[] = Object.freeze(['--min-semi-space-size=16']);
 
-// Merger and blender: their live heap is small (about 20-30 MB), and V8 sets the old generation's
-// next full-GC limit only a few MB above it, so under steady traffic (page-view batches and
-// in-flight requests promoted out of the young generation) the blender ran a full GC every 1-3 s
-// with 5-14 ms pauses at half of peak: 8 in 15 s, 3 of them over 10 ms. With the old generation's
-// initial limit at 128 MB: 1 in 15 s (BENCHMARKS.md, "2026-12-06 evening"). The limit grows as
-// usual past it under a larger live heap; it costs up to ~100 MB more resident memory.
-export const FRONT_NODE_FLAGS: readonly string[] = Object.freeze(['--initial-old-space-size=128']);
+// Merger and blender: the same young-generation floor as searchers (after the idle minute of the
+// benchmark's bare-chain ramp, the merger ran 187-197 scavenges in 15 s at half of peak against
+// 63-78 without the idle stretch, BENCHMARKS.md "2026-12-06 evening"), and the old generation's
+// initial limit at 128 MB: their live heap is small (about 20-30 MB) and V8 sets the next full-GC
+// limit only a few MB above it, so under steady traffic (page-view batches and in-flight requests
+// promoted out of the young generation) the blender ran a full GC every 1-3 s with 5-14 ms pauses
+// at half of peak: 8 in 15 s, 3 of them over 10 ms; with the flag 1 in 15 s. Past 128 MB the limit
+// grows as usual; the flag costs up to ~100 MB more resident memory.
+export const FRONT_NODE_FLAGS: readonly string[] = Object.freeze([
+  '--min-semi-space-size=16',
+  '--initial-old-space-size=128',
+]);
