@@ -7,7 +7,7 @@
 //     [--rate 5000] [--duration 20] [--warmup 5] [--concurrency 64] [--log-mode await|async] [--producers 2]
 //     [--cpu-prof DIR]   (V8 CPU profile of the filter, read it with bench/cpuprofile-top.ts)
 //     [--trace-gc]       (the filter's GC pauses: counts and longest, in the summary)
-//     [--filter-node-args '--max-semi-space-size=64']   (node flags for the filter process)
+//     [--filter-node-args='--max-semi-space-size=64']   (node flags for the filter process)
 //
 // Traffic: pre-minted genuine tokens (core/click-token.ts, as the blender makes them), each a new
 // page view, 90% from a desktop browser, 5% from a crawler (not billable), 5% replays of an

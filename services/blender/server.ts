@@ -1,6 +1,6 @@
 // Runs one blender: parses the click keys, connects to ZooKeeper (run-time QRW dictionary,
 // pricing rule and experiment arms, the learner's click model pointer, merger discovery unless --merger-url is given) and Kafka (the pv topic, an
-// acks=all producer behind the PV buffer), listens, registers under
+// acks=all producer on its own thread behind the PV buffer), listens, registers under
 // `<root>/services/blender/<id>` (ephemeral, core/registrations.ts BlenderRegistration) and shuts down
 // gracefully: deregister first, then stop accepting and finish in-flight requests, then flush the
 // page-view buffer to Kafka, then close the merger pools, the producer and the ZooKeeper session.
@@ -8,7 +8,8 @@
 // Concurrency: one event loop; ZooKeeper callbacks (config, discovery) and requests interleave at
 // awaits only, and every update replaces one reference (RuntimeSettings, the merger list).
 import { keyringOf } from '../../core/click-keyring.js';
-import { createKafka, createProducer, ensureTopics } from '../../core/kafka.js';
+import { createKafka, ensureTopics } from '../../core/kafka.js';
+import { ProducerThread } from '../../core/kafka-producer-thread.js';
 import type { Logger } from '../../core/logger.js';
 import { watchRegistrations } from '../../core/registration-watch.js';
 import { type BlenderRegistration, serviceRegistration } from '../../core/registrations.js';
@@ -133,14 +134,16 @@ export async function startBlender(config: BlenderConfig, log: Logger): Promise<
       log,
     });
     await ensureTopics(kafka, [config.topicPv]);
-    const producerRef = await createProducer(kafka, { log });
-    cleanups.push(() => producerRef.disconnect());
+    // The producer encodes and sends on its own thread (core/kafka-producer-thread.ts says why).
+    const producer = await ProducerThread.start({
+      brokers: config.kafkaBrokers,
+      clientId: `${config.kafkaClientId}-blender`,
+      logName: 'blender',
+      logLevel: config.logLevel,
+    });
+    cleanups.push(() => producer.close(config.shutdownTimeoutMs));
     pvLog = new PvLog({
-      sink: {
-        send: async (messages) => {
-          await producerRef.send(config.topicPv, messages);
-        },
-      },
+      sink: { send: (messages) => producer.send(config.topicPv, messages) },
       log: log.child({ component: 'pv-log' }),
       flushMs: config.pvFlushMs,
       batchSize: config.pvBatchSize,
