@@ -5,7 +5,7 @@
 // when the request is sent. For the blender's 100 ms batches of page views that was a block of
 // several milliseconds on the event loop every 100 ms, which every ad request arriving meanwhile
 // waited out: in the blender alone at 1,000 requests/s, p99 19-21 ms with the page-view log and
-// 4-8 ms without it (BENCHMARKS.md, "2026-12-06 evening"). Here the main thread only hands each
+// 4-8 ms without it (BENCHMARKS.md, "Evening of 2026-12-06"). Here the main thread only hands each
 // batch over (one structured clone of its strings) and awaits the worker's answer; durability is
 // unchanged: send() resolves only when the broker acknowledged every record (acks=all).
 //

@@ -14,7 +14,7 @@ export const SEARCHER_NODE_FLAGS: readonly string[] = Object.freeze(['--min-semi
 
 // Merger and blender: the same young-generation floor as searchers (after the idle minute of the
 // benchmark's bare-chain ramp, the merger ran 187-197 scavenges in 15 s at half of peak against
-// 63-78 without the idle stretch, BENCHMARKS.md "2026-12-06 evening"), and the old generation's
+// 63-78 without the idle stretch, BENCHMARKS.md "Evening of 2026-12-06"), and the old generation's
 // initial limit at 128 MB: their live heap is small (about 20-30 MB) and V8 sets the next full-GC
 // limit only a few MB above it, so under steady traffic (page-view batches and in-flight requests
 // promoted out of the young generation) the blender ran a full GC every 1-3 s with 5-14 ms pauses
