@@ -18,7 +18,7 @@
 // OpenSSL and mbed TLS where the CPU has no carry-less multiply (theirs use smaller, 4-bit tables,
 // which leak less through the cache). H must stay secret: with H and any genuine token, tokens
 // could be forged. A cache-timing attack on these lookups needs code running on the blender's own
-// CPU cores; a deployment that shares cores with untrusted code should not use this path.
+// CPU cores: run blenders on hosts that do not run untrusted code.
 //
 // Concurrency: a sealer holds mutable scratch buffers and one ECB cipher object; use it from one
 // thread (Node's event loop), each call runs to completion.
