@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FRONT_NODE_FLAGS } from '../core/node-flags.js';
+import { cannedHits } from './canned-hits.js';
 import { runLoad } from './http-load.js';
 import { cpuMsOf } from './proc-cpu.js';
 
@@ -39,20 +40,7 @@ const { values: args } = parseArgs({
 });
 if (args.data === undefined) throw new Error('--data DIR (an imatch gen folder) is required');
 
-/** 100 hits with realistic field sizes, every one a different customer. */
-const HITS = Array.from({ length: 100 }, (_, i) => ({
-  offerId: `o${100000 + i}`,
-  customerId: `c${2000 + i}`,
-  bidwordId: `b${5000000 + i}`,
-  keyword: 'womens running shoes',
-  matchType: 'phrase',
-  bidMicros: 2_000_000 - i * 10_000,
-  qualityBp: 7000,
-  score: (2_000_000 - i * 10_000) * 7000,
-  title: `Lightweight breathable running shoe for women, model ${i} with cushioned sole`,
-  imageUrl: `https://img.example.com/p/${100000 + i}/main.jpg`,
-  landingUrl: `https://shop${i % 50}.example.com/products/${100000 + i}?ref=ads`,
-}));
+const HITS = cannedHits(0);
 
 function cannedMerger(): Promise<{ url: string; close: () => void }> {
   const server = createServer((req, res) => {

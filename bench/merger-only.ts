@@ -19,12 +19,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { request } from 'undici';
-import type { SearchHit } from '../core/search-contract.js';
 import { type SearcherRegistration, zkPaths } from '../core/zk-paths.js';
 import { connectZk } from '../core/zookeeper.js';
 import { publishPointer } from '../index-builder/publish.js';
 import { downServers, upServers } from '../infra/servers.js';
 import { BLENDER_FIELDS } from '../services/blender/blend.js';
+import { cannedHits } from './canned-hits.js';
 import { runLoad } from './http-load.js';
 import { cpuMsOf } from './proc-cpu.js';
 
@@ -51,27 +51,6 @@ function freePort(): Promise<number> {
       const a = srv.address();
       srv.close(() => ok(typeof a === 'object' && a !== null ? a.port : 0));
     });
-  });
-}
-
-/** 100 hits with realistic field sizes; every hit a different customer (CDistinct drops none). */
-function cannedHits(column: number): SearchHit[] {
-  return Array.from({ length: 100 }, (_, i) => {
-    const id = `o${column}${String(i).padStart(6, '0')}`;
-    return {
-      offerId: id,
-      customerId: `c${column}${String(i).padStart(5, '0')}`,
-      bidwordId: `b${column}${String(i).padStart(7, '0')}`,
-      keyword: 'waterproof hiking boots',
-      matchType: i % 3 === 0 ? 'exact' : i % 3 === 1 ? 'phrase' : 'broad',
-      bidMicros: 2_000_000 - i * 10_000 - column * 5_000,
-      qualityBp: 7_500,
-      score: (2_000_000 - i * 10_000 - column * 5_000) * 7_500 * 90,
-      title: `Waterproof Hiking Boots for Men, Breathable Leather Trekking Shoes ${id}`,
-      category: 'apparel/shoes/hiking',
-      imageUrl: `https://img.summit-outdoor-gear.example/p/${id}.jpg`,
-      landingUrl: `https://www.summit-outdoor-gear.example/products/waterproof-hiking-boots-${id}`,
-    };
   });
 }
 

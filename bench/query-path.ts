@@ -743,7 +743,7 @@ async function main(): Promise<void> {
         .filter((p) => idleMsPerS.has(p.pid))
         .map((p) => `${p.name} ${(idleMsPerS.get(p.pid) ?? 0).toFixed(1)}`);
       if (idle.length > 0) lines.push(`CPU with no query at all (ms a second): ${idle.join(', ')}.`);
-      const kafkaProc = chains.find((c) => c.name === r.name)?.procs.find((p) => p.name === 'kafka');
+      const kafkaProc = procs.find((p) => p.name === 'kafka');
       const kafkaUs = r.peak.cpu.byProcess.kafka;
       if (kafkaProc !== undefined && kafkaUs !== undefined && r.peak.result.rps > 0) {
         const idleUs = Math.round(((idleMsPerS.get(kafkaProc.pid) ?? 0) * 1000) / r.peak.result.rps);

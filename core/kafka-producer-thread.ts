@@ -15,8 +15,9 @@
 //
 // Concurrency: send() may be called concurrently; answers are matched by id. close() waits for
 // the producer's disconnect (bounded by `timeoutMs`) and ends the thread.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { type ErrorCode, ImatchError } from './errors.js';
+import { startWorker } from './worker-thread.js';
 
 export interface ProducerThreadOptions {
   brokers: readonly string[];
@@ -50,17 +51,6 @@ export type WorkerOut =
   | { type: 'failed'; id: number; error: WireError }
   | { type: 'closed' };
 
-function spawnWorker(options: ProducerThreadOptions): Worker {
-  if (!import.meta.url.endsWith('.ts'))
-    return new Worker(new URL('./kafka-producer-worker.js', import.meta.url), { workerData: options });
-  // Running from TypeScript sources (tsx, vitest): the worker needs tsx's loader too.
-  const url = new URL('./kafka-producer-worker.ts', import.meta.url).href;
-  return new Worker(
-    `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url)}); })`,
-    { eval: true, workerData: options },
-  );
-}
-
 function toError(e: WireError): ImatchError {
   return new ImatchError(e.code as ErrorCode, e.message);
 }
@@ -82,7 +72,7 @@ export class ProducerThread {
 
   /** Starts the thread and connects its producer; rejects when the producer cannot connect. */
   static start(options: ProducerThreadOptions): Promise<ProducerThread> {
-    const worker = spawnWorker(options);
+    const worker = startWorker(import.meta.url, 'kafka-producer-worker', { workerData: options });
     return new Promise((resolve, reject) => {
       const onExit = (code: number) =>
         reject(

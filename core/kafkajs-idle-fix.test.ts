@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { RequestQueue } from './kafkajs-idle-fix.js';
 
 const require = createRequire(import.meta.url);
@@ -43,7 +43,11 @@ describe('kafkajs RequestQueue idle fix', () => {
     expect(q.throttleCheckTimeoutId).toBeNull();
   });
 
-  it('still checks a pending request 10 ms later, and sends it', async () => {
+  it('still checks a pending request 10 ms later, and sends it', () => {
+    vi.useFakeTimers();
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     const q = queue();
     made.push(q);
     let sent = 0;
@@ -54,7 +58,9 @@ describe('kafkajs RequestQueue idle fix', () => {
     q.scheduleCheckPendingRequests();
     expect(q.throttleCheckTimeoutId).not.toBeNull();
     full = false;
-    await new Promise((r) => setTimeout(r, 30));
+    vi.advanceTimersByTime(9);
+    expect(sent).toBe(0);
+    vi.advanceTimersByTime(1);
     expect(sent).toBe(1);
     expect(q.pending).toHaveLength(0);
     expect(q.throttleCheckTimeoutId).toBeNull();

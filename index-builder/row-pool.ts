@@ -7,7 +7,8 @@
 // callback runs on the main thread, one batch at a time, in order.
 import { createReadStream } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../core/worker-thread.js';
 import {
   type BatchContext,
   type BatchKind,
@@ -19,17 +20,6 @@ import {
 interface Pending {
   resolve: (r: BatchResult) => void;
   reject: (e: Error) => void;
-}
-
-function workerFor(): Worker {
-  const fromSource = import.meta.url.endsWith('.ts');
-  if (!fromSource) return new Worker(new URL('./row-worker.js', import.meta.url));
-  // Running from TypeScript sources (tsx, vitest): the worker needs tsx's loader too.
-  const url = new URL('./row-worker.ts', import.meta.url).href;
-  return new Worker(
-    `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url)}); })`,
-    { eval: true },
-  );
 }
 
 export class RowPool {
@@ -55,7 +45,7 @@ export class RowPool {
       this.inline = (kind, text) => processBatch(kind, text, ctx);
     }
     for (let i = 0; i < size; i++) {
-      const w = workerFor();
+      const w = startWorker(import.meta.url, 'row-worker');
       w.postMessage({ type: 'init', customers, buckets });
       w.on('message', (m: { seq: number; result?: BatchResult; error?: string }) => {
         const p = this.pending.get(m.seq);
