@@ -172,6 +172,17 @@ export const KafkaSettings = {
   topicCorrections: Type.String({ default: 'imatch.corrections', description: 'Kafka topic for refunds' }),
 };
 
+/** The frame RPC listener of a service on the query path (core/frame-rpc.ts), beside its HTTP port. */
+export const FramesSettings = {
+  framesPort: Type.Integer({
+    default: 0,
+    minimum: -1,
+    maximum: 65535,
+    description:
+      'Port of the frame RPC listener for the internal hop (core/frame-rpc.ts), on the same host; 0 = any free port, -1 = none (HTTP only)',
+  }),
+};
+
 export const HttpSettings = {
   host: Type.String({ default: '127.0.0.1', description: 'Address to listen on' }),
   port: Type.Integer({

@@ -21,7 +21,10 @@ export interface ServiceRegistration {
   host: string;
 }
 
-export type MergerRegistration = ServiceRegistration;
+export interface MergerRegistration extends ServiceRegistration {
+  /** `host:port` of its frame RPC listener for /merge (core/frame-rpc.ts), when it has one. */
+  frames?: string;
+}
 export type BlenderRegistration = ServiceRegistration;
 export type DispatchRegistration = ServiceRegistration;
 

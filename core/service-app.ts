@@ -11,7 +11,7 @@
 //
 // Concurrency: one event loop; nothing here holds state besides fastify's.
 import { isIP } from 'node:net';
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type { ErrorCode } from './errors.js';
@@ -58,6 +58,11 @@ function ajvWith(coerceTypes: boolean): Ajv {
 }
 const queryAjv = ajvWith(true);
 const bodyAjv = ajvWith(false);
+
+/** The validator a route's body schema gets, for the same schema served outside fastify (core/frame-route.ts). */
+export function compileBodyValidator(schema: object): ValidateFunction {
+  return bodyAjv.compile(schema);
+}
 
 /** Builds the app of one service; `routes` adds the service's own routes. */
 export function createServiceApp(

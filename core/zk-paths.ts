@@ -60,6 +60,8 @@ export interface IndexPointer {
 /** What a searcher replica writes into its ephemeral registration node. */
 export interface SearcherRegistration {
   url: string;
+  /** `host:port` of its frame RPC listener (core/frame-rpc.ts), when it has one. */
+  frames?: string;
   column: number;
   replica: string;
   version: string;

@@ -18,12 +18,17 @@ export const BlenderConfig = Type.Object(
     ...KafkaSettings,
     ...HttpSettings,
     mergerUrl: Type.Optional(
-      Type.Array(Type.String({ pattern: '^https?://[^\\s/]+/?$' }), {
+      Type.Array(Type.String({ pattern: '^(https?://[^\\s/]+/?|frames://[^\\s:/]+:\\d{1,5})$' }), {
         minItems: 1,
         description:
-          'Merger base URL(s), comma-separated (default: discover them in ZooKeeper <root>/services/merger)',
+          'Merger base URL(s) (http://host:port) or frame RPC addresses (frames://host:port), comma-separated (default: discover them in ZooKeeper <root>/services/merger)',
       }),
     ),
+    mergerFrames: Type.Boolean({
+      default: true,
+      description:
+        'Call discovered mergers over frame RPC (core/frame-rpc.ts) when their registration has a frame address; false = HTTP POST /merge',
+    }),
     clickBaseUrl: Type.String({
       pattern: '^https?://[^\\s]+[^/\\s]$',
       default: 'http://127.0.0.1:8080',

@@ -1,5 +1,6 @@
-// The blender's side of `POST /merge` (core/merge-contract.ts): one undici Pool (keep-alive,
-// pooled `request`, never fetch) per known merger, the merger with the fewest outstanding requests
+// The blender's side of `POST /merge` (core/merge-contract.ts): per known merger, one frame RPC
+// connection (core/frame-rpc.ts; `frames://host:port`, what discovery uses when the merger
+// advertises one) or one undici Pool (keep-alive, pooled `request`, never fetch; `http://...`), the merger with the fewest outstanding requests
 // chosen for each call (round-robin among equals), a per-call deadline, and upstream failures
 // mapped to the error table: merger unreachable -> IM_ERR_UPSTREAM_DOWN (502), deadline ->
 // IM_ERR_UPSTREAM_TIMEOUT (504), merger not ready -> IM_ERR_NOT_READY (503). A call whose
@@ -11,8 +12,10 @@
 // Concurrency: one event loop; `endpoints` is replaced as a whole array, so a call sees one list.
 import { Pool } from 'undici';
 import { ImatchError } from '../../core/errors.js';
+import { FrameClient, FrameError } from '../../core/frame-rpc.js';
 import type { Logger } from '../../core/logger.js';
 import type { MergeRequest, MergeResponse } from '../../core/merge-contract.js';
+import type { MergerRegistration } from '../../core/registrations.js';
 
 export interface MergerClient {
   /** Asks one merger; rejects with an ImatchError (UPSTREAM_DOWN / UPSTREAM_TIMEOUT / NOT_READY / INTERNAL). */
@@ -33,9 +36,21 @@ export interface MergerPoolOptions {
 }
 
 interface Endpoint {
+  /** `http(s)://...` (HTTP POST /merge) or `frames://host:port` (frame RPC). */
   readonly url: string;
-  readonly pool: Pool;
+  readonly pool?: Pool;
+  readonly frames?: FrameClient;
   outstanding: number;
+}
+
+const FRAMES_URL = /^frames:\/\/([^\s:/]+):(\d{1,5})$/;
+
+/** The endpoint a merger registration is called at: its frame address when it has one and `useFrames`. */
+export function mergerEndpoint(registration: MergerRegistration, useFrames: boolean): string {
+  const { frames } = registration;
+  if (useFrames && typeof frames === 'string' && FRAMES_URL.test(`frames://${frames}`))
+    return `frames://${frames}`;
+  return registration.url;
 }
 
 const DOWN_CODES = new Set([
@@ -79,26 +94,35 @@ export class UndiciMergerClient implements MergerClient {
     const byUrl = new Map(this.endpoints.map((e) => [e.url, e]));
     const nextList: Endpoint[] = [];
     for (const url of wanted) {
-      nextList.push(
-        byUrl.get(url) ?? {
-          url,
-          outstanding: 0,
-          pool: new Pool(url, {
-            connections: this.opts.connections,
-            pipelining: 1,
-            keepAliveTimeout: this.opts.keepAliveTimeoutMs ?? 30_000,
-            keepAliveMaxTimeout: Math.max(this.opts.keepAliveTimeoutMs ?? 30_000, 1000),
-          }),
-        },
-      );
+      nextList.push(byUrl.get(url) ?? this.endpoint(url));
       byUrl.delete(url);
     }
     this.endpoints = nextList;
     for (const gone of byUrl.values()) {
-      gone.pool
-        .close()
-        .catch((err: unknown) => this.opts.log.warn({ err, url: gone.url }, 'closing merger pool'));
+      closeEndpoint(gone).catch((err: unknown) =>
+        this.opts.log.warn({ err, url: gone.url }, 'closing merger pool'),
+      );
     }
+  }
+
+  private endpoint(url: string): Endpoint {
+    const frames = FRAMES_URL.exec(url);
+    if (frames !== null)
+      return {
+        url,
+        outstanding: 0,
+        frames: new FrameClient(frames[1]!, Number(frames[2]), { connectTimeoutMs: 1_000 }),
+      };
+    return {
+      url,
+      outstanding: 0,
+      pool: new Pool(url, {
+        connections: this.opts.connections,
+        pipelining: 1,
+        keepAliveTimeout: this.opts.keepAliveTimeoutMs ?? 30_000,
+        keepAliveMaxTimeout: Math.max(this.opts.keepAliveTimeoutMs ?? 30_000, 1000),
+      }),
+    };
   }
 
   async merge(request: MergeRequest): Promise<MergeResponse> {
@@ -124,7 +148,7 @@ export class UndiciMergerClient implements MergerClient {
     this.closed = true;
     const list = this.endpoints;
     this.endpoints = [];
-    await Promise.allSettled(list.map((e) => e.pool.close()));
+    await Promise.allSettled(list.map(closeEndpoint));
   }
 
   private pick(except: Endpoint | undefined): Endpoint | undefined {
@@ -141,11 +165,12 @@ export class UndiciMergerClient implements MergerClient {
   }
 
   private async call(endpoint: Endpoint, body: string, timeoutMs: number): Promise<MergeResponse> {
+    if (endpoint.frames !== undefined) return callFrames(endpoint, endpoint.frames, body, timeoutMs);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new DeadlineError(timeoutMs)), timeoutMs);
     endpoint.outstanding++;
     try {
-      const res = await endpoint.pool.request({
+      const res = await endpoint.pool!.request({
         path: '/merge',
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -160,6 +185,33 @@ export class UndiciMergerClient implements MergerClient {
       endpoint.outstanding--;
     }
   }
+}
+
+/**
+ * The same call over frame RPC: the deadline is the call's abandon time (no timer of its own), a
+ * non-200 reply is a MergerStatusError like an HTTP one (a 503 carries Retry-After 1 there).
+ */
+async function callFrames(
+  endpoint: Endpoint,
+  client: FrameClient,
+  body: string,
+  timeoutMs: number,
+): Promise<MergeResponse> {
+  endpoint.outstanding++;
+  try {
+    const reply = await client.call(body, timeoutMs);
+    if (reply.status === 200) return JSON.parse(reply.body) as MergeResponse;
+    throw new MergerStatusError(reply.status, reply.body, reply.status === 503 ? '1' : undefined);
+  } catch (err) {
+    if (err instanceof FrameError && err.kind === 'timeout') throw new DeadlineError(timeoutMs);
+    throw err;
+  } finally {
+    endpoint.outstanding--;
+  }
+}
+
+function closeEndpoint(e: Endpoint): Promise<void> {
+  return e.frames !== undefined ? e.frames.close() : e.pool!.close();
 }
 
 class DeadlineError extends Error {
@@ -227,6 +279,8 @@ export function toUpstreamError(err: unknown, url: string, log: Logger): ImatchE
         return new ImatchError('IM_ERR_UPSTREAM_DOWN', 'The merger could not answer', { cause: err });
     }
   }
+  if (err instanceof FrameError && err.kind !== 'timeout')
+    return new ImatchError('IM_ERR_UPSTREAM_DOWN', 'The merger is unreachable', { cause: err });
   if (isDeadline(err))
     return new ImatchError('IM_ERR_UPSTREAM_TIMEOUT', 'The merger did not answer in time', { cause: err });
   const code = codeOf(err);

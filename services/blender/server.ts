@@ -19,7 +19,7 @@ import { connectZk, type Registration, type Unwatch, type ZkClient } from '../..
 import { buildApp } from './app.js';
 import { ClickModel } from './click-model.js';
 import type { BlenderConfig } from './config.js';
-import { UndiciMergerClient } from './merger-client.js';
+import { mergerEndpoint, UndiciMergerClient } from './merger-client.js';
 import { createBlenderMetrics } from './metrics.js';
 import { PvLog } from './pv-log.js';
 import { RuntimeSettings } from './runtime-config.js';
@@ -121,7 +121,7 @@ export async function startBlender(config: BlenderConfig, log: Logger): Promise<
           path: paths.serviceKind('merger'),
           log: discoveryLog,
           onChange: (mergers) => {
-            merger.setEndpoints(mergers.map((m) => m.url));
+            merger.setEndpoints(mergers.map((m) => mergerEndpoint(m, config.mergerFrames)));
             discoveryLog.info({ mergers: merger.urls }, 'mergers');
           },
         }),

@@ -7,15 +7,18 @@
 // balancer's replica table, replaced wholesale by discovery and updated synchronously per attempt.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { frameRoute } from '../../core/frame-route.js';
+import type { FrameHandler } from '../../core/frame-rpc.js';
 import type { Readiness } from '../../core/health-routes.js';
 import type { Logger } from '../../core/logger.js';
+import { MergeRequest } from '../../core/merge-contract.js';
 import { createServiceApp } from '../../core/service-app.js';
 import type { Balancer } from './balancer.js';
 import type { MergerConfig } from './config.js';
 import { Fanout } from './fanout.js';
 import { MergeQuery } from './merge-query.js';
 import { MergerMetrics } from './metrics.js';
-import { mergeRoutes } from './routes/merge.js';
+import { mergeHandler, mergeRoutes } from './routes/merge.js';
 
 export interface MergerDeps {
   log: Logger;
@@ -46,6 +49,17 @@ const ReadyInfo = {
 };
 
 export function buildApp(config: MergerAppConfig, deps: MergerDeps): FastifyInstance {
+  return buildMerger(config, deps).app;
+}
+
+export interface MergerApp {
+  app: FastifyInstance;
+  /** /merge over frame RPC (core/frame-rpc.ts): the same merges, bound and metrics as the app's. */
+  mergeFrames: FrameHandler;
+}
+
+/** The HTTP app and the frame RPC handler of one merger, sharing one merge path. */
+export function buildMerger(config: MergerAppConfig, deps: MergerDeps): MergerApp {
   const { balancer } = deps;
   const metrics = deps.metrics ?? new MergerMetrics(balancer);
   const now = deps.now ?? Date.now;
@@ -83,7 +97,8 @@ export function buildApp(config: MergerAppConfig, deps: MergerDeps): FastifyInst
     return { why: why === undefined ? [] : [why], info: { columns, replicas } };
   };
 
-  return createServiceApp(
+  const handle = mergeHandler({ query, metrics, maxInFlight: config.maxInFlight ?? 256 });
+  const app = createServiceApp(
     {
       log: deps.log,
       metrics,
@@ -91,6 +106,15 @@ export function buildApp(config: MergerAppConfig, deps: MergerDeps): FastifyInst
       openapi: OPENAPI,
       onValidationError: () => metrics.request('bad_request', 0),
     },
-    (app) => mergeRoutes(app, { query, metrics, maxInFlight: config.maxInFlight ?? 256 }),
+    (scope) => mergeRoutes(scope, handle),
   );
+  const mergeFrames = frameRoute<MergeRequest>({
+    path: '/merge',
+    schema: MergeRequest,
+    metrics,
+    log: deps.log,
+    onValidationError: () => metrics.request('bad_request', 0),
+    handle,
+  });
+  return { app, mergeFrames };
 }

@@ -49,7 +49,8 @@ export class Replica {
 }
 
 function keyOf(r: SearcherRegistration): string {
-  return `${r.replica}@${r.url}`;
+  // The frame address is part of the key: a replica restarted on the same HTTP port gets a new client.
+  return r.frames === undefined ? `${r.replica}@${r.url}` : `${r.replica}@${r.url}+${r.frames}`;
 }
 
 export class Balancer {

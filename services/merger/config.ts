@@ -2,7 +2,7 @@
 // the program edge by bin/commands/merger.ts with core/config.ts loadConfig, then frozen and
 // passed down. No I/O and no state here.
 import { type Static, Type } from '@sinclair/typebox';
-import { CommonSettings, HttpSettings, ZkSettings } from '../../core/config.js';
+import { CommonSettings, FramesSettings, HttpSettings, ZkSettings } from '../../core/config.js';
 import { IdSetting, ServiceSettings } from '../../core/service-runtime.js';
 
 export const MergerConfig = Type.Object(
@@ -10,6 +10,7 @@ export const MergerConfig = Type.Object(
     ...CommonSettings,
     ...ZkSettings,
     ...HttpSettings,
+    ...FramesSettings,
     ...ServiceSettings,
     ...IdSetting,
     deadlineMs: Type.Integer({
@@ -66,11 +67,16 @@ export const MergerConfig = Type.Object(
       description:
         'Timeouts in a row (no success between) that make a replica unhealthy; errors eject at once',
     }),
+    searcherFrames: Type.Boolean({
+      default: true,
+      description:
+        'Call searchers over frame RPC (core/frame-rpc.ts) when their registration has a frame address; false = HTTP POST /search',
+    }),
     connectionsPerReplica: Type.Integer({
       default: 16,
       minimum: 1,
       maximum: 1024,
-      description: 'Keep-alive connections to each searcher replica',
+      description: 'Keep-alive connections to each searcher replica over HTTP',
     }),
     keepAliveTimeoutMs: Type.Integer({
       default: 30_000,

@@ -5,16 +5,18 @@
 //
 // Concurrency: one event loop; discovery callbacks and requests interleave at awaits only, and
 // the balancer's replica table is replaced wholesale by discovery.
+
+import { type FrameServer, startFrameServer } from '../../core/frame-rpc.js';
 import type { Logger } from '../../core/logger.js';
 import { type MergerRegistration, serviceRegistration } from '../../core/registrations.js';
 import { gracefulStop, listen, register } from '../../core/service-runtime.js';
 import { zkPaths } from '../../core/zk-paths.js';
 import { connectZk, type Registration, type ZkClient } from '../../core/zookeeper.js';
-import { buildApp } from './app.js';
+import { buildMerger } from './app.js';
 import { Balancer } from './balancer.js';
 import type { MergerConfig } from './config.js';
 import { Discovery } from './discovery.js';
-import { PoolSearcherClient } from './searcher-client.js';
+import { searcherClientFor } from './searcher-client.js';
 
 export interface RunningMerger {
   url: string;
@@ -32,7 +34,8 @@ export async function startMerger(config: MergerConfig, log: Logger): Promise<Ru
   const balancerLog = log.child({ component: 'balancer' });
   const balancer = new Balancer({
     clientFactory: (reg) =>
-      new PoolSearcherClient(reg, {
+      searcherClientFor(reg, {
+        useFrames: config.searcherFrames,
         connections: config.connectionsPerReplica,
         keepAliveTimeoutMs: config.keepAliveTimeoutMs,
         abandonAfterMs: config.abandonAfterMs,
@@ -67,11 +70,17 @@ export async function startMerger(config: MergerConfig, log: Logger): Promise<Ru
       }
     },
   });
-  const app = buildApp(config, { log, balancer, isDiscovered: () => discovery.ready });
+  const { app, mergeFrames } = buildMerger(config, {
+    log,
+    balancer,
+    isDiscovered: () => discovery.ready,
+  });
   let registration: Registration | undefined;
+  let frames: FrameServer | undefined;
   const close = gracefulStop('merger', log, app, config.shutdownTimeoutMs, {
     registration: () => registration,
     afterStop: [
+      ['close the frame listener', () => frames?.close(config.shutdownTimeoutMs)],
       ['stop discovery', () => discovery.stop()],
       ['close searcher pools', () => balancer.close()],
       ['close ZooKeeper', () => zk.close()],
@@ -80,9 +89,22 @@ export async function startMerger(config: MergerConfig, log: Logger): Promise<Ru
   try {
     await discovery.start();
     const { url, id } = await listen(app, config);
+    if (config.framesPort !== -1)
+      frames = await startFrameServer(mergeFrames, {
+        host: config.host,
+        port: config.framesPort,
+        onConnectionError: (err) => log.warn({ err }, 'frame connection closed on an error'),
+      });
     const path = `${zkPaths(config.zkRoot).serviceKind('merger')}/${id}`;
-    registration = await register(zk, path, serviceRegistration(url, id) satisfies MergerRegistration);
-    log.info({ url, id, version: discovery.version, columns: balancer.columnCount }, 'merger listening');
+    const data: MergerRegistration = {
+      ...serviceRegistration(url, id),
+      ...(frames === undefined ? {} : { frames: frames.address }),
+    };
+    registration = await register(zk, path, data);
+    log.info(
+      { url, frames: frames?.address, id, version: discovery.version, columns: balancer.columnCount },
+      'merger listening',
+    );
     return { url, id, close };
   } catch (err) {
     await close();

@@ -2,7 +2,13 @@
 // the program edge by bin/commands/searcher.ts with core/config.ts loadConfig, then frozen and
 // passed down. No I/O and no state here.
 import { type Static, Type } from '@sinclair/typebox';
-import { CommonSettings, HttpSettings, KafkaSettings, ZkSettings } from '../../core/config.js';
+import {
+  CommonSettings,
+  FramesSettings,
+  HttpSettings,
+  KafkaSettings,
+  ZkSettings,
+} from '../../core/config.js';
 import { ServiceSettings } from '../../core/service-runtime.js';
 import { IsUpdateSettings } from './isupdate/config.js';
 
@@ -14,6 +20,7 @@ export const SearcherConfig = Type.Object(
     // isupdate: change messages from Kafka into the live index (services/searcher/isupdate).
     ...KafkaSettings,
     ...IsUpdateSettings,
+    ...FramesSettings,
     column: Type.Integer({
       minimum: 0,
       maximum: 1023,

@@ -12,6 +12,8 @@
 // Concurrency: one event loop. Registration changes happen in the holder's after-swap hook, which
 // the holder runs serially, so register/update never race each other; close() waits for a
 // registration attempt in progress and then removes whatever exists.
+
+import { type FrameServer, startFrameServer } from '../../core/frame-rpc.js';
 import type { Logger } from '../../core/logger.js';
 import { retryUntil } from '../../core/retry.js';
 import { gracefulStop, listen } from '../../core/service-runtime.js';
@@ -22,6 +24,7 @@ import type { SearcherConfig } from './config.js';
 import type { ColumnIndex } from './index/column-index.js';
 import type { Serving } from './index-holder.js';
 import { type IsUpdateRuntime, openIsUpdate } from './isupdate/runtime.js';
+import { searchFrameHandler } from './routes/search-frames.js';
 import { watchIndexVersion } from './version-watcher.js';
 
 export interface RunningSearcher {
@@ -39,10 +42,12 @@ export async function startSearcher(config: SearcherConfig, log: Logger): Promis
   let zk: ZkClient | undefined;
   let registration: Registration | undefined;
   let url = '';
+  let frames: FrameServer | undefined;
   let closing = false;
 
   const registrationOf = (serving: Serving<ColumnIndex>): SearcherRegistration => ({
     url,
+    ...(frames === undefined ? {} : { frames: frames.address }),
     column: config.column,
     replica: config.replica,
     version: serving.version,
@@ -128,6 +133,7 @@ export async function startSearcher(config: SearcherConfig, log: Logger): Promis
       ],
     ],
     afterStop: [
+      ['close the frame listener', () => frames?.close(config.shutdownTimeoutMs)],
       ['close isupdate', () => isupdate?.close()],
       ['close ZooKeeper', () => zk?.close()],
     ],
@@ -135,7 +141,20 @@ export async function startSearcher(config: SearcherConfig, log: Logger): Promis
   try {
     zk = await connectZk({ connect: config.zkConnect, sessionTimeoutMs: config.zkSessionTimeoutMs, log });
     ({ url } = await listen(app, config));
-    log.info({ url, column: config.column, replica: config.replica }, 'searcher listening');
+    if (config.framesPort !== -1) {
+      frames = await startFrameServer(
+        searchFrameHandler({ ...state, log, column: config.column, replica: config.replica }),
+        {
+          host: config.host,
+          port: config.framesPort,
+          onConnectionError: (err) => log.warn({ err }, 'frame connection closed on an error'),
+        },
+      );
+    }
+    log.info(
+      { url, frames: frames?.address, column: config.column, replica: config.replica },
+      'searcher listening',
+    );
     if (config.isupdate) {
       isupdate = await openIsUpdate(config, {
         live: { current: () => state.holder.current?.index },

@@ -32,26 +32,44 @@ export function searchRoutes(app: FastifyInstance, opts: SearchRouteOptions): vo
       },
     },
     (request, reply) => {
-      const serving = holder.current;
-      if (serving === undefined) {
-        reply.header('retry-after', '1');
-        throw new ImatchError('IM_ERR_NOT_READY', 'No index version is loaded yet; retry shortly');
-      }
-      const started = performance.now();
-      const envelope = `{"column":${column},"replica":${replicaJson},"version":${JSON.stringify(serving.version)},"appliedId":${serving.index.appliedId}`;
-      if (request.body.format === 'lines') {
-        const { lines, lostJson } = serving.index.searchLines(request.body);
-        const lost = lostJson === '' ? '' : `,"lostToBudget":${lostJson}`;
-        const tookUs = Math.round((performance.now() - started) * 1000);
-        reply.type(HIT_LINES_TYPE).send(`${envelope}${lost},"tookUs":${tookUs}}\n${lines}`);
-        return;
-      }
-      const { json, lostJson } = serving.index.searchJson(request.body);
-      const lost = lostJson === '' ? '' : `,"lostToBudget":${lostJson}`;
-      const tookUs = Math.round((performance.now() - started) * 1000);
-      reply
-        .type('application/json; charset=utf-8')
-        .send(`${envelope},"hits":${json}${lost},"tookUs":${tookUs}}`);
+      const answer = answerSearch(holder, column, replicaJson, request.body);
+      reply.type(answer.type).send(answer.body);
     },
   );
+}
+
+/** A search's answer as text and its content type (both transports write it as it is). */
+export interface SearchAnswer {
+  type: string;
+  body: string;
+}
+
+/**
+ * Runs one search on the holder's current version: throws IM_ERR_NOT_READY (503) before the
+ * first version is loaded. `replicaJson` is the replica id as a JSON string.
+ */
+export function answerSearch(
+  holder: IndexHolder<ColumnIndex>,
+  column: number,
+  replicaJson: string,
+  request: SearchRequest,
+): SearchAnswer {
+  const serving = holder.current;
+  if (serving === undefined)
+    throw new ImatchError('IM_ERR_NOT_READY', 'No index version is loaded yet; retry shortly');
+  const started = performance.now();
+  const envelope = `{"column":${column},"replica":${replicaJson},"version":${JSON.stringify(serving.version)},"appliedId":${serving.index.appliedId}`;
+  if (request.format === 'lines') {
+    const { lines, lostJson } = serving.index.searchLines(request);
+    const lost = lostJson === '' ? '' : `,"lostToBudget":${lostJson}`;
+    const tookUs = Math.round((performance.now() - started) * 1000);
+    return { type: HIT_LINES_TYPE, body: `${envelope}${lost},"tookUs":${tookUs}}\n${lines}` };
+  }
+  const { json, lostJson } = serving.index.searchJson(request);
+  const lost = lostJson === '' ? '' : `,"lostToBudget":${lostJson}`;
+  const tookUs = Math.round((performance.now() - started) * 1000);
+  return {
+    type: 'application/json; charset=utf-8',
+    body: `${envelope},"hits":${json}${lost},"tookUs":${tookUs}}`,
+  };
 }
