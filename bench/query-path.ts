@@ -232,9 +232,9 @@ async function measured(chain: Chain, options: LoadOptions): Promise<Measured> {
 interface Stage {
   name: string;
   url: string;
-  /** Histogram metric name and the label text its series must contain. */
+  /** Histogram metric name and the label texts its series must contain (any of them). */
   metric: string;
-  labels: string;
+  labels: string | string[];
 }
 
 function stageSources(searcherUrls: readonly string[], mergerPort: number, blenderPort: number): Stage[] {
@@ -254,10 +254,10 @@ function stageSources(searcherUrls: readonly string[], mergerPort: number, blend
       labels: 'outcome="ok"',
     },
     {
-      name: 'merger POST /merge',
+      name: 'merger /merge (HTTP or frames)',
       url: merger,
       metric: 'imatch_merger_request_duration_seconds',
-      labels: 'route="/merge"',
+      labels: ['route="/merge"', 'route="FRAME /merge"'],
     },
     ...searcherUrls.flatMap((u, c) => [
       {
@@ -267,10 +267,10 @@ function stageSources(searcherUrls: readonly string[], mergerPort: number, blend
         labels: `column="${c}",outcome="ok"`,
       },
       {
-        name: `searcher ${c} POST /search`,
+        name: `searcher ${c} /search (HTTP or frames)`,
         url: `${u}/metrics`,
         metric: 'imatch_searcher_request_duration_seconds',
-        labels: 'route="/search"',
+        labels: ['route="/search"', 'route="FRAME /search"'],
       },
     ]),
   ];
@@ -283,8 +283,9 @@ async function scrape(stage: Stage): Promise<Buckets> {
   const text = await (await request(stage.url)).body.text();
   const out: Buckets = new Map();
   const prefix = `${stage.metric}_bucket{`;
+  const labels = [stage.labels].flat();
   for (const line of text.split('\n')) {
-    if (!line.startsWith(prefix) || !line.includes(stage.labels)) continue;
+    if (!line.startsWith(prefix) || !labels.some((l) => line.includes(l))) continue;
     const le = /le="([^"]+)"/.exec(line)?.[1];
     const value = Number(line.slice(line.lastIndexOf(' ') + 1));
     if (le === undefined) continue;

@@ -117,8 +117,9 @@ describe('frame client and server over loopback', () => {
     expect(ok).toEqual({ status: 200, body: 'ok' });
   });
 
-  it('abandons an unanswered call at its deadline, keeps the connection and drops the late answer', async () => {
+  it('abandons an unanswered call at its deadline, keeps a connection that answers others, drops the late answer', async () => {
     let release: (() => void) | undefined;
+    let connections = 0;
     const server = await serve((body) => {
       if (body !== 'slow') return { status: 200, body: `fast ${body}` };
       return new Promise((resolve) => {
@@ -126,12 +127,51 @@ describe('frame client and server over loopback', () => {
       });
     });
     const c = client(server);
-    const slow = c.call('slow', 50);
-    await expect(slow).rejects.toMatchObject({ kind: 'timeout' });
-    expect(c.inFlight).toBe(0);
-    release?.();
-    expect(await c.call('1', 5_000)).toEqual({ status: 200, body: 'fast 1' });
-    expect(await c.call('2', 5_000)).toEqual({ status: 200, body: 'fast 2' });
+    const counting = vi.spyOn(Socket.prototype, 'connect');
+    try {
+      const slow = c.call('slow', 60);
+      // Other calls are answered while the slow one waits: the connection is alive.
+      for (let i = 0; i < 10; i++)
+        expect(await c.call(String(i), 5_000)).toEqual({ status: 200, body: `fast ${i}` });
+      await expect(slow).rejects.toMatchObject({ kind: 'timeout' });
+      expect(c.inFlight).toBe(0);
+      release?.();
+      expect(await c.call('1', 5_000)).toEqual({ status: 200, body: 'fast 1' });
+      connections = counting.mock.calls.length;
+    } finally {
+      counting.mockRestore();
+    }
+    expect(connections).toBe(1);
+  });
+
+  it('closes a connection on which nothing came back for a whole abandon time, and connects again', async () => {
+    let silent = true;
+    const sockets = new Set<Socket>();
+    const raw = createServer((socket) => {
+      sockets.add(socket);
+      const reader = new FrameReader();
+      socket.on('data', (chunk: Buffer) =>
+        reader.push(chunk, (id, _s, body) => {
+          if (!silent) socket.write(encodeFrame(id, 200, body));
+        }),
+      );
+    });
+    await new Promise<void>((r) => raw.listen(0, '127.0.0.1', () => r()));
+    const port = (raw.address() as { port: number }).port;
+    try {
+      const c = client({ port });
+      const [first, second] = [c.call('a', 50), c.call('b', 5_000)];
+      await expect(first).rejects.toMatchObject({ kind: 'timeout' });
+      // The silent connection is closed: the call still waiting on it fails at once.
+      await expect(second).rejects.toMatchObject({ kind: 'closed' });
+      silent = false;
+      expect((await c.call('c', 5_000)).body).toBe('c');
+      expect(sockets.size).toBe(2);
+    } finally {
+      await Promise.all(clients.splice(0).map((c) => c.close()));
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => raw.close(r));
+    }
   });
 
   it('fails the calls in flight when the connection is lost, and reconnects on the next call', async () => {

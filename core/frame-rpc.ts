@@ -20,7 +20,8 @@
 // waits for the answers in progress (up to a timeout), then closes the connections.
 // Client: FrameClient(host, port).call(body, abandonMs) connects on first use and again after a
 // connection is lost; a call that is not answered within abandonMs is rejected (its late answer
-// is dropped) without closing the connection, which other calls share. Errors are FrameError with
+// is dropped) without closing the connection, which other calls share, unless nothing at all came
+// back on it meanwhile (then the connection is presumed dead and closed). Errors are FrameError with
 // `kind`: 'timeout', 'closed' (connection lost or refused; `cause` holds the socket error), 'protocol'.
 //
 // Concurrency: one event loop; a connection's state (read buffer, pending writes, pending calls)
@@ -238,6 +239,7 @@ export async function startFrameServer(
 interface PendingCall {
   resolve: (reply: FrameReply) => void;
   reject: (err: FrameError) => void;
+  sentAt: number;
   deadline: number;
 }
 
@@ -256,6 +258,8 @@ export class FrameClient {
   private nextId = 1;
   private sweepTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** When the current connection last received anything (performance.now()). */
+  private lastData = 0;
 
   constructor(
     readonly host: string,
@@ -274,8 +278,9 @@ export class FrameClient {
     const id = this.nextId;
     this.nextId = this.nextId === 0xffffffff ? 1 : this.nextId + 1;
     const frame = encodeFrame(id, 0, body);
+    const now = performance.now();
     const promise = new Promise<FrameReply>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, deadline: performance.now() + abandonMs });
+      this.pending.set(id, { resolve, reject, sentAt: now, deadline: now + abandonMs });
     });
     if (this.sweepTimer === undefined) this.armSweep(abandonMs);
     if (this.connected) this.out!.push(frame);
@@ -313,6 +318,7 @@ export class FrameClient {
       clearTimeout(connectTimer);
       if (this.socket !== socket) return;
       this.connected = true;
+      this.lastData = Number.NEGATIVE_INFINITY; // nothing received on this connection yet
       this.out = new WriteQueue(socket);
       const waiting = this.waiting;
       this.waiting = [];
@@ -325,6 +331,7 @@ export class FrameClient {
       call.resolve({ status, body });
     };
     socket.on('data', (chunk: Buffer) => {
+      this.lastData = performance.now();
       try {
         reader.push(chunk, onFrame);
       } catch (err) {
@@ -368,17 +375,29 @@ export class FrameClient {
     this.sweepTimer = setTimeout(this.sweep, Math.max(1, Math.ceil(ms)));
   }
 
-  /** Rejects the calls past their deadline; re-arms for the earliest remaining one. */
+  /**
+   * Rejects the calls past their deadline; re-arms for the earliest remaining one. When one of
+   * them got nothing back at all since it was sent (the connection silent for its whole abandon
+   * time), the connection is presumed dead (a peer gone without a reset, a path that drops
+   * packets, where TCP's own retransmission backs off for many seconds) and is closed: the next
+   * call connects again. A peer that is slow but answering keeps its connection.
+   */
   private readonly sweep = (): void => {
     this.sweepTimer = undefined;
     const now = performance.now();
     let next = Number.POSITIVE_INFINITY;
+    let silent = false;
     for (const [id, call] of this.pending) {
       if (call.deadline <= now) {
         this.pending.delete(id);
+        if (call.sentAt >= this.lastData) silent = true;
         call.reject(new FrameError('timeout', `no answer from ${this.host}:${this.port} in time`));
       } else if (call.deadline < next) next = call.deadline;
     }
-    if (next !== Number.POSITIVE_INFINITY) this.armSweep(next - now);
+    if (silent && this.connected && this.socket !== undefined)
+      this.socket.destroy(
+        new Error(`nothing received from ${this.host}:${this.port}; connection presumed dead`),
+      );
+    if (next !== Number.POSITIVE_INFINITY && this.sweepTimer === undefined) this.armSweep(next - now);
   };
 }

@@ -9,7 +9,7 @@
 import { type FrameServer, startFrameServer } from '../../core/frame-rpc.js';
 import type { Logger } from '../../core/logger.js';
 import { type MergerRegistration, serviceRegistration } from '../../core/registrations.js';
-import { gracefulStop, listen, register } from '../../core/service-runtime.js';
+import { advertisedHost, gracefulStop, listen, register } from '../../core/service-runtime.js';
 import { zkPaths } from '../../core/zk-paths.js';
 import { connectZk, type Registration, type ZkClient } from '../../core/zookeeper.js';
 import { buildMerger } from './app.js';
@@ -98,7 +98,9 @@ export async function startMerger(config: MergerConfig, log: Logger): Promise<Ru
     const path = `${zkPaths(config.zkRoot).serviceKind('merger')}/${id}`;
     const data: MergerRegistration = {
       ...serviceRegistration(url, id),
-      ...(frames === undefined ? {} : { frames: frames.address }),
+      ...(frames === undefined
+        ? {}
+        : { frames: `${advertisedHost(config.host, config.advertiseHost)}:${frames.port}` }),
     };
     registration = await register(zk, path, data);
     log.info(

@@ -16,7 +16,7 @@
 import { type FrameServer, startFrameServer } from '../../core/frame-rpc.js';
 import type { Logger } from '../../core/logger.js';
 import { retryUntil } from '../../core/retry.js';
-import { gracefulStop, listen } from '../../core/service-runtime.js';
+import { advertisedHost, gracefulStop, listen } from '../../core/service-runtime.js';
 import { type SearcherRegistration, zkPaths } from '../../core/zk-paths.js';
 import { connectZk, type Registration, type Unwatch, type ZkClient } from '../../core/zookeeper.js';
 import { buildApp, createSearcherState, type SearcherState } from './app.js';
@@ -47,7 +47,9 @@ export async function startSearcher(config: SearcherConfig, log: Logger): Promis
 
   const registrationOf = (serving: Serving<ColumnIndex>): SearcherRegistration => ({
     url,
-    ...(frames === undefined ? {} : { frames: frames.address }),
+    ...(frames === undefined
+      ? {}
+      : { frames: `${advertisedHost(config.host, config.advertiseHost)}:${frames.port}` }),
     column: config.column,
     replica: config.replica,
     version: serving.version,

@@ -24,6 +24,8 @@ import { FaultLog, type Invariant, report } from './support/history.js';
 import { ZK_HOSTS } from './support/hosts.js';
 
 const SLOW_PORT = 28090;
+/** c1-b's frame RPC port (the merger's /search hop), behind a delay link like its HTTP port. */
+const SLOW_FRAMES_PORT = 28091;
 const RATE = 25;
 const RECOVERY_MS = 15_000;
 
@@ -31,7 +33,7 @@ const cluster = new Cluster(inject('chaos'));
 const net = cluster.net;
 let tmp: string;
 let engine: Engine;
-let link: DelayLink;
+let links: DelayLink[] = [];
 let blender: Service;
 let merger: Service;
 const replicas = new Map<string, Service>();
@@ -44,16 +46,18 @@ beforeAll(async () => {
   const data = await snapshotAndIndex(engine, { offers: 2000, changes: 0, queries: 400, columns: 2 });
   const lines = (await readFile(join(data.bp, 'queries.jsonl'), 'utf8')).trim().split('\n');
   queries = [...new Set(lines.map((l) => (JSON.parse(l) as { q: string }).q))].slice(0, 60);
-  // c1-b is reached only through the delay link on the bridge address.
-  link = await startDelayLink(
-    { host: net.bridgeIp, port: SLOW_PORT },
-    { host: net.host('searcher-c1-b').ip, port: SLOW_PORT },
+  // c1-b is reached only through delay links on the bridge address (its HTTP port and its frame
+  // RPC port, which the merger uses; it advertises the bridge address for both).
+  links = await Promise.all(
+    [SLOW_PORT, SLOW_FRAMES_PORT].map((port) =>
+      startDelayLink({ host: net.bridgeIp, port }, { host: net.host('searcher-c1-b').ip, port }),
+    ),
   );
   const starts: [string, number, string, object][] = [
     ['searcher-c0-a', 0, 'a', {}],
     ['searcher-c0-b', 0, 'b', {}],
     ['searcher-c1-a', 1, 'a', {}],
-    ['searcher-c1-b', 1, 'b', { port: SLOW_PORT, advertise: net.bridgeIp }],
+    ['searcher-c1-b', 1, 'b', { port: SLOW_PORT, advertise: net.bridgeIp, framesPort: SLOW_FRAMES_PORT }],
   ];
   for (const [host, column, replica, o] of starts) {
     replicas.set(
@@ -84,7 +88,7 @@ afterAll(async () => {
   await engine?.saveLogs();
   await net.heal();
   for (const s of replicas.values()) if (s.proc.exitCode() === null) resume(s);
-  await link?.close();
+  await Promise.all(links.map((l) => l.close()));
   if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
 });
 
@@ -166,10 +170,10 @@ describe('chaos: queries', () => {
     faults.add('heal searcher-c0-a');
 
     // 2. A slow link to a replica.
-    link.setDelay(200);
+    for (const l of links) l.setDelay(200);
     faults.add('+200 ms link searcher-c1-b');
     await sleep(6000);
-    link.setDelay(0);
+    for (const l of links) l.setDelay(0);
     faults.add('0 ms link searcher-c1-b');
 
     // 3. A paused replica, then a killed one.
@@ -191,6 +195,7 @@ describe('chaos: queries', () => {
     await net.partition('merger', ['searcher-c1-a', 'searcher-c1-b'], 'both');
     // c1-b is reached through the delay link on the bridge address: cut that path as well.
     await net.dropPort('merger', net.bridgeIp, SLOW_PORT);
+    await net.dropPort('merger', net.bridgeIp, SLOW_FRAMES_PORT);
     const cutDone = performance.now();
     faults.add('partition merger x column 1');
     await sleep(12_000);

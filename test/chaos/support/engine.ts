@@ -172,13 +172,14 @@ export class Engine {
 
   /**
    * A searcher replica. `isupdate: false` serves the published version only (no Kafka, no WAL);
-   * `port`/`advertise` put it behind something else (a delay link on the bridge address).
+   * `port`/`advertise` put it behind something else (a delay link on the bridge address);
+   * `framesPort` fixes its frame RPC port (the merger calls /search there at the advertised host).
    */
   searcher(
     host: EngineHost,
     column: number,
     replica: string,
-    o: { isupdate?: boolean; port?: number; advertise?: string } = {},
+    o: { isupdate?: boolean; port?: number; advertise?: string; framesPort?: number } = {},
   ): Promise<Service> {
     return this.start(
       host,
@@ -195,6 +196,7 @@ export class Engine {
         'true',
         '--isupdate',
         String(o.isupdate ?? true),
+        ...(o.framesPort === undefined ? [] : ['--frames-port', String(o.framesPort)]),
       ],
       o.port ?? 8090,
       o.advertise,
