@@ -133,6 +133,8 @@ export interface FrameServer {
   readonly address: string;
   /** Requests received and not yet answered. */
   inFlight(): number;
+  /** Connections accepted since the start. */
+  accepted(): number;
   /** Stops accepting, waits up to timeoutMs for answers in progress, then closes every connection. */
   close(timeoutMs?: number): Promise<void>;
 }
@@ -143,6 +145,7 @@ export async function startFrameServer(
 ): Promise<FrameServer> {
   const sockets = new Set<Socket>();
   let inFlight = 0;
+  let accepted = 0;
   let drained: (() => void) | undefined;
   const done = () => {
     inFlight--;
@@ -150,6 +153,7 @@ export async function startFrameServer(
   };
   const server: Server = createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
+    accepted++;
     const reader = new FrameReader();
     const out = new WriteQueue(socket);
     const answer = (id: number, reply: FrameReply) => {
@@ -204,6 +208,7 @@ export async function startFrameServer(
     port,
     address: `${options.host}:${port}`,
     inFlight: () => inFlight,
+    accepted: () => accepted,
     close(timeoutMs = 5_000) {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,35 +1,57 @@
-// The blender's merger client against real HTTP servers on 127.0.0.1 (no ZooKeeper or Kafka
-// needed): keep-alive pools, least-outstanding choice, the retry of a refused connection on
-// another merger, the deadline, and how merger answers map to the blender's error codes.
+// The blender's merger client against real servers on 127.0.0.1 (no ZooKeeper or Kafka needed),
+// over both transports (HTTP `http://...` and frame RPC `frames://host:port`): connections reused,
+// least-outstanding choice, the retry of a refused connection on another merger, the deadline,
+// and how merger answers map to the blender's error codes.
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ImatchError } from '../core/errors.js';
+import { type FrameServer, startFrameServer } from '../core/frame-rpc.js';
 import { silentLogger } from '../core/logger.js';
 import type { MergeRequest, MergeResponse } from '../core/merge-contract.js';
 import { UndiciMergerClient } from '../services/blender/merger-client.js';
 
 const request: MergeRequest = { query: 'shoe', n: 3 };
 const servers: FastifyInstance[] = [];
+const frameServers: FrameServer[] = [];
 const clients: UndiciMergerClient[] = [];
 
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
   await Promise.all(servers.splice(0).map((s) => s.close()));
+  await Promise.all(frameServers.splice(0).map((s) => s.close(100)));
 });
+
+type Transport = 'http' | 'frames';
 
 interface Fake {
   url: string;
   calls: number;
-  connections: number;
+  connections: () => number;
 }
 
-async function fakeMerger(
-  behave: (req: MergeRequest) => Promise<{ status: number; body: unknown }>,
-): Promise<Fake> {
+type Behave = (req: MergeRequest) => Promise<{ status: number; body: unknown }>;
+
+/** A stand-in merger answering /merge over the transport; its url is what the client is given. */
+async function fakeMergerOver(transport: Transport, behave: Behave): Promise<Fake> {
+  if (transport === 'frames') {
+    const fake: Fake = { url: '', calls: 0, connections: () => server.accepted() };
+    const server = await startFrameServer(
+      async (text) => {
+        fake.calls++;
+        const { status, body } = await behave(JSON.parse(text) as MergeRequest);
+        return { status, body: JSON.stringify(body) };
+      },
+      { host: '127.0.0.1', port: 0 },
+    );
+    frameServers.push(server);
+    fake.url = `frames://127.0.0.1:${server.port}`;
+    return fake;
+  }
   const app = Fastify();
-  const fake: Fake = { url: '', calls: 0, connections: 0 };
+  let connections = 0;
+  const fake: Fake = { url: '', calls: 0, connections: () => connections };
   app.server.on('connection', () => {
-    fake.connections++;
+    connections++;
   });
   app.post<{ Body: MergeRequest }>('/merge', async (req, reply) => {
     fake.calls++;
@@ -39,6 +61,14 @@ async function fakeMerger(
   fake.url = await app.listen({ host: '127.0.0.1', port: 0 });
   servers.push(app);
   return fake;
+}
+
+/** The url of a merger that was there and is gone (its port refuses connections). */
+async function deadMerger(transport: Transport): Promise<string> {
+  const m = await fakeMergerOver(transport, async () => ({ status: 200, body: ok('dead') }));
+  if (transport === 'frames') await frameServers.pop()!.close(100);
+  else await servers.pop()!.close();
+  return m.url;
 }
 
 const ok = (label: string): MergeResponse => ({
@@ -67,7 +97,9 @@ async function rejection(p: Promise<unknown>): Promise<ImatchError> {
   throw new Error('expected a rejection');
 }
 
-describe('blender merger client', () => {
+describe.each(['http', 'frames'] as const)('blender merger client over %s', (transport) => {
+  const fakeMerger = (behave: Behave) => fakeMergerOver(transport, behave);
+
   it('posts the merge request and reuses keep-alive connections', async () => {
     let seen: MergeRequest | undefined;
     const m = await fakeMerger(async (req) => {
@@ -78,8 +110,8 @@ describe('blender merger client', () => {
     for (let i = 0; i < 20; i++) expect(await c.merge(request)).toEqual(ok('a'));
     expect(seen).toEqual(request);
     expect(m.calls).toBe(20);
-    // Keep-alive: a handful of connections at most, never one per call.
-    expect(m.connections).toBeLessThanOrEqual(2);
+    // Keep-alive: a handful of connections at most, never one per call (frames: exactly one).
+    expect(m.connections()).toBeLessThanOrEqual(transport === 'frames' ? 1 : 2);
   });
 
   it('spreads concurrent calls over mergers by outstanding requests', async () => {
@@ -109,9 +141,7 @@ describe('blender merger client', () => {
   });
 
   it('retries a refused connection on another merger', async () => {
-    const dead = Fastify();
-    const deadUrl = await dead.listen({ host: '127.0.0.1', port: 0 });
-    await dead.close();
+    const deadUrl = await deadMerger(transport);
     const live = await fakeMerger(async () => ({ status: 200, body: ok('live') }));
     const c = client([deadUrl, live.url]);
     for (let i = 0; i < 6; i++) expect((await c.merge(request)).hits).toEqual([{ offerId: 'live' }]);
@@ -119,9 +149,7 @@ describe('blender merger client', () => {
   });
 
   it('maps failures to the blender error codes', async () => {
-    const dead = Fastify();
-    const deadUrl = await dead.listen({ host: '127.0.0.1', port: 0 });
-    await dead.close();
+    const deadUrl = await deadMerger(transport);
     expect((await rejection(client([deadUrl]).merge(request))).code).toBe('IM_ERR_UPSTREAM_DOWN');
     expect((await rejection(client([]).merge(request))).message).toBe('No merger is available');
 
@@ -162,5 +190,7 @@ describe('blender merger client', () => {
     expect(a.calls).toBe(1);
     c.setEndpoints([`${b.url}/`, b.url]);
     expect(c.size).toBe(1);
+    // The kept merger's connections are reused.
+    expect(b.connections()).toBeLessThanOrEqual(transport === 'frames' ? 1 : 2);
   });
 });

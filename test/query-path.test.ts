@@ -109,12 +109,12 @@ async function post<T>(url: string, body: unknown): Promise<{ status: number; bo
   return { status: res.statusCode, body: (await res.body.json()) as T };
 }
 
-async function merge(q: Query, n: number, textExpansion?: boolean) {
+async function merge(q: Query, n: number, textExpansion?: boolean, url = mergerUrl) {
   const body: Record<string, unknown> = { query: q.q, n };
   if (q.region !== undefined) body.region = q.region;
   if (q.category !== undefined) body.category = q.category;
   if (textExpansion !== undefined) body.textExpansion = textExpansion;
-  return post<MergeResponse>(`${mergerUrl}/merge`, body);
+  return post<MergeResponse>(`${url}/merge`, body);
 }
 
 async function ads(q: Query, n: number) {
@@ -131,7 +131,10 @@ async function runToEnd(args: string[]): Promise<void> {
   if (code !== 0) throw new Error(`imatch ${args[0]} exited ${code}:\n${p.output().slice(-4000)}`);
 }
 
+const replicaUrls = new Map<string, string>();
+
 function startReplica(column: number, replica: string, port: number): ServiceProcess {
+  replicaUrls.set(`${column}${replica}`, `http://127.0.0.1:${port}`);
   const p = spawnImatch(
     commandLine('searcher', {
       column,
@@ -304,6 +307,83 @@ describe('query path with real processes', () => {
     // ...and some answers needed a column's ads beyond its first n (the merger's deeper round).
     const metrics = await (await request(`${mergerUrl}/metrics`)).body.text();
     expect(metrics).toMatch(/imatch_merger_deepened_total [1-9]/);
+  });
+
+  it('a merger that calls the searchers over HTTP (--searcher-frames false) answers exactly the same', async () => {
+    const [port] = (await freePorts(1)) as [number];
+    const httpMerger = spawnImatch([
+      'merger',
+      '--port',
+      String(port),
+      '--zk-connect',
+      zkConnect(),
+      '--zk-root',
+      root,
+      '--deadline-ms',
+      '2000',
+      '--attempt-timeout-ms',
+      '1000',
+      '--per-customer-max',
+      String(PER_CUSTOMER),
+      '--searcher-frames',
+      'false',
+      '--frames-port',
+      '-1',
+      '--log-level',
+      'warn',
+    ]);
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      await waitFor(
+        async () => {
+          alive(httpMerger);
+          const res = await request(`${url}/readyz`).catch(() => undefined);
+          if (res === undefined) return false;
+          const body = (await res.body.json()) as ReadyBody;
+          return res.statusCode === 200 && body.replicas.every((c) => c.healthy === 2);
+        },
+        { what: 'the HTTP merger to see 2 healthy replicas in each column', timeoutMs: 60_000 },
+      );
+      for (const q of queries) {
+        for (const textExpansion of [false, undefined]) {
+          const [framed, http] = await Promise.all([
+            merge(q, 11, textExpansion),
+            merge(q, 11, textExpansion, url),
+          ]);
+          expect(http.status, q.q).toBe(200);
+          // tookUs is the merge's own time, different on every call.
+          expect({ ...http.body, tookUs: 0 }, `query ${JSON.stringify(q)}`).toEqual({
+            ...framed.body,
+            tookUs: 0,
+          });
+        }
+      }
+      // It did call the searchers over HTTP (the other merger uses frames): their HTTP /search
+      // histograms count its requests.
+      let httpSearches = 0;
+      for (const u of replicaUrls.values()) {
+        const text = await (await request(`${u}/metrics`)).body.text();
+        for (const m of text.matchAll(
+          /imatch_searcher_request_duration_seconds_count\{route="\/search",status="200"\} (\d+)/g,
+        ))
+          httpSearches += Number(m[1]);
+      }
+      expect(httpSearches).toBeGreaterThanOrEqual(queries.length * 2);
+      const zk = await testZk();
+      const nodes = await zk.children(zkPaths(root).serviceKind('merger'));
+      const regs = await Promise.all(
+        nodes.map(
+          async (n) =>
+            JSON.parse(
+              (await zk.get(`${zkPaths(root).serviceKind('merger')}/${n}`))!.data.toString('utf8'),
+            ) as { url: string; frames?: string },
+        ),
+      );
+      expect(regs.find((r) => r.url === url)?.frames).toBeUndefined();
+      expect(regs.find((r) => r.url === mergerUrl)?.frames).toMatch(/^127\.0\.0\.1:\d+$/);
+    } finally {
+      expect(await httpMerger.stop('SIGTERM')).toBe(0);
+    }
   });
 
   it('answers like the reference with text expansion (per-column top n, deeper where CDistinct needs it)', async () => {

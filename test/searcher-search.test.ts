@@ -6,7 +6,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FrameClient } from '../core/frame-rpc.js';
 import type { SearchHit, SearchRequest, SearchResponse } from '../core/search-contract.js';
 import { type SearcherRegistration, zkPaths } from '../core/zk-paths.js';
 import { connectZk, type ZkClient } from '../core/zookeeper.js';
@@ -111,6 +113,7 @@ describe('searcher processes on a 100k-offer index', () => {
         appliedId: built.manifest.watermark,
       });
       expect(reg.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(reg.frames).toMatch(/^127\.0\.0\.1:\d+$/);
       expect(Number.isNaN(Date.parse(reg.startedAt))).toBe(false);
       expect(await zk.children(zkPaths(zkRoot).searcherColumn(c))).toEqual([`r${c}`]);
       const ready = await searchClient(reg.url).get('/readyz');
@@ -163,6 +166,55 @@ describe('searcher processes on a 100k-offer index', () => {
     expect(stats.nonEmpty).toBeGreaterThan(requests.length * 0.6);
     expect(stats.filteredNonEmpty).toBeGreaterThan(FILTERED_QUERIES * 0.5);
     expect(stats.textHits).toBeGreaterThan(0);
+  });
+
+  it('answer the same text over frame RPC as over HTTP, in both forms, and refuse the same bad requests', async () => {
+    const requests = (await makeRequests()).slice(0, 120);
+    const reg = registrations[0]!;
+    const [host, port] = reg.frames!.split(':') as [string, string];
+    const frames = new FrameClient(host, Number(port));
+    const http = new Pool(reg.url, { connections: 4 });
+    // tookUs is the search's own time, different on every call.
+    const same = (text: string) => text.replace(/"tookUs":\d+/, '"tookUs":0');
+    try {
+      const bodies = [
+        ...requests.map((r) => JSON.stringify(r)),
+        ...requests.map((r) =>
+          JSON.stringify({ ...r, format: 'lines', fields: ['offerId', 'title', 'bidMicros'] }),
+        ),
+        JSON.stringify({ query: 'shoes', k: 500 }),
+        JSON.stringify({ query: 'shoes', k: 5, page: 2 }),
+      ];
+      let lines = 0;
+      for (const body of bodies) {
+        const [f, h] = await Promise.all([
+          frames.call(body, 5_000),
+          http.request({
+            path: '/search',
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body,
+          }),
+        ]);
+        const text = await h.body.text();
+        expect({ status: f.status, body: same(f.body) }, body).toEqual({
+          status: h.statusCode,
+          body: same(text),
+        });
+        if (f.body.includes('\n')) lines++;
+      }
+      expect(lines).toBe(requests.length);
+      // Text that is not JSON: 400 as over HTTP (whose wording also names the content type).
+      const notJson = await frames.call('{"query":', 5_000);
+      expect(notJson.status).toBe(400);
+      expect(JSON.parse(notJson.body)).toMatchObject({
+        code: 'IM_ERR_BAD_REQUEST',
+        message: 'Body is not valid JSON',
+      });
+    } finally {
+      await frames.close();
+      await http.close();
+    }
   });
 
   it('refuses a malformed request over HTTP with a 400 body naming the problem', async () => {
