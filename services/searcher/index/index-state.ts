@@ -11,8 +11,10 @@
 //   phrase: Map<"t1 t2 ...", bidwords>              one lookup per query n-gram up to maxPhraseLen
 //   broad:  Map<sorted unique tokens joined, bidwords>  one lookup per subset of the query's unique
 //           tokens, up to maxBroadLen tokens
-// Every exact/phrase/broad list is kept in bid-descending order, so a search can stop reading a
-// list once even the best quality could not lift a bidword into the current top k.
+// Every exact/phrase/broad list is kept in descending order of bid x the offer's quality (its
+// score before the list's match weight: only attached bidwords are listed), so a search can stop
+// reading a list at the first bidword that scores below the current top k: every later one scores
+// no more. An offer whose quality changes has its bidwords moved (putOffer).
 //   broadByFirst: Map<first sorted token, bidwords>  exact fallback for queries with so many tokens
 //           that subsets would cost too much; built on first use, then maintained
 //   title:  flexsearch Index over normalized titles (numeric slot ids), for text expansion
@@ -129,21 +131,30 @@ function removeFrom(map: Map<string, BidwordRec[]>, key: string, rec: BidwordRec
   list.pop();
 }
 
-/** Bid descending: the order of every retrieval list, so a search can stop early (search.ts). */
-const byBidDesc = (a: BidwordRec, b: BidwordRec): number => b.bidMicros - a.bidMicros;
+/**
+ * A listed bidword's rank: bid x its offer's quality (bp), its score before the match weight. An
+ * integer below 2^53 (bids are safe integers in micros well under 10^11, quality at most 10^4).
+ */
+export function listRank(bw: BidwordRec): number {
+  return bw.bidMicros * (bw.offer === null ? 0 : bw.offer.qualityBp);
+}
 
-/** Inserts keeping the list in bid-descending order (after equal bids). */
+/** Rank descending: the order of every retrieval list, so a search can stop early (search.ts). */
+const byRankDesc = (a: BidwordRec, b: BidwordRec): number => listRank(b) - listRank(a);
+
+/** Inserts keeping the list in rank-descending order (after equal ranks). */
 function insertSorted(map: Map<string, BidwordRec[]>, key: string, rec: BidwordRec): void {
   const list = map.get(key);
   if (list === undefined) {
     map.set(key, [rec]);
     return;
   }
+  const rank = listRank(rec);
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (list[mid]!.bidMicros >= rec.bidMicros) lo = mid + 1;
+    if (listRank(list[mid]!) >= rank) lo = mid + 1;
     else hi = mid;
   }
   if (lo === list.length) list.push(rec);
@@ -244,7 +255,7 @@ export class IndexState {
   }
 
   /**
-   * Ends bulk loading: sorts every retrieval list by bid, descending, and computes every offer's
+   * Ends bulk loading: sorts every retrieval list by rank, descending, and computes every offer's
    * text score (so no query pays for it later). Call once.
    */
   finishBulk(): void {
@@ -258,7 +269,7 @@ export class IndexState {
     let n = 0;
     for (const map of [this.exact, this.phrase, this.broad]) {
       for (const list of map.values()) {
-        if (list.length > 1) list.sort(byBidDesc);
+        if (list.length > 1) list.sort(byRankDesc);
         if (++n % 1000 === 0) yield;
       }
     }
@@ -325,7 +336,17 @@ export class IndexState {
       existing.jsonTitle = undefined;
       existing.jsonCategory = undefined;
       existing.jsonTail = undefined;
-      existing.qualityBp = qualityToBp(row.quality);
+      const qualityBp = qualityToBp(row.quality);
+      if (qualityBp !== existing.qualityBp) {
+        existing.qualityBp = qualityBp;
+        // Its bidwords' ranks changed: take them all out of their lists, then put each back in
+        // its new place (two of them may share a list, so one at a time would bisect a list
+        // holding another that is out of place).
+        if (!this.bulk) {
+          for (const bw of existing.bidwords) this.relist(bw, 'out');
+          for (const bw of existing.bidwords) this.relist(bw, 'in');
+        }
+      }
       this.textScores[existing.slot] = STALE;
       return existing;
     }
@@ -488,6 +509,15 @@ export class IndexState {
         break;
       }
     }
+  }
+
+  /** Takes an attached bidword out of its retrieval list, or puts it back where its rank says. */
+  private relist(rec: BidwordRec, step: 'out' | 'in'): void {
+    if (rec.negative || rec.length === 0) return;
+    const map =
+      rec.matchType === 'exact' ? this.exact : rec.matchType === 'phrase' ? this.phrase : this.broad;
+    if (step === 'out') removeSorted(map, rec.key, rec);
+    else insertSorted(map, rec.key, rec);
   }
 
   /** Takes an attached bidword out of the lookup maps and the offer's counters. */

@@ -17,19 +17,19 @@ export interface Visitor {
   visit(bw: BidwordRec): void;
 }
 
-const MAX_QUALITY_BP = 10_000;
-const EXACT_BOUND = MAX_QUALITY_BP * MATCH_WEIGHT_PCT.exact;
-const PHRASE_BOUND = MAX_QUALITY_BP * MATCH_WEIGHT_PCT.phrase;
-const BROAD_BOUND = MAX_QUALITY_BP * MATCH_WEIGHT_PCT.broad;
+const EXACT_BOUND = MATCH_WEIGHT_PCT.exact;
+const PHRASE_BOUND = MATCH_WEIGHT_PCT.phrase;
+const BROAD_BOUND = MATCH_WEIGHT_PCT.broad;
 
 /**
- * Visits a bid-descending list until even a perfect-quality offer could not beat the threshold
- * with the remaining bids (every later bidword scores at most bid x 10000 x weight).
+ * Visits a list in its order (rank = bid x the offer's quality, descending: index-state.ts) up to
+ * the first bidword whose score, rank x the list's match weight, is below the threshold: every
+ * later one scores no more, and the threshold only grows, so visit() would skip them all.
  */
-function visitList(list: readonly BidwordRec[], bound: number, v: Visitor): void {
+function visitList(list: readonly BidwordRec[], weight: number, v: Visitor): void {
   for (let i = 0; i < list.length; i++) {
     const bw = list[i]!;
-    if (bw.bidMicros * bound < v.threshold) return;
+    if (bw.bidMicros * (bw.offer === null ? 0 : bw.offer.qualityBp) * weight < v.threshold) return;
     v.visit(bw);
   }
 }

@@ -18,7 +18,8 @@ import {
   referenceLostToBudget,
   referenceSearch,
 } from '../../../test/helpers/reference.js';
-import { createColumnIndex } from './column-index.js';
+import { type ColumnIndex, createColumnIndex } from './column-index.js';
+import { type IndexState, listRank } from './index-state.js';
 import { bidword, customer, msg, offer } from './test-support/fixtures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'imatch-index-ref-'));
@@ -252,7 +253,12 @@ describe('column index == brute-force reference', () => {
               : { entity: 'bidword', op: 'delete', data: { id: existing } };
         }
         const m = msg(change, id);
-        for (const index of live) index.apply(m);
+        for (const index of live) {
+          index.apply(m);
+          // Retrieval cuts each list at its first bidword scoring below the top k: the lists must
+          // stay in rank order through every change (an offer's new quality moves its bidwords).
+          expect(outOfRank(index), `after ${JSON.stringify(m)}`).toBeUndefined();
+        }
         const d = m.data as { id: string };
         const table = (m.entity === 'customer' ? customers : m.entity === 'offer' ? offers : bidwords) as Map<
           string,
@@ -267,6 +273,17 @@ describe('column index == brute-force reference', () => {
     });
   }
 });
+
+/** The first retrieval list not in descending listRank order, or undefined. */
+function outOfRank(index: ColumnIndex): string | undefined {
+  const { state } = index as unknown as { state: IndexState };
+  for (const map of [state.exact, state.phrase, state.broad])
+    for (const [key, list] of map)
+      for (let i = 1; i < list.length; i++)
+        if (listRank(list[i - 1]!) < listRank(list[i]!))
+          return `list "${key}": ${list.map((b) => `${b.id}=${listRank(b)}`).join(' ')}`;
+  return undefined;
+}
 
 const PROJECTIONS: (HitField[] | undefined)[] = [
   undefined,
