@@ -4,6 +4,8 @@
 // Reports the blender process's CPU per request (all its threads), the client's latency and the
 // blender's event-loop lag, so the blender's own costs can be measured and profiled without the
 // searchers and the merger competing for the same cores (bench/query-path.ts runs the whole chain).
+// The canned merger speaks HTTP (`--merger-url http://...`), so the blender's merger hop here is
+// its HTTP client, not the frame RPC hop it uses with a discovered `imatch merger`.
 //
 //   npm run build && node dist/bench/blender-only.js --data DIR --zk host:port --kafka host:port
 //     [--rate 1000] [--ms 8000] [--rounds 3] [--cpu-prof DIR] [--node-flags="FLAGS"]

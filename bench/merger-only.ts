@@ -4,7 +4,9 @@
 // sort, FieldFormatSort, metrics) and (b) the bare chain's merger (parse, concatenate, serialize),
 // driven with the same POST /merge bodies. Reports throughput, latency and the merger process's
 // CPU time per merge, so the merger's own overhead can be told from the searchers' and the
-// blender's in bench/query-path.ts.
+// blender's in bench/query-path.ts. The canned searchers speak HTTP only (no frame address in
+// their registration), so this measures the merger's HTTP client, not the frame RPC hop that
+// `imatch searcher` gets by default; client (b) is HTTP as well.
 //
 //   npm run build && node dist/bench/merger-only.js [--zk host:port] [--ms 10000] [--c 16] [--n 11]
 //     [--cpu-prof DIR]   (profile of the imatch merger: node dist/bench/cpuprofile-top.js DIR/merger.cpuprofile)
