@@ -1,7 +1,7 @@
 // Frame RPC: the transport of the internal query-path hops (merger -> searcher, blender ->
 // merger), beside their HTTP routes. On this 2-core machine a hop's cost is mostly plumbing: the
 // HTTP parser and router on each side, and one write syscall per message, each of which wakes the
-// other process (BENCHMARKS.md "Night of 2026-12-06": writev alone was a quarter to a third of
+// other process (BENCHMARKS.md "Night of 2026-12-06/07": writev alone was a quarter to a third of
 // the merger's and the blender's CPU). Here a hop is one long-lived TCP connection per peer
 // carrying many requests at once (each tagged with an id, answered in any order), and every
 // frame that becomes ready in one turn of the event loop leaves in one write: under load, one

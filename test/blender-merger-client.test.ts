@@ -8,12 +8,12 @@ import { ImatchError } from '../core/errors.js';
 import { type FrameServer, startFrameServer } from '../core/frame-rpc.js';
 import { silentLogger } from '../core/logger.js';
 import type { MergeRequest, MergeResponse } from '../core/merge-contract.js';
-import { UndiciMergerClient } from '../services/blender/merger-client.js';
+import { MergerPoolClient } from '../services/blender/merger-client.js';
 
 const request: MergeRequest = { query: 'shoe', n: 3 };
 const servers: FastifyInstance[] = [];
 const frameServers: FrameServer[] = [];
-const clients: UndiciMergerClient[] = [];
+const clients: MergerPoolClient[] = [];
 
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
@@ -78,8 +78,8 @@ const ok = (label: string): MergeResponse => ({
   tookUs: 5,
 });
 
-function client(urls: string[], timeoutMs = 500): UndiciMergerClient {
-  const c = new UndiciMergerClient(
+function client(urls: string[], timeoutMs = 500): MergerPoolClient {
+  const c = new MergerPoolClient(
     { timeoutMs, connections: 4, log: silentLogger(), keepAliveTimeoutMs: 1000 },
     urls,
   );

@@ -1,7 +1,7 @@
-// The blender's side of `POST /merge` (core/merge-contract.ts): per known merger, one frame RPC
+// The blender's side of `/merge` (core/merge-contract.ts): per known merger, one frame RPC
 // connection (core/frame-rpc.ts; `frames://host:port`, what discovery uses when the merger
-// advertises one) or one undici Pool (keep-alive, pooled `request`, never fetch; `http://...`), the merger with the fewest outstanding requests
-// chosen for each call (round-robin among equals), a per-call deadline, and upstream failures
+// advertises one) or one undici Pool (keep-alive, pooled `request`, never fetch; `http://...`),
+// the merger with the fewest outstanding requests chosen for each call (round-robin among equals), a per-call deadline, and upstream failures
 // mapped to the error table: merger unreachable -> IM_ERR_UPSTREAM_DOWN (502), deadline ->
 // IM_ERR_UPSTREAM_TIMEOUT (504), merger not ready -> IM_ERR_NOT_READY (503). A call whose
 // connection failed (nothing was processed) is retried once on another merger when there is one
@@ -66,7 +66,7 @@ const DOWN_CODES = new Set([
 ]);
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
-export class UndiciMergerClient implements MergerClient {
+export class MergerPoolClient implements MergerClient {
   private endpoints: Endpoint[] = [];
   private next = 0;
   private closed = false;

@@ -19,7 +19,7 @@ import { connectZk, type Registration, type Unwatch, type ZkClient } from '../..
 import { buildApp } from './app.js';
 import { ClickModel } from './click-model.js';
 import type { BlenderConfig } from './config.js';
-import { mergerEndpoint, UndiciMergerClient } from './merger-client.js';
+import { MergerPoolClient, mergerEndpoint } from './merger-client.js';
 import { createBlenderMetrics } from './metrics.js';
 import { PvLog } from './pv-log.js';
 import { RuntimeSettings } from './runtime-config.js';
@@ -41,7 +41,7 @@ export async function startBlender(config: BlenderConfig, log: Logger): Promise<
   };
 
   let pvLog: PvLog | undefined;
-  const merger = new UndiciMergerClient(
+  const merger = new MergerPoolClient(
     {
       timeoutMs: config.mergerTimeoutMs,
       connections: config.mergerConnections,

@@ -1,11 +1,13 @@
-// The merger's clients of one searcher replica: FrameSearcherClient over frame RPC (core/frame-rpc.ts,
-// the default when the replica advertises a frame address) and PoolSearcherClient over HTTP: an undici Pool (keep-alive, a few
-// connections) and `POST /search` with two timeouts per attempt:
+// The merger's clients of one searcher replica: FrameSearcherClient over frame RPC
+// (core/frame-rpc.ts, the default when the replica advertises a frame address; at the end of this
+// file) and PoolSearcherClient over HTTP: an undici Pool (keep-alive, a few connections) and
+// `POST /search`. Both have two timeouts per attempt:
 //   - the attempt timeout (soft): the caller stops waiting and may retry elsewhere, but the
 //     request keeps its connection and its late answer is read and dropped, so a busy searcher
 //     does not cost a torn-down keep-alive connection and a new handshake per slow answer;
-//   - the abandon timeout (hard): a request still unanswered then is aborted (its connection is
-//     closed), so a hung replica cannot hold connections forever.
+//   - the abandon timeout (hard): a request still unanswered then is aborted (over HTTP its
+//     connection is closed; over frames the shared connection is closed only when nothing at all
+//     came back on it meanwhile), so a hung replica cannot hold connections forever.
 // The answer is read in the form the searcher chose (content type): the lines form of
 // core/hit-lines.ts, which the merger asks for, or a JSON SearchResponse.
 // Errors come back classified as ImatchError: IM_ERR_UPSTREAM_TIMEOUT when the attempt ran out
