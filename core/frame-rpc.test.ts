@@ -201,6 +201,47 @@ describe('frame client and server over loopback', () => {
     }
   });
 
+  it('after a failed connection attempt, lets one call wait on the next attempt and fails the others at once', async () => {
+    const server = await serve((body) => ({ status: 200, body }));
+    const c = new FrameClient('127.0.0.1', server.port, { connectTimeoutMs: 100 });
+    clients.push(c);
+    // A peer whose connection attempts hang (dropped SYNs): connect() never completes.
+    const hang = vi.spyOn(Socket.prototype, 'connect').mockImplementation(function (this: Socket) {
+      return this;
+    });
+    try {
+      // Nothing failed yet: every call waits on the first attempt, and all fail at its timeout.
+      const first = await Promise.allSettled([c.call('a', 5_000), c.call('b', 5_000)]);
+      expect(first.map((r) => r.status === 'rejected' && (r.reason as FrameError).kind)).toEqual([
+        'closed',
+        'closed',
+      ]);
+      // The next attempt: the first call waits on it (the probe), the next ones fail at once.
+      let probeSettled = false;
+      const probe = c.call('c', 5_000);
+      probe
+        .catch(() => {})
+        .finally(() => {
+          probeSettled = true;
+        });
+      const others = await Promise.allSettled([c.call('d', 5_000), c.call('e', 5_000)]);
+      expect(probeSettled).toBe(false); // they failed while the probe still waited on its attempt
+      expect(others.map((r) => r.status === 'rejected' && (r.reason as FrameError).kind)).toEqual([
+        'closed',
+        'closed',
+      ]);
+      await expect(probe).rejects.toMatchObject({ kind: 'closed' });
+    } finally {
+      hang.mockRestore();
+    }
+    // Reachable again: the next call connects, and calls are answered as usual.
+    expect((await c.call('f', 5_000)).body).toBe('f');
+    expect((await Promise.all([c.call('g', 5_000), c.call('h', 5_000)])).map((r) => r.body)).toEqual([
+      'g',
+      'h',
+    ]);
+  });
+
   it('fails a call to a port nobody listens on as closed, with the refusal as its cause', async () => {
     const server = await serve(() => ({ status: 200, body: '' }));
     const { port } = server;

@@ -21,7 +21,9 @@
 // Client: FrameClient(host, port).call(body, abandonMs) connects on first use and again after a
 // connection is lost; a call that is not answered within abandonMs is rejected (its late answer
 // is dropped) without closing the connection, which other calls share, unless nothing at all came
-// back on it meanwhile (then the connection is presumed dead and closed). Errors are FrameError with
+// back on it meanwhile (then the connection is presumed dead and closed). After a failed connection
+// attempt, one call waits on the next attempt and the others made meanwhile fail at once, so an
+// unreachable peer costs one call a connect timeout, not every call. Errors are FrameError with
 // `kind`: 'timeout', 'closed' (connection lost or refused; `cause` holds the socket error), 'protocol'.
 //
 // Concurrency: one event loop; a connection's state (read buffer, pending writes, pending calls)
@@ -265,6 +267,8 @@ export class FrameClient {
   private closed = false;
   /** When the current connection last received anything (performance.now()). */
   private lastData = 0;
+  /** The last connection attempt failed (refused, timed out, or lost before it connected). */
+  private connectFailed = false;
 
   constructor(
     readonly host: string,
@@ -289,7 +293,13 @@ export class FrameClient {
     });
     if (this.sweepTimer === undefined) this.armSweep(abandonMs);
     if (this.connected) this.out!.push(frame);
-    else {
+    else if (this.socket !== undefined && this.connectFailed && this.waiting.length > 0) {
+      // The peer was unreachable at the last attempt and a call is already waiting on this one
+      // (the probe): fail at once rather than make every call wait out the connect timeout.
+      const call = this.pending.get(id)!;
+      this.pending.delete(id);
+      call.reject(new FrameError('closed', `${this.host}:${this.port} unreachable (reconnecting)`));
+    } else {
       this.waiting.push(frame);
       if (this.socket === undefined) this.connect();
     }
@@ -323,6 +333,7 @@ export class FrameClient {
       clearTimeout(connectTimer);
       if (this.socket !== socket) return;
       this.connected = true;
+      this.connectFailed = false;
       this.lastData = Number.NEGATIVE_INFINITY; // nothing received on this connection yet
       this.out = new WriteQueue(socket);
       const waiting = this.waiting;
@@ -350,6 +361,7 @@ export class FrameClient {
     socket.once('close', () => {
       clearTimeout(connectTimer);
       if (this.socket !== socket) return;
+      if (!this.connected) this.connectFailed = true;
       this.socket = undefined;
       this.out = undefined;
       this.connected = false;

@@ -388,12 +388,17 @@ describe('the click and billing loop', () => {
           impressionsLostToBudget?: number;
         };
         const expected = lostInPvs();
-        return res.statusCode === 200 && expected >= 30 && body.impressionsLostToBudget === expected
+        // Both figures come from topics the reports service ingests on its own: the lost
+        // impressions from the pv topic, the time offline from the customer's changes. Wait for both.
+        return res.statusCode === 200 &&
+          expected >= 30 &&
+          body.impressionsLostToBudget === expected &&
+          (body.offlineForBudgetMs ?? 0) > 0
           ? body
           : undefined;
       },
       {
-        what: `the reports service to count the lost impressions of ${customerId} the PV records hold`,
+        what: `the reports service to count the lost impressions of ${customerId} the PV records hold, and its time offline`,
         timeoutMs: 30_000,
       },
     );

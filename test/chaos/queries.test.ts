@@ -267,9 +267,20 @@ describe('chaos: queries', () => {
     });
     const recoveredIn =
       lastDegraded > healed ? `${((lastDegraded - healed) / 1000).toFixed(1)} s` : 'at once';
+    // How long answers took while column 1 was cut, and how many were in flight at most: what the
+    // blender's admission limit (--max-in-flight) must hold at this pace.
+    const cutOps = ops.filter((o) => o.start >= cutStart && o.start <= healed);
+    const cutMs = cutOps.map((o) => o.end - o.start).sort((a, b) => a - b);
+    const q = (p: number) =>
+      cutMs.length === 0 ? 0 : cutMs[Math.min(cutMs.length - 1, Math.floor(p * cutMs.length))]!;
+    let inFlight = 0;
+    for (const o of ops)
+      inFlight = Math.max(inFlight, ops.filter((x) => x.start <= o.start && x.end > o.start).length);
     const broken = report({
       scenario: 'queries',
-      operations: `${ops.length} GET /v1/ads (${ops.filter((o) => o.degraded).length} degraded, recovered ${recoveredIn} after healing)`,
+      operations:
+        `${ops.length} GET /v1/ads (${ops.filter((o) => o.degraded).length} degraded, recovered ${recoveredIn} after healing; ` +
+        `during the cut p50 ${q(0.5).toFixed(0)} ms, p99 ${q(0.99).toFixed(0)} ms, max ${q(1).toFixed(0)} ms; at most ${inFlight} in flight)`,
       faults: faults.entries,
       invariants,
     });
