@@ -73,7 +73,18 @@ beforeAll(async () => {
   // Measured here with 500 ms / 1.2 s: healthy replicas "took over 500 ms" while a restarted
   // replica loaded its index beside five JVMs, and those answers were degraded.
   merger = await engine.merger(['--deadline-ms', '3500', '--attempt-timeout-ms', '1500']);
-  blender = await engine.blender(merger.url, ['--merger-timeout-ms', '6000', '--merger-connections', '256']);
+  // The same goes for the blender's admission limit: while a column is cut, answers legitimately
+  // take up to the 3.5 s deadline, so at this pace up to 25 x 3.5 = 88 are in flight (measured: up
+  // to 84), past the default --max-in-flight of 64, which is sized for the default 100 ms deadline
+  // (2.5 in flight at this pace). Refusing them would be admission control working, not a fault.
+  blender = await engine.blender(merger.url, [
+    '--merger-timeout-ms',
+    '6000',
+    '--merger-connections',
+    '256',
+    '--max-in-flight',
+    '256',
+  ]);
   await waitFor(
     async () => {
       const res = await fetch(`${merger.url}/readyz`);
