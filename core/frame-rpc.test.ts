@@ -46,6 +46,28 @@ describe('frame reader', () => {
   });
 });
 
+/**
+ * A bare frame server (not startFrameServer) that answers each request with `reply(id, body,
+ * socket)`, so a test can hang up or stay silent; counts its connections.
+ */
+async function rawServer(reply: (id: number, body: string, socket: Socket) => void) {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    const reader = new FrameReader();
+    socket.on('data', (chunk: Buffer) => reader.push(chunk, (id, _s, body) => reply(id, body, socket)));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as { port: number }).port,
+    sockets,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
 describe('frame client and server over loopback', () => {
   const servers: FrameServer[] = [];
   const clients: FrameClient[] = [];
@@ -146,58 +168,38 @@ describe('frame client and server over loopback', () => {
 
   it('closes a connection on which nothing came back for a whole abandon time, and connects again', async () => {
     let silent = true;
-    const sockets = new Set<Socket>();
-    const raw = createServer((socket) => {
-      sockets.add(socket);
-      const reader = new FrameReader();
-      socket.on('data', (chunk: Buffer) =>
-        reader.push(chunk, (id, _s, body) => {
-          if (!silent) socket.write(encodeFrame(id, 200, body));
-        }),
-      );
+    const raw = await rawServer((id, body, socket) => {
+      if (!silent) socket.write(encodeFrame(id, 200, body));
     });
-    await new Promise<void>((r) => raw.listen(0, '127.0.0.1', () => r()));
-    const port = (raw.address() as { port: number }).port;
     try {
-      const c = client({ port });
+      const c = client(raw);
       const [first, second] = [c.call('a', 50), c.call('b', 5_000)];
       await expect(first).rejects.toMatchObject({ kind: 'timeout' });
       // The silent connection is closed: the call still waiting on it fails at once.
       await expect(second).rejects.toMatchObject({ kind: 'closed' });
       silent = false;
       expect((await c.call('c', 5_000)).body).toBe('c');
-      expect(sockets.size).toBe(2);
+      expect(raw.sockets.size).toBe(2);
     } finally {
       await Promise.all(clients.splice(0).map((c) => c.close()));
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => raw.close(r));
+      await raw.close();
     }
   });
 
   it('fails the calls in flight when the connection is lost, and reconnects on the next call', async () => {
-    const sockets = new Set<Socket>();
-    const raw = createServer((socket) => {
-      sockets.add(socket);
-      const reader = new FrameReader();
-      socket.on('data', (chunk: Buffer) =>
-        reader.push(chunk, (id, _s, body) => {
-          if (body === 'hang-up') socket.destroy();
-          else socket.write(encodeFrame(id, 200, body));
-        }),
-      );
+    const raw = await rawServer((id, body, socket) => {
+      if (body === 'hang-up') socket.destroy();
+      else socket.write(encodeFrame(id, 200, body));
     });
-    await new Promise<void>((r) => raw.listen(0, '127.0.0.1', () => r()));
-    const port = (raw.address() as { port: number }).port;
     try {
-      const c = client({ port });
+      const c = client(raw);
       expect((await c.call('a', 5_000)).body).toBe('a');
       await expect(c.call('hang-up', 5_000)).rejects.toMatchObject({ kind: 'closed' });
       expect((await c.call('b', 5_000)).body).toBe('b');
-      expect(sockets.size).toBe(2);
+      expect(raw.sockets.size).toBe(2);
     } finally {
       await Promise.all(clients.splice(0).map((c) => c.close()));
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => raw.close(r));
+      await raw.close();
     }
   });
 

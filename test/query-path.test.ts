@@ -131,6 +131,28 @@ async function runToEnd(args: string[]): Promise<void> {
   if (code !== 0) throw new Error(`imatch ${args[0]} exited ${code}:\n${p.output().slice(-4000)}`);
 }
 
+/** `imatch merger` on this test's ZooKeeper root, with generous deadlines (see beforeAll). */
+function mergerArgs(port: number, extra: string[] = []): string[] {
+  return [
+    'merger',
+    '--port',
+    String(port),
+    '--zk-connect',
+    zkConnect(),
+    '--zk-root',
+    root,
+    '--deadline-ms',
+    '2000',
+    '--attempt-timeout-ms',
+    '1000',
+    '--per-customer-max',
+    String(PER_CUSTOMER),
+    '--log-level',
+    'warn',
+    ...extra,
+  ];
+}
+
 const replicaUrls = new Map<string, string>();
 
 function startReplica(column: number, replica: string, port: number): ServiceProcess {
@@ -208,23 +230,7 @@ beforeAll(async () => {
   startReplica(1, 'a', p10!);
   startReplica(1, 'b', p11!);
   // A generous deadline: this test is about retries and coverage, not about a busy machine's speed.
-  merger = spawnImatch([
-    'merger',
-    '--port',
-    String(mergerPort),
-    '--zk-connect',
-    zkConnect(),
-    '--zk-root',
-    root,
-    '--deadline-ms',
-    '2000',
-    '--attempt-timeout-ms',
-    '1000',
-    '--per-customer-max',
-    String(PER_CUSTOMER),
-    '--log-level',
-    'warn',
-  ]);
+  merger = spawnImatch(mergerArgs(mergerPort!));
   mergerUrl = `http://127.0.0.1:${mergerPort}`;
   blender = spawnImatch([
     'blender',
@@ -311,27 +317,7 @@ describe('query path with real processes', () => {
 
   it('a merger that calls the searchers over HTTP (--searcher-frames false) answers exactly the same', async () => {
     const [port] = (await freePorts(1)) as [number];
-    const httpMerger = spawnImatch([
-      'merger',
-      '--port',
-      String(port),
-      '--zk-connect',
-      zkConnect(),
-      '--zk-root',
-      root,
-      '--deadline-ms',
-      '2000',
-      '--attempt-timeout-ms',
-      '1000',
-      '--per-customer-max',
-      String(PER_CUSTOMER),
-      '--searcher-frames',
-      'false',
-      '--frames-port',
-      '-1',
-      '--log-level',
-      'warn',
-    ]);
+    const httpMerger = spawnImatch(mergerArgs(port, ['--searcher-frames', 'false', '--frames-port', '-1']));
     const url = `http://127.0.0.1:${port}`;
     try {
       await waitFor(
