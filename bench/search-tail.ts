@@ -5,7 +5,9 @@
 // <= 5 ms at k = 100 over 500k-offer columns; no query holds the event loop for more than 5 ms.
 //
 //   npm run build && node dist/bench/search-tail.js --version-dir DIR --query-log queries.jsonl
-//        [--column 0] [--queries 20000] [--rounds 2] [--budget-compare]
+//        [--column 0] [--queries 20000] [--rounds 2] [--budget-compare] [--form lines|json]
+// --form: the answer form built after the walk, `lines` (default: what the merger asks for,
+// core/hit-lines.ts) or `json` (the public form; the figures in BENCHMARKS.md before 2026-12-07).
 // The first round warms the JIT and is not counted. Timings are wall-clock per call.
 // --budget-compare measures again, in the same process, after every offline customer of the
 // version is re-applied unchanged (the control), then again after each is made offline for
@@ -25,6 +27,7 @@ const { values: args } = parseArgs({
     queries: { type: 'string', default: '20000' },
     rounds: { type: 'string', default: '2' },
     'budget-compare': { type: 'boolean', default: false },
+    form: { type: 'string', default: 'lines' },
   },
 });
 if (args['version-dir'] === undefined || args['query-log'] === undefined)
@@ -47,6 +50,8 @@ for (const line of readFileSync(args['query-log'], 'utf8').split('\n')) {
 }
 
 const rounds = Math.max(2, Number(args.rounds));
+if (args.form !== 'lines' && args.form !== 'json') throw new Error('--form is lines or json');
+const search = args.form === 'lines' ? index.searchLines.bind(index) : index.searchJson.bind(index);
 
 function measure(label: string): void {
   for (const k of [11, 100]) {
@@ -59,7 +64,7 @@ function measure(label: string): void {
       lostAds = 0;
       for (const req of queries) {
         const started = performance.now();
-        const { lostJson } = index.searchJson({ ...req, k });
+        const { lostJson } = search({ ...req, k });
         times.push({ ms: performance.now() - started, req });
         if (lostJson !== '') {
           withLost++;
@@ -72,7 +77,7 @@ function measure(label: string): void {
     const at = (p: number) => times[Math.min(times.length - 1, Math.floor(times.length * p))]!.ms.toFixed(3);
     const over5 = times.filter((t) => t.ms > 5).length;
     console.log(
-      `${label} k=${k}: ${times.length} queries, mean ${((total / times.length) * 1000).toFixed(1)} us, p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, p99.9 ${at(0.999)} ms, max ${times.at(-1)!.ms.toFixed(3)} ms, over 5 ms: ${over5}; ${withLost} answers with ${lostAds} ads lost to budget`,
+      `${label} k=${k} (${args.form}): ${times.length} queries, mean ${((total / times.length) * 1000).toFixed(1)} us, p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, p99.9 ${at(0.999)} ms, max ${times.at(-1)!.ms.toFixed(3)} ms, over 5 ms: ${over5}; ${withLost} answers with ${lostAds} ads lost to budget`,
     );
     for (const t of times.slice(-5).reverse())
       console.log(`   ${t.ms.toFixed(2)} ms  ${JSON.stringify(t.req)}`);

@@ -30,12 +30,24 @@ import { normalize } from '../../../core/normalize.js';
 import { columnOf } from '../../../core/partition.js';
 import { qualityToBp } from '../../../core/ranking.js';
 
+/**
+ * One customer id's state. The record of an id is never replaced, only updated in place, and it
+ * outlives the customer (`present` false after a delete, or before the customer first arrives):
+ * offers hold their customer's record (OfferRec.customer), so a search reads it without a map
+ * lookup per offer (a profile at peak put those lookups at 12% of a searcher's CPU).
+ */
 export interface CustomerRec {
-  readonly row: Customer;
-  readonly online: boolean;
+  /** The customer's row; undefined while it is absent and has never been present. */
+  row: Customer | undefined;
+  /** In the column's customer table now (IndexState.customers holds exactly these). */
+  present: boolean;
+  online: boolean;
   /** Offline because billing found its budget spent: its ads are matched aside (search.ts). */
-  readonly forBudget: boolean;
+  forBudget: boolean;
 }
+
+/** A customer record while its customer is present: its row is known. */
+export type PresentCustomerRec = CustomerRec & { row: Customer };
 
 /**
  * A held bidword (positive or negative). Every held bidword is online (offline ones are dropped),
@@ -59,6 +71,8 @@ export interface BidwordRec {
   offer: OfferRec | null;
   /** `"bidwordId":..,"keyword":..` of a serialized hit (search.ts), built on first use. */
   json: string | undefined;
+  /** `","bidMicros":..,"qualityBp":` of a serialized hit (search.ts), built on first use. */
+  bidJson: string | undefined;
 }
 
 /** The Bidword entity of a held bidword. */
@@ -76,9 +90,13 @@ export function bidwordRow(rec: BidwordRec): Bidword {
 
 export interface OfferRec {
   row: Offer;
+  /** The record of row.customerId (IndexState.customerRecord), present or not. */
+  customer: CustomerRec;
   /** Numeric id in the flexsearch title index and in `slots`. */
   readonly slot: number;
   qualityBp: number;
+  /** String(qualityBp), kept with it (search.ts writes it twice per hit). */
+  qualityText: string;
   /** normalize(row.title), padded with one space on each side for whole-token `includes`. */
   paddedTitle: string;
   /** Positive and negative bidwords, in insertion order. */
@@ -96,6 +114,8 @@ export interface OfferRec {
   jsonTitle: string | undefined;
   jsonCategory: string | undefined;
   jsonTail: string | undefined;
+  /** ` <offerId> <customerId>\t`: the end of a hit line's ranking keys (core/hit-lines.ts). */
+  linesKey: string | undefined;
   // Per-query scratch (search.ts): which query last looked at this offer and what it found.
   stamp: number;
   /** -1 excluded by filters or negatives; >= 0 index of its candidate in the query's list. */
@@ -203,7 +223,10 @@ export function broadKey(norm: string): string {
 }
 
 export class IndexState {
-  readonly customers = new Map<string, CustomerRec>();
+  /** The customers present, by id (records also kept in customerRecords). */
+  readonly customers = new Map<string, PresentCustomerRec>();
+  /** Every customer record ever referenced, by id, present or not (see CustomerRec). */
+  private readonly customerRecords = new Map<string, CustomerRec>();
   readonly offers = new Map<string, OfferRec>();
   /** Offer records by slot (undefined once deleted). */
   readonly slots: (OfferRec | undefined)[] = [];
@@ -314,11 +337,31 @@ export class IndexState {
   }
 
   putCustomer(row: Customer): void {
-    this.customers.set(row.id, { row, online: row.status === 'online', forBudget: offlineForBudget(row) });
+    const rec = this.customerRecord(row.id);
+    rec.row = row;
+    rec.present = true;
+    rec.online = row.status === 'online';
+    rec.forBudget = offlineForBudget(row);
+    this.customers.set(row.id, rec as PresentCustomerRec);
   }
 
   deleteCustomer(id: string): void {
+    const rec = this.customers.get(id);
+    if (rec === undefined) return;
+    rec.present = false;
+    rec.online = false;
+    rec.forBudget = false;
     this.customers.delete(id);
+  }
+
+  /** The record of a customer id, created absent on first reference (offers may come first). */
+  customerRecord(id: string): CustomerRec {
+    let rec = this.customerRecords.get(id);
+    if (rec === undefined) {
+      rec = { row: undefined, present: false, online: false, forBudget: false };
+      this.customerRecords.set(id, rec);
+    }
+    return rec;
   }
 
   /** Inserts or replaces an offer; adopts pending bidwords when it is new. */
@@ -331,14 +374,17 @@ export class IndexState {
         if (titleNorm !== '') this.title.add(existing.slot, titleNorm);
         existing.paddedTitle = padded;
       }
+      if (row.customerId !== existing.row.customerId) existing.customer = this.customerRecord(row.customerId);
       existing.row = row;
       existing.jsonHead = undefined;
       existing.jsonTitle = undefined;
       existing.jsonCategory = undefined;
       existing.jsonTail = undefined;
+      existing.linesKey = undefined;
       const qualityBp = qualityToBp(row.quality);
       if (qualityBp !== existing.qualityBp) {
         existing.qualityBp = qualityBp;
+        existing.qualityText = String(qualityBp);
         // Its bidwords' ranks changed: take them all out of their lists, then put each back in
         // its new place (two of them may share a list, so one at a time would bisect a list
         // holding another that is out of place).
@@ -350,10 +396,13 @@ export class IndexState {
       this.textScores[existing.slot] = STALE;
       return existing;
     }
+    const qualityBp = qualityToBp(row.quality);
     const rec: OfferRec = {
       row,
+      customer: this.customerRecord(row.customerId),
       slot: this.slots.length,
-      qualityBp: qualityToBp(row.quality),
+      qualityBp,
+      qualityText: String(qualityBp),
       paddedTitle: ` ${titleNorm} `,
       bidwords: [],
       negatives: 0,
@@ -362,6 +411,7 @@ export class IndexState {
       jsonTitle: undefined,
       jsonCategory: undefined,
       jsonTail: undefined,
+      linesKey: undefined,
       stamp: 0,
       slotInQuery: -1,
     };
@@ -444,6 +494,7 @@ export class IndexState {
       negative,
       offer: null,
       json: undefined,
+      bidJson: undefined,
     };
     this.bidwordsById.set(id, rec);
     const offer = offerRec ?? this.offers.get(offerId);

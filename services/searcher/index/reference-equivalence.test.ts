@@ -226,6 +226,22 @@ describe('column index == brute-force reference', () => {
             expect(live[column]!.searchJson(req).lostJson, where).toBe(
               lost.length === 0 ? '' : JSON.stringify(lost),
             );
+            // The lines form the merger asks for: its keys and hit JSON come from fragments
+            // cached on the offer and bidword records, which every change must refresh.
+            const lines = parseHitLines(`{"column":${column}}\n${live[column]!.searchLines(req).lines}`);
+            expect(
+              lines.hits.map(({ json, ...keys }) => ({ ...keys, hit: JSON.parse(json) as unknown })),
+              where,
+            ).toEqual(
+              hits.map((h) => ({
+                score: h.score,
+                qualityBp: h.qualityBp,
+                matchType: h.matchType,
+                offerId: h.offerId,
+                customerId: h.customerId,
+                hit: h,
+              })),
+            );
           }
         }
       };
@@ -237,8 +253,12 @@ describe('column index == brute-force reference', () => {
         const roll = r();
         let change: Omit<ChangeMessage, 'id' | 'acceptedAt'>;
         if (roll < 0.1) {
+          // Deletes too: a deleted customer's offers drop out, and come back with it.
           const c = pick(customerIds);
-          change = { entity: 'customer', op: 'upsert', data: randCustomer(c) };
+          change =
+            r() < 0.8
+              ? { entity: 'customer', op: 'upsert', data: randCustomer(c) }
+              : { entity: 'customer', op: 'delete', data: { id: c } };
         } else if (roll < 0.3) {
           const o = pick(offerIds);
           change =
