@@ -11,6 +11,13 @@
 //     [--searcher-node-flags="FLAGS"] (Node/V8 flags of the iMatch searchers; default core/node-flags.ts
 //     SEARCHER_NODE_FLAGS, what `imatch start` uses; --searcher-node-flags= for none)
 //     [--front-node-flags="FLAGS"] (the same for the merger and the blender; default FRONT_NODE_FLAGS)
+//     [--baseline DIR] (another build's dist folder, e.g. of the previous commit: its chain runs
+//     beside this one, under its own ZooKeeper root, and its ramp is interleaved with the others)
+//     [--baseline-searcher-node-flags="FLAGS"] [--baseline-front-node-flags="FLAGS"] (the baseline
+//     chain's node flags, default the same as this chain's: with --baseline set to this build's own
+//     dist folder, a before/after of node flags)
+// --baseline is the before/after comparison inside one run: this VM's speed drifts by tens of
+// percent between runs minutes apart, which hid changes of 10-30% in alternating runs.
 // --reuse-index publishes the newest version already built in <data>/index-<columns> instead of
 // building again (the build has its own benchmark).
 // Without --zk/--kafka it starts its own ZooKeeper and Kafka (infra/servers.ts) in a temp folder
@@ -60,6 +67,9 @@ const { values: args } = parseArgs({
     'front-node-flags': { type: 'string' },
     'overload-ms': { type: 'string', default: '10000' },
     'recover-ms': { type: 'string', default: '5000' },
+    baseline: { type: 'string' },
+    'baseline-searcher-node-flags': { type: 'string' },
+    'baseline-front-node-flags': { type: 'string' },
   },
 });
 
@@ -99,8 +109,8 @@ interface Proc {
 
 const started: Proc[] = [];
 
-function run(name: string, cliArgs: string[], nodeArgs: string[] = []): Proc {
-  const child = spawn(process.execPath, [...nodeArgs, CLI, ...cliArgs], {
+function run(name: string, cliArgs: string[], nodeArgs: string[] = [], cli = CLI): Proc {
+  const child = spawn(process.execPath, [...nodeArgs, cli, ...cliArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -475,79 +485,129 @@ async function main(): Promise<void> {
     cleanups.push(() => rm(runDir, { recursive: true, force: true }));
     const changesTopic = `imatch-bench.changes-${process.pid}`;
     await ensureTopics(createKafka({ brokers: [kafka], clientId: 'imatch-bench' }), [changesTopic]);
-    const procs: Proc[] = [];
+    const allProcs: Proc[] = [];
     cleanups.push(async () => {
-      await Promise.all(procs.map(stop));
+      await Promise.all(allProcs.map(stop));
     });
-    const searcherUrls: string[] = [];
-    for (let c = 0; c < columns; c++) {
-      const port = await freePort();
-      const p = run(
-        `searcher-${c}`,
+    /** Starts one iMatch chain (searchers, merger, blender) from `cli` under ZooKeeper `chainRoot`. */
+    const startImatch = async (
+      cli: string,
+      chainRoot: string,
+      tag: string,
+      searcherFlagsArg: string | undefined,
+      frontFlagsArg: string | undefined,
+    ) => {
+      const chainZk = ['--zk-connect', zk!, '--zk-root', chainRoot];
+      const procs: Proc[] = [];
+      const searcherUrls: string[] = [];
+      for (let c = 0; c < columns; c++) {
+        const port = await freePort();
+        const p = run(
+          `searcher-${c}`,
+          [
+            'searcher',
+            '--column',
+            String(c),
+            '--replica',
+            'r0',
+            '--port',
+            String(port),
+            '--log-level',
+            'warn',
+            '--data-dir',
+            join(runDir, `${tag}searcher-${c}`),
+            '--kafka-brokers',
+            kafka!,
+            '--topic-changes',
+            changesTopic,
+            ...chainZk,
+          ],
+          [
+            ...profArgs(`${tag}searcher-${c}`),
+            ...(searcherFlagsArg === undefined
+              ? SEARCHER_NODE_FLAGS
+              : searcherFlagsArg.split(' ').filter(Boolean)),
+          ],
+          cli,
+        );
+        procs.push(p);
+        allProcs.push(p);
+        searcherUrls.push(`http://127.0.0.1:${port}`);
+      }
+      const frontFlags =
+        frontFlagsArg === undefined ? FRONT_NODE_FLAGS : frontFlagsArg.split(' ').filter(Boolean);
+      const mergerPort = await freePort();
+      const merger = run(
+        'merger',
+        ['merger', '--port', String(mergerPort), '--log-level', 'warn', ...chainZk],
+        [...profArgs(`${tag}merger`), ...frontFlags],
+        cli,
+      );
+      procs.push(merger);
+      allProcs.push(merger);
+      const blenderPort = await freePort();
+      const blender = run(
+        'blender',
         [
-          'searcher',
-          '--column',
-          String(c),
-          '--replica',
-          'r0',
+          'blender',
           '--port',
-          String(port),
+          String(blenderPort),
           '--log-level',
           'warn',
-          '--data-dir',
-          join(runDir, `searcher-${c}`),
+          ...chainZk,
           '--kafka-brokers',
-          kafka,
-          '--topic-changes',
-          changesTopic,
-          ...zkFlags,
+          kafka!,
+          '--topic-pv',
+          `imatch-bench.pv-${process.pid}${tag === '' ? '' : `-${tag.replace(/[^a-z0-9]/g, '')}`}`,
+          '--click-keys',
+          `1:${randomBytes(32).toString('hex')}`,
         ],
-        [
-          ...profArgs(`searcher-${c}`),
-          ...(args['searcher-node-flags'] === undefined
-            ? SEARCHER_NODE_FLAGS
-            : args['searcher-node-flags'].split(' ').filter(Boolean)),
-        ],
+        [...profArgs(`${tag}blender`), ...frontFlags],
+        cli,
       );
-      procs.push(p);
-      searcherUrls.push(`http://127.0.0.1:${port}`);
+      procs.push(blender);
+      allProcs.push(blender);
+      const tl = Date.now();
+      for (let c = 0; c < columns; c++) await waitReady(`${tag}searcher-${c}`, searcherUrls[c]!, procs[c]!);
+      say(`${tag}searchers loaded in ${((Date.now() - tl) / 1000).toFixed(1)} s`);
+      await waitReady(`${tag}merger`, `http://127.0.0.1:${mergerPort}`, merger);
+      await waitReady(`${tag}blender`, `http://127.0.0.1:${blenderPort}`, blender);
+      return { procs, searcherUrls, mergerPort, blenderPort, url: `http://127.0.0.1:${blenderPort}` };
+    };
+    const { procs, searcherUrls, mergerPort, blenderPort } = await startImatch(
+      CLI,
+      root,
+      '',
+      args['searcher-node-flags'],
+      args['front-node-flags'],
+    );
+    let baseline: Awaited<ReturnType<typeof startImatch>> | undefined;
+    if (args.baseline !== undefined) {
+      const baselineCli = join(resolve(args.baseline), 'bin', 'imatch.js');
+      if (!existsSync(baselineCli)) throw new Error(`--baseline: no ${baselineCli}`);
+      // The same index version, published under a root of its own: the chains must not discover
+      // each other's searchers.
+      const baselineRoot = `${root}-baseline`;
+      const version = (await listVersions(indexDir)).at(-1)!;
+      const manifest = await readManifest(join(indexDir, version));
+      const zkc = await connectZk({ connect: zk });
+      await publishPointer(zkc, baselineRoot, {
+        version: manifest.version,
+        dir: join(indexDir, version),
+        columns: manifest.columns,
+        watermark: manifest.watermark,
+        publishedAt: new Date().toISOString(),
+      });
+      await zkc.close();
+      say(`baseline chain from ${baselineCli} under ${baselineRoot}`);
+      baseline = await startImatch(
+        baselineCli,
+        baselineRoot,
+        'baseline-',
+        args['baseline-searcher-node-flags'] ?? args['searcher-node-flags'],
+        args['baseline-front-node-flags'] ?? args['front-node-flags'],
+      );
     }
-    const frontFlags =
-      args['front-node-flags'] === undefined
-        ? FRONT_NODE_FLAGS
-        : args['front-node-flags'].split(' ').filter(Boolean);
-    const mergerPort = await freePort();
-    const merger = run(
-      'merger',
-      ['merger', '--port', String(mergerPort), '--log-level', 'warn', ...zkFlags],
-      [...profArgs('merger'), ...frontFlags],
-    );
-    procs.push(merger);
-    const blenderPort = await freePort();
-    const blender = run(
-      'blender',
-      [
-        'blender',
-        '--port',
-        String(blenderPort),
-        '--log-level',
-        'warn',
-        ...zkFlags,
-        '--kafka-brokers',
-        kafka,
-        '--topic-pv',
-        `imatch-bench.pv-${process.pid}`,
-        '--click-keys',
-        `1:${randomBytes(32).toString('hex')}`,
-      ],
-      [...profArgs('blender'), ...frontFlags],
-    );
-    procs.push(blender);
-    const tl = Date.now();
-    for (let c = 0; c < columns; c++) await waitReady(`searcher-${c}`, searcherUrls[c]!, procs[c]!);
-    say(`searchers loaded in ${((Date.now() - tl) / 1000).toFixed(1)} s`);
-    await waitReady('merger', `http://127.0.0.1:${mergerPort}`, merger);
-    await waitReady('blender', `http://127.0.0.1:${blenderPort}`, blender);
     const realUrl = `http://127.0.0.1:${blenderPort}`;
 
     const bare = await startBareChain(columns);
@@ -582,6 +642,15 @@ async function main(): Promise<void> {
         url: realUrl,
         procs: [...procs.map((p) => ({ name: p.name, pid: p.child.pid ?? -1 })), ...infraPids],
       },
+      ...(baseline === undefined
+        ? []
+        : [
+            {
+              name: 'baseline',
+              url: baseline.url,
+              procs: [...baseline.procs.map((p) => ({ name: p.name, pid: p.child.pid ?? -1 })), ...infraPids],
+            },
+          ]),
       ...(args['only-real']
         ? []
         : [
@@ -718,8 +787,9 @@ async function main(): Promise<void> {
       say(`  statuses ${JSON.stringify(result.statuses)}, shed by the generator ${result.shed}`);
     }
 
-    const real = runs[0]!;
-    const bareRun = runs[1];
+    const real = runs.find((r) => r.name === 'iMatch')!;
+    const bareRun = runs.find((r) => r.name === 'bare chain');
+    const baselineRun = runs.find((r) => r.name === 'baseline');
     const lines: string[] = [];
     lines.push(
       `Machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}; ` +
@@ -776,6 +846,23 @@ async function main(): Promise<void> {
       );
     }
     lines.push(`p99 at half of peak: iMatch ${real.half?.result.p99Ms} ms (target < 15 ms).`);
+    if (baselineRun !== undefined) {
+      const pct = (a: number, b: number) =>
+        `${a >= b ? '+' : ''}${(((a - b) / Math.max(1, b)) * 100).toFixed(1)}%`;
+      const by = real.peak.cpu.byProcess;
+      const base = baselineRun.peak.cpu.byProcess;
+      lines.push(
+        `Against the baseline build (${args.baseline}), same run: peak ${real.peak.result.rps} vs ${baselineRun.peak.result.rps} req/s ` +
+          `(${pct(real.peak.result.rps, baselineRun.peak.result.rps)}); CPU per request at peak ${real.peak.cpu.total} vs ` +
+          `${baselineRun.peak.cpu.total} us (${pct(real.peak.cpu.total, baselineRun.peak.cpu.total)}; ` +
+          `${Object.keys(by)
+            .filter((k) => base[k] !== undefined)
+            .map((k) => `${k} ${by[k]} vs ${base[k]}`)
+            .join(
+              ', ',
+            )}); p99 at half of peak ${real.half?.result.p99Ms} vs ${baselineRun.half?.result.p99Ms} ms.`,
+      );
+    }
     if (overload !== undefined) {
       const w = overload.windows;
       const highWindows = w.filter((x) => x.fromMs < overloadMs);
