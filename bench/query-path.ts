@@ -30,6 +30,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -207,6 +208,12 @@ interface Measured {
   result: LoadResult;
   /** CPU microseconds per answered request, by process, plus the load generator and the total. */
   cpu: { byProcess: Record<string, number>; total: number };
+  /**
+   * This load generator's own event-loop delay over the measured window (ms): while its loop is
+   * held (its GC, the machine), requests leave late and count as latency from their due time,
+   * then leave together as a burst. A large max here makes a tail the generator's, not the engine's.
+   */
+  generatorDelayMs: { p99: number; max: number };
 }
 
 interface ChainRun {
@@ -220,13 +227,20 @@ interface ChainRun {
 async function measured(chain: Chain, options: LoadOptions): Promise<Measured> {
   let before: number[] = [];
   let loadBefore = process.cpuUsage();
+  const delay = monitorEventLoopDelay({ resolution: 5 });
   const result = await runLoad({
     ...options,
     onMeasureStart: () => {
       before = chain.procs.map((p) => cpuMsOf(p.pid));
       loadBefore = process.cpuUsage();
+      delay.enable();
     },
   });
+  delay.disable();
+  const generatorDelayMs = {
+    p99: Math.round(delay.percentile(99) / 1e5) / 10,
+    max: Math.round(delay.max / 1e5) / 10,
+  };
   const after = chain.procs.map((p) => cpuMsOf(p.pid));
   const loader = process.cpuUsage(loadBefore);
   const answered = Math.max(1, result.requests);
@@ -236,7 +250,7 @@ async function measured(chain: Chain, options: LoadOptions): Promise<Measured> {
   });
   byProcess.load = Math.round((loader.user + loader.system) / answered);
   const total = Object.values(byProcess).reduce((a, b) => a + (Number.isNaN(b) ? 0 : b), 0);
-  return { result, cpu: { byProcess, total } };
+  return { result, cpu: { byProcess, total }, generatorDelayMs };
 }
 
 interface Stage {
@@ -332,10 +346,14 @@ async function scrapeGc(url: string): Promise<GcFacts> {
 }
 
 /** One line per process: GC pauses between two scrapes (count, total ms, pauses over 10 ms). */
-function gcReport(names: readonly string[], before: GcFacts[], after: GcFacts[], seconds: number): string[] {
-  const lines = [
-    `GC in each process over the same window (${seconds} s; count / total ms / pauses over 10 ms, by kind):`,
-  ];
+function gcReport(
+  names: readonly string[],
+  before: GcFacts[],
+  after: GcFacts[],
+  seconds: number,
+  what = 'over the same window',
+): string[] {
+  const lines = [`GC in each process ${what} (${seconds} s; count / total ms / pauses over 10 ms, by kind):`];
   names.forEach((name, i) => {
     const parts: string[] = [];
     for (const [kind, a] of after[i] ?? new Map()) {
@@ -667,6 +685,22 @@ async function main(): Promise<void> {
     const runs: ChainRun[] = [];
     const stageLines: string[] = [];
     const common = { paths, durationMs: stepMs, warmupMs, degradedMarker: '"degraded":true' };
+    // GC over the whole run, from here to the end (full GCs are rare, and a window misses most).
+    const gcTargets: (readonly [string, string])[] = [
+      ...searcherUrls.map((u, c) => [`searcher-${c}`, `${u}/metrics`] as const),
+      ['merger', `http://127.0.0.1:${mergerPort}/metrics`] as const,
+      ['blender', `http://127.0.0.1:${blenderPort}/metrics`] as const,
+      ...(baseline === undefined
+        ? []
+        : [
+            ...baseline.searcherUrls.map((u, c) => [`baseline searcher-${c}`, `${u}/metrics`] as const),
+            ['baseline merger', `http://127.0.0.1:${baseline.mergerPort}/metrics`] as const,
+            ['baseline blender', `http://127.0.0.1:${baseline.blenderPort}/metrics`] as const,
+          ]),
+    ];
+    const gcRun = () => Promise.all(gcTargets.map(([, u]) => scrapeGc(u).catch((): GcFacts => new Map())));
+    const gcRunBefore = await gcRun();
+    const gcRunFrom = performance.now();
     for (const chain of chains) {
       say(`warming up ${chain.name}`);
       await runLoad({ ...common, origin: chain.url, concurrency: 16, durationMs: 5_000, warmupMs: 0 });
@@ -752,7 +786,8 @@ async function main(): Promise<void> {
       });
       const h = chainRun.half.result;
       say(
-        `  p50 ${h.p50Ms} p99 ${h.p99Ms} ms, errors ${h.errors}, shed ${h.shed}, statuses ${JSON.stringify(h.statuses)}`,
+        `  p50 ${h.p50Ms} p99 ${h.p99Ms} ms, errors ${h.errors}, shed ${h.shed}, statuses ${JSON.stringify(h.statuses)}; ` +
+          `generator event-loop delay p99 ${chainRun.half.generatorDelayMs.p99} ms, max ${chainRun.half.generatorDelayMs.max} ms`,
       );
       if (stages.length > 0) stageLines.push(...stageReport(stages, before, await scrapeAll(stages), h));
       if (gcUrls.length > 0)
@@ -797,6 +832,13 @@ async function main(): Promise<void> {
       say(`  statuses ${JSON.stringify(result.statuses)}, shed by the generator ${result.shed}`);
     }
 
+    const gcRunLines = gcReport(
+      gcTargets.map(([name]) => name),
+      gcRunBefore,
+      await gcRun(),
+      Math.round((performance.now() - gcRunFrom) / 1000),
+      'over the whole run, warm-up to end',
+    );
     const real = runs.find((r) => r.name === 'iMatch')!;
     const bareRun = runs.find((r) => r.name === 'bare chain');
     const baselineRun = runs.find((r) => r.name === 'baseline');
@@ -819,6 +861,11 @@ async function main(): Promise<void> {
       lines.push('|---|---|---|---|---|---|---|---|---|---|');
       for (const m of r.ramp) lines.push(row(m));
       if (r.half !== undefined) lines.push(row(r.half));
+      if (r.half !== undefined)
+        lines.push(
+          `This generator's own event-loop delay at half of peak: p99 ${r.half.generatorDelayMs.p99} ms, max ${r.half.generatorDelayMs.max} ms ` +
+            '(requests it sent late count as latency from their due time).',
+        );
       lines.push('');
       lines.push(`CPU per request at peak (us, all threads of each process; "load" = this generator):`);
       lines.push(`| ${Object.keys(r.peak.cpu.byProcess).join(' | ')} | total |`);
@@ -912,6 +959,7 @@ async function main(): Promise<void> {
       );
       lines.push(...stageLines);
     }
+    lines.push('', ...gcRunLines);
     process.stdout.write(`${lines.join('\n')}\n`);
     if (args.json !== undefined) {
       await writeFile(

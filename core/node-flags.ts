@@ -10,7 +10,18 @@
 // (NODE_OPTIONS does not accept it, and setting it at run time has no effect).
 //
 // Used by `imatch start` (bin/start/start.ts), the compose file and the query-path benchmark.
-export const SEARCHER_NODE_FLAGS: readonly string[] = Object.freeze(['--min-semi-space-size=16']);
+//
+// And no memory reducer: when a process's allocation rate drops, V8's memory reducer starts a full
+// GC to shrink the heap. A searcher's heap is its index, hundreds of MB that shrinking cannot
+// free, and the full GC stalls it: in process, a 100k-offer column queried at a steady pace ran a
+// memory-reducer full GC about 100 s in with a 472 ms pause (none in 150 s without it); in the
+// query-path bench (--baseline, the same build both sides), both searchers with the reducer ran
+// one full GC each (75 and 103 ms pauses, 144 s), both without it none (BENCHMARKS.md, "Morning
+// of 2026-12-07"). The heap is still collected when it reaches V8's limits.
+export const SEARCHER_NODE_FLAGS: readonly string[] = Object.freeze([
+  '--min-semi-space-size=16',
+  '--no-memory-reducer',
+]);
 
 // Merger and blender: the same young-generation floor as searchers (after the idle minute of the
 // benchmark's bare-chain ramp, the merger ran 187-197 scavenges in 15 s at half of peak against
