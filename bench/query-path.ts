@@ -345,6 +345,23 @@ async function scrapeGc(url: string): Promise<GcFacts> {
   return out;
 }
 
+/** The /metrics address of each process of an iMatch chain, by name (`prefix` + process name). */
+function metricsTargets(
+  chain: { searcherUrls: readonly string[]; mergerPort: number; blenderPort: number },
+  prefix = '',
+): (readonly [string, string])[] {
+  return [
+    ...chain.searcherUrls.map((u, c) => [`${prefix}searcher-${c}`, `${u}/metrics`] as const),
+    [`${prefix}merger`, `http://127.0.0.1:${chain.mergerPort}/metrics`] as const,
+    [`${prefix}blender`, `http://127.0.0.1:${chain.blenderPort}/metrics`] as const,
+  ];
+}
+
+/** GC facts of each target (an empty map for one that does not answer). */
+function scrapeGcAll(targets: readonly (readonly [string, string])[]): Promise<GcFacts[]> {
+  return Promise.all(targets.map(([, u]) => scrapeGc(u).catch((): GcFacts => new Map())));
+}
+
 /** One line per process: GC pauses between two scrapes (count, total ms, pauses over 10 ms). */
 function gcReport(
   names: readonly string[],
@@ -686,20 +703,12 @@ async function main(): Promise<void> {
     const stageLines: string[] = [];
     const common = { paths, durationMs: stepMs, warmupMs, degradedMarker: '"degraded":true' };
     // GC over the whole run, from here to the end (full GCs are rare, and a window misses most).
-    const gcTargets: (readonly [string, string])[] = [
-      ...searcherUrls.map((u, c) => [`searcher-${c}`, `${u}/metrics`] as const),
-      ['merger', `http://127.0.0.1:${mergerPort}/metrics`] as const,
-      ['blender', `http://127.0.0.1:${blenderPort}/metrics`] as const,
-      ...(baseline === undefined
-        ? []
-        : [
-            ...baseline.searcherUrls.map((u, c) => [`baseline searcher-${c}`, `${u}/metrics`] as const),
-            ['baseline merger', `http://127.0.0.1:${baseline.mergerPort}/metrics`] as const,
-            ['baseline blender', `http://127.0.0.1:${baseline.blenderPort}/metrics`] as const,
-          ]),
+    const imatchTargets = metricsTargets({ searcherUrls, mergerPort, blenderPort });
+    const gcTargets = [
+      ...imatchTargets,
+      ...(baseline === undefined ? [] : metricsTargets(baseline, 'baseline ')),
     ];
-    const gcRun = () => Promise.all(gcTargets.map(([, u]) => scrapeGc(u).catch((): GcFacts => new Map())));
-    const gcRunBefore = await gcRun();
+    const gcRunBefore = await scrapeGcAll(gcTargets);
     const gcRunFrom = performance.now();
     for (const chain of chains) {
       say(`warming up ${chain.name}`);
@@ -766,15 +775,8 @@ async function main(): Promise<void> {
       const rate = Math.max(1, Math.round(chainRun.peak.result.rps / 2));
       say(`${chain.name} open loop at ${rate}/s (half of peak)`);
       const stages = chain.name === 'iMatch' ? stageSources(searcherUrls, mergerPort, blenderPort) : [];
-      const gcUrls =
-        chain.name === 'iMatch'
-          ? [
-              ...searcherUrls.map((u, c) => [`searcher-${c}`, `${u}/metrics`] as const),
-              ['merger', `http://127.0.0.1:${mergerPort}/metrics`] as const,
-              ['blender', `http://127.0.0.1:${blenderPort}/metrics`] as const,
-            ]
-          : [];
-      const gcAll = () => Promise.all(gcUrls.map(([, u]) => scrapeGc(u).catch((): GcFacts => new Map())));
+      const gcUrls = chain.name === 'iMatch' ? imatchTargets : [];
+      const gcAll = () => scrapeGcAll(gcUrls);
       const gcBefore = await gcAll();
       const before = await scrapeAll(stages);
       chainRun.half = await measured(chain, {
@@ -835,7 +837,7 @@ async function main(): Promise<void> {
     const gcRunLines = gcReport(
       gcTargets.map(([name]) => name),
       gcRunBefore,
-      await gcRun(),
+      await scrapeGcAll(gcTargets),
       Math.round((performance.now() - gcRunFrom) / 1000),
       'over the whole run, warm-up to end',
     );

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { rngOf } from '../../test/helpers/searcher-fixture.js';
 import { displayUrlOf } from './blend.js';
-
-/** A deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function whatwgHost(url: string): string {
   try {
@@ -34,7 +24,7 @@ describe('displayUrlOf', () => {
   // near misses it must hand over (IPv4 forms, default and odd ports, userinfo, IDNA, case,
   // characters the parser strips or rewrites).
   it('equals new URL().host on generated URLs, tricky ones included', () => {
-    const r = rng(7);
+    const r = rngOf(7);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
     const labels = [
       'shop',

@@ -1,9 +1,10 @@
 // The blender's side of `/merge` (core/merge-contract.ts): per known merger, one frame RPC
 // connection (core/frame-rpc.ts; `frames://host:port`, what discovery uses when the merger
 // advertises one) or one undici Pool (keep-alive, pooled `request`, never fetch; `http://...`),
-// the merger with the fewest outstanding requests chosen for each call (round-robin among equals), a per-call deadline, and upstream failures
-// mapped to the error table: merger unreachable -> IM_ERR_UPSTREAM_DOWN (502), deadline ->
-// IM_ERR_UPSTREAM_TIMEOUT (504), merger not ready -> IM_ERR_NOT_READY (503). A call whose
+// the merger with the fewest outstanding requests chosen for each call (round-robin among
+// equals), a per-call deadline, and upstream failures mapped to the error table: merger
+// unreachable -> IM_ERR_UPSTREAM_DOWN (502), deadline -> IM_ERR_UPSTREAM_TIMEOUT (504), merger
+// not ready -> IM_ERR_NOT_READY (503). A call whose
 // connection failed (nothing was processed) is retried once on another merger when there is one
 // and the deadline allows.
 //

@@ -348,9 +348,7 @@ export class IndexState {
   deleteCustomer(id: string): void {
     const rec = this.customers.get(id);
     if (rec === undefined) return;
-    rec.present = false;
-    rec.online = false;
-    rec.forBudget = false;
+    rec.present = false; // search checks it first: online and forBudget no longer count
     this.customers.delete(id);
   }
 
