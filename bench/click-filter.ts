@@ -24,6 +24,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import hdr from 'hdr-histogram-js';
@@ -55,7 +56,7 @@ const RATE = Number(args.rate);
 const DURATION_S = Number(args.duration);
 const WARMUP_S = Number(args.warmup);
 const CONC = Number(args.concurrency);
-const CLI = fileURLToPath(new URL('../dist/bin/imatch.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../bin/imatch.js', import.meta.url));
 const BROWSER =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36';
 const CRAWLER = 'Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)';
@@ -117,6 +118,13 @@ interface Phase {
   filterCpuPct: number;
   /** CPU of this load generator (one core = 100%). */
   generatorCpuPct: number;
+  /** This generator's own event-loop delay (a late request counts against the filter): p99, max. */
+  generatorLoopDelayMs: { p99: number; max: number };
+  /** The filter's event-loop delay since it started (prom-client's 10 ms timer; never reset, as a
+   * scrape resets it): p99, max. */
+  filterLoopDelayMs: { p99: number; max: number };
+  /** The 100 ms windows (by due time) with the slowest answers: where a tail comes from. */
+  worstWindows: { atS: number; requests: number; over5ms: number; maxMs: number }[];
 }
 
 async function phase(
@@ -139,6 +147,8 @@ async function phase(
   let measuring = false;
   let cpuAtStart = 0;
   let genAtStart = process.cpuUsage();
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  const windows = new Map<number, { requests: number; over5ms: number; maxUs: number }>();
   const one = async (dueNs: bigint) => {
     const r = reqs[from.next++ % reqs.length]!;
     let status = 'error';
@@ -156,7 +166,14 @@ async function phase(
       status = 'error';
     }
     if (!measuring) return;
-    h.recordValue(Math.max(1, Number((process.hrtime.bigint() - dueNs) / 1000n)));
+    const us = Math.max(1, Number((process.hrtime.bigint() - dueNs) / 1000n));
+    h.recordValue(us);
+    const w = Math.floor(Number(dueNs - start) / 1e8);
+    const win = windows.get(w) ?? { requests: 0, over5ms: 0, maxUs: 0 };
+    win.requests++;
+    if (us > 5000) win.over5ms++;
+    win.maxUs = Math.max(win.maxUs, us);
+    windows.set(w, win);
     statuses[status] = (statuses[status] ?? 0) + 1;
     if (status === '302') answered++;
     else errors++;
@@ -166,6 +183,7 @@ async function phase(
   const end = measureFrom + BigInt(DURATION_S * 1e9);
   const mark = setTimeout(() => {
     measuring = true;
+    loopDelay.enable();
     cpuAtStart = cpuMsOf(pid);
     genAtStart = process.cpuUsage();
   }, WARMUP_S * 1000);
@@ -202,10 +220,15 @@ async function phase(
     await Promise.all(pending);
   }
   clearTimeout(mark);
+  loopDelay.disable();
   const cpu = (cpuMsOf(pid) - cpuAtStart) / (10 * DURATION_S); // CPU ms per 10 ms = % of one core
   const gen = process.cpuUsage(genAtStart);
   const genPct = Math.round((gen.user + gen.system) / 1e4 / DURATION_S);
   await pool.close();
+  const [lagP99, lagMax] = await metrics(origin, [
+    'imatch_click_nodejs_eventloop_lag_p99_seconds',
+    'imatch_click_nodejs_eventloop_lag_max_seconds',
+  ]);
   const ms = (p: number) => Math.round(h.getValueAtPercentile(p)) / 1000;
   const out: Phase = {
     mode,
@@ -223,6 +246,20 @@ async function phase(
     maxMs: Math.round(h.maxValue) / 1000,
     filterCpuPct: Math.round(cpu),
     generatorCpuPct: genPct,
+    generatorLoopDelayMs: {
+      p99: Math.round(loopDelay.percentile(99) / 1e4) / 100,
+      max: Math.round(loopDelay.max / 1e4) / 100,
+    },
+    filterLoopDelayMs: { p99: Math.round(lagP99! * 1e5) / 100, max: Math.round(lagMax! * 1e5) / 100 },
+    worstWindows: [...windows]
+      .sort((a, b) => b[1].maxUs - a[1].maxUs)
+      .slice(0, 5)
+      .map(([w, v]) => ({
+        atS: w / 10,
+        requests: v.requests,
+        over5ms: v.over5ms,
+        maxMs: Math.round(v.maxUs / 100) / 10,
+      })),
   };
   if (mode === 'open') out.rate = RATE;
   h.destroy();
@@ -230,12 +267,19 @@ async function phase(
 }
 
 async function metric(origin: string, line: string): Promise<number> {
+  return (await metrics(origin, [line]))[0]!;
+}
+
+/** One scrape of the filter's /metrics: the value of each line prefix (0 when absent). */
+async function metrics(origin: string, lines: string[]): Promise<number[]> {
   const pool = new Pool(origin);
   try {
     const res = await pool.request({ method: 'GET', path: '/metrics' });
-    const text = await res.body.text();
-    const hit = text.split('\n').find((l) => l.startsWith(line));
-    return hit === undefined ? 0 : Number(hit.slice(line.length).trim());
+    const text = (await res.body.text()).split('\n');
+    return lines.map((line) => {
+      const hit = text.find((l) => l.startsWith(line));
+      return hit === undefined ? 0 : Number(hit.slice(line.length).trim());
+    });
   } finally {
     await pool.close();
   }
@@ -325,6 +369,11 @@ async function main(): Promise<void> {
   const beforeDurable = await metric(origin, 'imatch_click_redirect_before_durable_total');
   const batches = await metric(origin, 'imatch_click_log_batches_total');
   const kafkaSeconds = await metric(origin, 'imatch_click_log_request_seconds_sum');
+  // Produce requests slower than 5 / 20 / 100 ms (whole run), from the filter's histogram.
+  const kafkaSlow: Record<string, number> = {};
+  for (const le of ['0.005', '0.02', '0.1'])
+    kafkaSlow[`over${Number(le) * 1000}ms`] =
+      batches - (await metric(origin, `imatch_click_log_request_seconds_bucket{le="${le}"}`));
   filter.kill('SIGTERM');
   await new Promise((r) => filter.once('exit', r));
   process.off('exit', kill);
@@ -365,6 +414,7 @@ async function main(): Promise<void> {
     decisionsPerBatch: batches > 0 ? Math.round((sent302 / batches) * 10) / 10 : 0,
     /** Mean time Kafka took per produce request (acks=all), over the whole run. */
     kafkaRequestMeanMs: batches > 0 ? Math.round((kafkaSeconds / batches) * 10_000) / 10 : 0,
+    kafkaRequestsSlow: kafkaSlow,
     everyDecisionLogged: clicksInKafka === sent302 && settlementsInKafka === billable,
     ...(args['trace-gc'] ? { gc: { ...gc, totalMs: Math.round(gc.totalMs) } } : {}),
   };
