@@ -319,15 +319,6 @@ async function scrape(stage: Stage): Promise<Buckets> {
   return out;
 }
 
-/** The blender's admission counters: requests admitted over the limit in bursts, and refused. */
-async function scrapeAdmission(blenderPort: number): Promise<{ burst: number; shed: number }> {
-  const text = await (await request(`http://127.0.0.1:${blenderPort}/metrics`)).body.text();
-  const lines = text.split('\n');
-  const value = (name: string) =>
-    Number(lines.find((l) => l.startsWith(`${name} `))?.slice(name.length + 1) ?? 0);
-  return { burst: value('imatch_blender_admitted_in_burst_total'), shed: value('imatch_blender_shed_total') };
-}
-
 /** Garbage-collection pauses of one process (prom-client's gc histogram), by kind. */
 type GcFacts = Map<string, { count: number; sumS: number; upTo10ms: number }>;
 
@@ -788,7 +779,6 @@ async function main(): Promise<void> {
       const gcAll = () => scrapeGcAll(gcUrls);
       const gcBefore = await gcAll();
       const before = await scrapeAll(stages);
-      const admissionBefore = chain.name === 'iMatch' ? await scrapeAdmission(blenderPort) : undefined;
       chainRun.half = await measured(chain, {
         ...common,
         origin: chain.url,
@@ -801,12 +791,6 @@ async function main(): Promise<void> {
         `  p50 ${h.p50Ms} p99 ${h.p99Ms} ms, errors ${h.errors}, shed ${h.shed}, statuses ${JSON.stringify(h.statuses)}; ` +
           `generator event-loop delay p99 ${chainRun.half.generatorDelayMs.p99} ms, max ${chainRun.half.generatorDelayMs.max} ms`,
       );
-      if (admissionBefore !== undefined) {
-        const after = await scrapeAdmission(blenderPort);
-        say(
-          `  blender admission: ${after.burst - admissionBefore.burst} admitted over the limit in bursts, ${after.shed - admissionBefore.shed} refused`,
-        );
-      }
       if (stages.length > 0) stageLines.push(...stageReport(stages, before, await scrapeAll(stages), h));
       if (gcUrls.length > 0)
         stageLines.push(
@@ -830,7 +814,6 @@ async function main(): Promise<void> {
       const high = Math.max(2, peakRps * 2);
       const low = Math.max(1, Math.round(peakRps / 2));
       say(`${chain.name} overload: ${high}/s for ${overloadMs} ms, then ${low}/s for ${recoverMs} ms`);
-      const admissionBefore = await scrapeAdmission(blenderPort);
       const result = await runLoad({
         paths,
         origin: chain.url,
@@ -849,10 +832,6 @@ async function main(): Promise<void> {
       delete result.timeline;
       overload = { result, windows: p99ByWindow(timeline, 250) };
       say(`  statuses ${JSON.stringify(result.statuses)}, shed by the generator ${result.shed}`);
-      const admissionAfter = await scrapeAdmission(blenderPort);
-      say(
-        `  blender admission: ${admissionAfter.burst - admissionBefore.burst} admitted over the limit in bursts, ${admissionAfter.shed - admissionBefore.shed} refused`,
-      );
     }
 
     const gcRunLines = gcReport(

@@ -8,7 +8,7 @@ function clock() {
 
 describe('Admission', () => {
   it('admits up to the limit, refuses the next, and admits again once a place is free', () => {
-    const a = new Admission({ maxLimit: 2, burstMs: 0 });
+    const a = new Admission({ maxLimit: 2 });
     expect(a.tryEnter()).toBe(true);
     expect(a.tryEnter()).toBe(true);
     expect(a.tryEnter()).toBe(false);
@@ -20,7 +20,7 @@ describe('Admission', () => {
   });
 
   it('never counts below zero', () => {
-    const a = new Admission({ maxLimit: 1, burstMs: 0 });
+    const a = new Admission({ maxLimit: 1 });
     a.leave(1);
     expect(a.inFlight).toBe(0);
     expect(a.tryEnter()).toBe(true);
@@ -43,14 +43,7 @@ describe('Admission', () => {
 
   it('shrinks the limit to 3/4 per congested window while requests are slower than the target, down to the floor', () => {
     const c = clock();
-    const a = new Admission({
-      maxLimit: 64,
-      minLimit: 4,
-      targetMs: 25,
-      windowMs: 100,
-      burstMs: 0,
-      now: c.now,
-    });
+    const a = new Admission({ maxLimit: 64, minLimit: 4, targetMs: 25, windowMs: 100, now: c.now });
     const limits: number[] = [];
     for (let w = 0; w < 12; w++) {
       congested(a, c, 40);
@@ -62,14 +55,7 @@ describe('Admission', () => {
 
   it('leaves the limit alone when slow answers come at low concurrency (not overload)', () => {
     const c = clock();
-    const a = new Admission({
-      maxLimit: 64,
-      minLimit: 4,
-      targetMs: 25,
-      windowMs: 100,
-      burstMs: 0,
-      now: c.now,
-    });
+    const a = new Admission({ maxLimit: 64, minLimit: 4, targetMs: 25, windowMs: 100, now: c.now });
     // A GC pause, a busy neighbour: slow, but 1 in flight of 64.
     for (let w = 0; w < 10; w++) alone(a, c, 200);
     expect(a.limit).toBe(64);
@@ -78,14 +64,7 @@ describe('Admission', () => {
 
   it('grows the limit by one per window when it was reached and requests were fast, up to the maximum', () => {
     const c = clock();
-    const a = new Admission({
-      maxLimit: 6,
-      minLimit: 2,
-      targetMs: 25,
-      windowMs: 100,
-      burstMs: 0,
-      now: c.now,
-    });
+    const a = new Admission({ maxLimit: 6, minLimit: 2, targetMs: 25, windowMs: 100, now: c.now });
     // Slow congested windows bring it down to 2.
     for (let w = 0; w < 6; w++) congested(a, c, 50);
     expect(a.limit).toBe(2);
@@ -102,14 +81,7 @@ describe('Admission', () => {
 
   it('grows back by a quarter per fast window below the limit once the overload is over', () => {
     const c = clock();
-    const a = new Admission({
-      maxLimit: 64,
-      minLimit: 8,
-      targetMs: 25,
-      windowMs: 100,
-      burstMs: 0,
-      now: c.now,
-    });
+    const a = new Admission({ maxLimit: 64, minLimit: 8, targetMs: 25, windowMs: 100, now: c.now });
     for (let w = 0; w < 12; w++) congested(a, c, 50);
     expect(a.limit).toBe(8);
     const seen: number[] = [];
@@ -123,14 +95,7 @@ describe('Admission', () => {
 
   it('does not grow below the limit while answers are slow', () => {
     const c = clock();
-    const a = new Admission({
-      maxLimit: 10,
-      minLimit: 2,
-      targetMs: 25,
-      windowMs: 100,
-      burstMs: 0,
-      now: c.now,
-    });
+    const a = new Admission({ maxLimit: 10, minLimit: 2, targetMs: 25, windowMs: 100, now: c.now });
     for (let w = 0; w < 3; w++) congested(a, c, 50);
     // One more window lets the slow answers still in flight from the last one land.
     alone(a, c, 40);
@@ -138,94 +103,5 @@ describe('Admission', () => {
     expect(low).toBeLessThan(10);
     for (let w = 0; w < 5; w++) alone(a, c, 40);
     expect(a.limit).toBe(low);
-  });
-
-  describe('bursts', () => {
-    const burstOptions = (c: ReturnType<typeof clock>) => ({
-      maxLimit: 4,
-      burst: 4,
-      burstMs: 50,
-      calmMs: 1_000,
-      now: c.now,
-    });
-    const fill = (a: Admission) => {
-      let n = 0;
-      while (a.tryEnter()) n++;
-      return n;
-    };
-
-    it('admits up to `burst` over the limit for burstMs once the limit is reached, then refuses the excess', () => {
-      const c = clock();
-      const a = new Admission(burstOptions(c));
-      expect(fill(a)).toBe(8);
-      expect(a.admittedInBursts).toBe(4);
-      expect(a.refused).toBe(1);
-      c.advance(49);
-      a.leave(1);
-      expect(a.tryEnter()).toBe(true); // still inside the 50 ms
-      c.advance(1);
-      a.leave(1);
-      a.leave(1);
-      // 6 in flight, over the limit 50 ms after reaching it: overload, refused at once.
-      expect(a.tryEnter()).toBe(false);
-      // Back at the limit (not below it) does not end the stretch: still refused.
-      a.leave(1);
-      a.leave(1);
-      expect(a.inFlight).toBe(4);
-      expect(a.tryEnter()).toBe(false);
-      // Below the limit: admitted up to the limit, but no second burst without a calm period.
-      a.leave(1);
-      expect(a.tryEnter()).toBe(true);
-      expect(a.tryEnter()).toBe(false);
-      expect(a.admittedInBursts).toBe(5);
-    });
-
-    it('gives the allowance back only after calmMs below the limit', () => {
-      const c = clock();
-      const a = new Admission(burstOptions(c));
-      fill(a);
-      c.advance(60);
-      expect(a.tryEnter()).toBe(false); // the allowance is spent
-      while (a.inFlight > 0) a.leave(1);
-      c.advance(500);
-      expect(fill(a)).toBe(4); // a burst half a second later: refused past the limit
-      while (a.inFlight > 0) a.leave(1);
-      c.advance(999);
-      expect(fill(a)).toBe(4); // the calm restarted when in flight last went below the limit
-      while (a.inFlight > 0) a.leave(1);
-      c.advance(1_000);
-      expect(fill(a)).toBe(8);
-    });
-
-    it('a sustained overload gets one burst at its start and refusals after it', () => {
-      const c = clock();
-      const a = new Admission({ ...burstOptions(c), targetMs: 1_000 });
-      let burstAt50ms = -1;
-      let maxInFlightAfter = 0;
-      // 2 ms steps for 2 s: 3 arrivals a step, one answer leaves.
-      for (let step = 0; step < 1_000; step++) {
-        for (let i = 0; i < 3; i++) a.tryEnter();
-        expect(a.inFlight).toBeLessThanOrEqual(8);
-        if (step === 30) burstAt50ms = a.admittedInBursts;
-        if (step >= 100) maxInFlightAfter = Math.max(maxInFlightAfter, a.inFlight);
-        if (a.inFlight > 0) a.leave(1);
-        c.advance(2);
-      }
-      expect(burstAt50ms).toBeGreaterThan(4);
-      expect(a.admittedInBursts).toBe(burstAt50ms); // none after the first 50 ms
-      // Once the burst has drained, in flight is held at the limit: the excess is refused.
-      expect(maxInFlightAfter).toBe(4);
-      expect(a.refused).toBeGreaterThan(1_900);
-    });
-
-    it('burstMs 0 turns bursts off', () => {
-      const c = clock();
-      const a = new Admission({ ...burstOptions(c), burstMs: 0 });
-      expect(fill(a)).toBe(4);
-      c.advance(5_000);
-      while (a.inFlight > 0) a.leave(1);
-      expect(fill(a)).toBe(4);
-      expect(a.admittedInBursts).toBe(0);
-    });
   });
 });

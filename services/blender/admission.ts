@@ -13,18 +13,8 @@
 // past the point where more concurrency buys throughput, only latency; when they were faster, it
 // grows by one (not above `maxLimit`). A window that never reached the limit and was fast grows it
 // back by a quarter (the overload is over); one that was slow leaves it alone: slow answers at low
-// concurrency are not overload. A fixed limit right for one machine and data set is wrong for the
-// next; this one finds the concurrency the engine can answer in time.
-//
-// A short burst is not overload either: when a stall somewhere behind the blender (a GC pause, a
-// process descheduled on a busy machine) holds answers back for a few tens of milliseconds, the
-// arrivals of those milliseconds pile up in flight even at half of peak, and refusing them is a
-// 503 the engine could have answered a moment later (the query-path bench saw 83-1,586 refusals
-// in such windows). So once in flight reaches the limit, up to `burst` more requests are still
-// admitted for `burstMs`; if in flight is still at the limit after that, the excess is refused at
-// once, as above, until in flight drops below the limit. The burst allowance comes back only
-// after `calmMs` below the limit, so a sustained overload gets one burst at its start and is then
-// refused as without one.
+// concurrency are not overload. A fixed limit right for one machine and
+// data set is wrong for the next; this one finds the concurrency the engine can answer in time.
 //
 // Concurrency: one event loop; tryEnter/leave are synchronous counters.
 
@@ -37,12 +27,6 @@ export interface AdmissionOptions {
   targetMs?: number;
   /** Adaptation period (ms; default 100). */
   windowMs?: number;
-  /** Requests admitted over the limit in a burst (default: the limit in force, i.e. up to twice it). */
-  burst?: number;
-  /** How long after in flight reached the limit the burst allowance lasts (ms; default 50; 0: none). */
-  burstMs?: number;
-  /** How long in flight must stay below the limit before the burst allowance is back (ms; default 1,000). */
-  calmMs?: number;
   /** Clock in ms (tests). */
   now?: () => number;
 }
@@ -59,14 +43,6 @@ export class Admission {
   private windowSumMs = 0;
   private windowCount = 0;
   private windowPeak = 0;
-  private readonly burstMs: number;
-  private readonly calmMs: number;
-  /** When in flight reached the limit, in the current stretch at the limit; else undefined. */
-  private atLimitSince: number | undefined;
-  /** When in flight last dropped below the limit (the calm that brings the burst allowance back). */
-  private belowLimitSince: number;
-  private burstAvailable: boolean;
-  private burstAdmitted = 0;
 
   constructor(private readonly options: AdmissionOptions) {
     this.minLimit = Math.min(options.minLimit ?? 4, options.maxLimit);
@@ -75,15 +51,6 @@ export class Admission {
     this.now = options.now ?? Date.now;
     this.limitNow = options.maxLimit;
     this.windowStart = this.now();
-    this.burstMs = options.burstMs ?? 50;
-    this.calmMs = options.calmMs ?? 1_000;
-    this.burstAvailable = this.burstMs > 0;
-    this.belowLimitSince = this.windowStart;
-  }
-
-  /** Requests admitted over the limit by the burst allowance so far. */
-  get admittedInBursts(): number {
-    return this.burstAdmitted;
   }
 
   /** Requests being answered now. */
@@ -103,32 +70,13 @@ export class Admission {
 
   /** Takes a place for one request; false (and counted) when all places are taken. */
   tryEnter(): boolean {
-    if (this.current >= this.limitNow && !this.burstAdmits()) {
+    if (this.current >= this.limitNow) {
       this.refusedTotal++;
-      if (this.current > this.windowPeak) this.windowPeak = this.current;
+      this.windowPeak = this.current;
       return false;
     }
     this.current++;
     if (this.current > this.windowPeak) this.windowPeak = this.current;
-    return true;
-  }
-
-  /** In flight is at (or over) the limit: whether the burst allowance admits one more. */
-  private burstAdmits(): boolean {
-    const now = this.now();
-    if (this.atLimitSince === undefined) {
-      this.atLimitSince = now;
-      if (!this.burstAvailable && this.burstMs > 0 && now - this.belowLimitSince >= this.calmMs)
-        this.burstAvailable = true;
-    }
-    if (!this.burstAvailable) return false;
-    if (now - this.atLimitSince >= this.burstMs) {
-      // Still at the limit after the allowance: overload, not a burst.
-      this.burstAvailable = false;
-      return false;
-    }
-    if (this.current >= this.limitNow + (this.options.burst ?? this.limitNow)) return false;
-    this.burstAdmitted++;
     return true;
   }
 
@@ -138,11 +86,6 @@ export class Admission {
     this.windowSumMs += tookMs;
     this.windowCount++;
     const now = this.now();
-    if (this.current < this.limitNow && this.atLimitSince !== undefined) {
-      // The stretch at the limit is over; the calm that brings the burst allowance back starts.
-      this.atLimitSince = undefined;
-      this.belowLimitSince = now;
-    }
     if (now - this.windowStart < this.windowMs) return;
     const average = this.windowSumMs / this.windowCount;
     // Only a window that reached the limit says anything about it: slow answers at low

@@ -30,12 +30,7 @@ export interface BlenderDeps {
 
 export function buildApp(
   config: Pick<BlenderConfig, 'clickBaseUrl' | 'textExpansion'> &
-    Partial<
-      Pick<
-        BlenderConfig,
-        'maxInFlight' | 'admissionTargetMs' | 'admissionBurstMs' | 'ctrCandidates' | 'ctrPrior'
-      >
-    >,
+    Partial<Pick<BlenderConfig, 'maxInFlight' | 'admissionTargetMs' | 'ctrCandidates' | 'ctrPrior'>>,
   deps: BlenderDeps,
 ): FastifyInstance {
   const notReady = deps.notReady ?? (() => (deps.merger.size > 0 ? [] : ['no merger is known']));
@@ -64,7 +59,6 @@ export function buildApp(
         textExpansion: config.textExpansion,
         maxInFlight: config.maxInFlight ?? 64,
         admissionTargetMs: config.admissionTargetMs ?? 25,
-        admissionBurstMs: config.admissionBurstMs ?? 50,
         clickModel: deps.clickModel ?? (() => undefined),
         ctrCandidates: config.ctrCandidates ?? 20,
         ctrPrior: config.ctrPrior ?? 0.02,

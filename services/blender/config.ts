@@ -86,13 +86,6 @@ export const BlenderConfig = Type.Object(
       description:
         'Most ad requests answered at once; one more is refused at once with 503 and Retry-After (admission control; the limit in force adapts between 8 and this)',
     }),
-    admissionBurstMs: Type.Integer({
-      minimum: 0,
-      maximum: 10_000,
-      default: 50,
-      description:
-        'Admission control: once the in-flight limit is reached, up to as many again are admitted for this long (ms) before the excess is refused (a stall behind the blender is a burst, not overload); the allowance is back after 1 s below the limit; 0: none',
-    }),
     admissionTargetMs: Type.Integer({
       minimum: 1,
       default: 25,

@@ -23,8 +23,6 @@ export interface BlenderMetrics extends ServiceMetrics {
   readonly configReloads: Counter<'config' | 'result'>;
   /** Ad requests refused by admission control (503 + Retry-After). */
   readonly shed: Counter;
-  /** Ad requests admitted over the in-flight limit by the burst allowance. */
-  readonly admittedInBurst: Counter;
   /** Click-model loads from the learner's pointer, by result (loaded, refused). */
   readonly modelLoads: Counter<'result'>;
   readonly modelLoadSeconds: Histogram;
@@ -97,11 +95,6 @@ export function createBlenderMetrics(options: BlenderMetricsOptions = {}): Blend
     shed: new Counter({
       name: 'imatch_blender_shed_total',
       help: 'Ad requests refused at once with 503 because maxInFlight requests were being answered',
-      registers: [registry],
-    }),
-    admittedInBurst: new Counter({
-      name: 'imatch_blender_admitted_in_burst_total',
-      help: 'Ad requests admitted over the in-flight limit because it had been reached for less than admissionBurstMs',
       registers: [registry],
     }),
     modelLoads: new Counter({

@@ -42,8 +42,6 @@ export interface AdsRouteOptions {
   maxInFlight: number;
   /** ...and the average latency (ms) above which that limit shrinks. */
   admissionTargetMs: number;
-  /** How long a burst over the limit is admitted once the limit is reached (admission.ts; 0: never). */
-  admissionBurstMs: number;
   /** The `ctr` arm's click model (undefined: none loaded, priors only). */
   clickModel: () => CtrModel | undefined;
   /** Candidates the `ctr` arm asks the merger for and re-ranks. */
@@ -77,18 +75,15 @@ export function adsRoutes(app: FastifyInstance, opts: AdsRouteOptions): void {
     maxLimit: opts.maxInFlight,
     minLimit: 8,
     targetMs: opts.admissionTargetMs,
-    burstMs: opts.admissionBurstMs,
   });
 
   /** Admission control around answer(): the excess is answered 503 at once, never queued. */
   async function admitted(input: AdsInput, reply: FastifyReply): Promise<AdsResponse | ErrorBody> {
-    const bursts = admission.admittedInBursts;
     if (!admission.tryEnter()) {
       metrics.shed.inc();
       reply.code(503).header('retry-after', '1');
       return OVERLOADED;
     }
-    if (admission.admittedInBursts !== bursts) metrics.admittedInBurst.inc();
     const started = performance.now();
     try {
       return await answer(input, reply);
