@@ -82,6 +82,8 @@ const warmupMs = Number(args['warmup-ms']);
 const halfMs = Number(args['half-ms']);
 const overloadMs = Number(args['overload-ms']);
 const recoverMs = Number(args['recover-ms']);
+/** Half of peak on the overload run's connections before the jump to 2x (see the overload phase). */
+const OVERLOAD_WARMUP_MS = 2_000;
 const steps = args.steps.split(',').map(Number);
 const dataDir = resolve(args.data ?? `.imatch/bench/bp-${offers}`);
 const cpuProfDir = args['cpu-prof'] === undefined ? undefined : resolve(args['cpu-prof']);
@@ -804,22 +806,32 @@ async function main(): Promise<void> {
         );
     }
 
-    // Overload (iMatch only): open loop at 2x peak, then back to half of peak at once. The excess
+    // Overload (iMatch only): open loop at half of peak for 2 s (not counted), at 2x peak, then
+    // back to half of peak at once. The excess
     // must be refused at once (503 + Retry-After), the 200s keep p99 < 50 ms, and p99 is back
     // under 15 ms within 1 s after the drop.
-    let overload: { result: LoadResult; windows: ReturnType<typeof p99ByWindow> } | undefined;
+    let overload:
+      | { result: LoadResult; windows: ReturnType<typeof p99ByWindow>; highP99Ms: number }
+      | undefined;
     if (overloadMs > 0) {
       const chain = chains[0]!;
       const peakRps = runs[0]!.peak.result.rps;
       const high = Math.max(2, peakRps * 2);
       const low = Math.max(1, Math.round(peakRps / 2));
-      say(`${chain.name} overload: ${high}/s for ${overloadMs} ms, then ${low}/s for ${recoverMs} ms`);
+      say(
+        `${chain.name} overload: ${low}/s for ${OVERLOAD_WARMUP_MS} ms (not counted), ${high}/s for ${overloadMs} ms, then ${low}/s for ${recoverMs} ms`,
+      );
       const result = await runLoad({
         paths,
         origin: chain.url,
         concurrency: 128,
-        rate: high,
-        warmupMs: 0,
+        // Two seconds at half of peak first, on the same connections, not counted: the jump to
+        // 2x then starts from a chain in normal service. Started cold (after the bare chain's
+        // phases left this chain idle, on a new connection pool) the first 250-500 ms measured
+        // the idle stretch and the connection set-up too: 127-179 ms in that window against
+        // 29-58 ms in the rest of the same runs (BENCHMARKS.md, 2026-12-07).
+        rate: low,
+        warmupMs: OVERLOAD_WARMUP_MS,
         durationMs: overloadMs + recoverMs,
         phases: [
           { durationMs: overloadMs, rate: high },
@@ -830,7 +842,20 @@ async function main(): Promise<void> {
       });
       const timeline = result.timeline ?? [];
       delete result.timeline;
-      overload = { result, windows: p99ByWindow(timeline, 250) };
+      // p99 of the 200s over the whole 2x phase (timeline: [due ms from the measured start, ms, status]).
+      const okAtHigh = timeline
+        .filter(([due, , status]) => due >= 0 && due < overloadMs && status === '200')
+        .map(([, ms]) => ms)
+        .sort((a, b) => a - b);
+      const highP99Ms =
+        okAtHigh.length === 0
+          ? 0
+          : okAtHigh[Math.min(okAtHigh.length - 1, Math.floor(okAtHigh.length * 0.99))]!;
+      overload = {
+        result,
+        windows: p99ByWindow(timeline, 250),
+        highP99Ms: Math.round(highP99Ms * 1000) / 1000,
+      };
       say(`  statuses ${JSON.stringify(result.statuses)}, shed by the generator ${result.shed}`);
     }
 
@@ -924,7 +949,8 @@ async function main(): Promise<void> {
     }
     if (overload !== undefined) {
       const w = overload.windows;
-      const highWindows = w.filter((x) => x.fromMs < overloadMs);
+      // Requests due in the warm-up but answered after it are in the timeline with a negative due time.
+      const highWindows = w.filter((x) => x.fromMs >= 0 && x.fromMs < overloadMs);
       const afterDrop = w.filter((x) => x.fromMs >= overloadMs);
       const okHigh = highWindows.reduce((a, x) => a + x.ok, 0);
       const refusedHigh = highWindows.reduce((a, x) => a + x.refused, 0);
@@ -934,11 +960,13 @@ async function main(): Promise<void> {
         recoveredAt = afterDrop[i]!.fromMs - overloadMs;
       const highLat = highWindows.map((x) => x.p99Ms).sort((a, b) => a - b);
       lines.push('');
-      lines.push(`### Overload: ${overloadMs / 1000} s at 2x peak, then half of peak (open loop)`);
-      lines.push(`| phase | 200/s | refused or failed/s | p99 of 200s ms (worst 250 ms window) |`);
-      lines.push('|---|---|---|---|');
       lines.push(
-        `| 2x peak | ${Math.round(okHigh / (overloadMs / 1000))} | ${Math.round(refusedHigh / (overloadMs / 1000))} | ${highLat.at(-1) ?? '-'} |`,
+        `### Overload: ${overloadMs / 1000} s at 2x peak, then half of peak (open loop; after ${OVERLOAD_WARMUP_MS / 1000} s at half of peak, not counted)`,
+      );
+      lines.push(`| phase | 200/s | refused or failed/s | p99 of 200s ms | worst 250 ms window's p99 ms |`);
+      lines.push('|---|---|---|---|---|');
+      lines.push(
+        `| 2x peak | ${Math.round(okHigh / (overloadMs / 1000))} | ${Math.round(refusedHigh / (overloadMs / 1000))} | ${overload.highP99Ms} | ${highLat.at(-1) ?? '-'} |`,
       );
       lines.push(
         `Statuses over the whole run: ${JSON.stringify(overload.result.statuses)}; generator shed ${overload.result.shed}; ` +
