@@ -61,7 +61,10 @@ function both() {
   };
   const frame = async (payload: string) => {
     const r = await frames(payload);
-    return { status: r.status, body: JSON.parse(r.body) as unknown };
+    return {
+      status: r.status,
+      body: JSON.parse(typeof r.body === 'string' ? r.body : r.body.join('')) as unknown,
+    };
   };
   return { http, frame, metrics, bad: () => bad };
 }

@@ -39,6 +39,14 @@ describe('frame reader', () => {
     expect(byByte.map((f) => f[0])).toEqual([1, 7, 9]);
   });
 
+  it('writes a body given in parts as the frame of the joined body', () => {
+    const parts = ['{"column":0,"q":"', 'zapatos niño ü€😀', '"}\n', '', 'x'.repeat(70_000)];
+    expect(encodeFrame(3, 200, parts).equals(encodeFrame(3, 200, parts.join('')))).toBe(true);
+    expect(encodeFrame(4, 200, []).equals(encodeFrame(4, 200, ''))).toBe(true);
+    const got = read(new FrameReader(), encodeFrame(5, 201, parts));
+    expect(got).toEqual([[5, 201, parts.join('')]]);
+  });
+
   it('refuses a frame longer than the limit', () => {
     const header = Buffer.alloc(10);
     header.writeUInt32BE(MAX_FRAME_BYTES + 1, 0);
@@ -95,6 +103,13 @@ describe('frame client and server over loopback', () => {
     const c = client(server);
     const replies = await Promise.all([0, 1, 2, 3, 4].map((n) => c.call(String(n), 5_000)));
     expect(replies).toEqual([0, 1, 2, 3, 4].map((n) => ({ status: 200, body: `echo ${n}` })));
+  });
+
+  it('delivers a reply given in parts as one body', async () => {
+    const big = 'é'.repeat(100_000);
+    const server = await serve((body) => ({ status: 200, body: [`{"echo":${body}}\n`, big, '\n'] }));
+    const c = client(server);
+    expect(await c.call('7', 5_000)).toEqual({ status: 200, body: `{"echo":7}\n${big}\n` });
   });
 
   it('sends the calls made in one turn of the event loop in one write', async () => {

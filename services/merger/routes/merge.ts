@@ -73,7 +73,8 @@ export function mergeRoutes(app: FastifyInstance, handle: MergeHandler): void {
     async (request, reply) => {
       const answer = await handle(request.body);
       if (answer.status === 503) reply.header('retry-after', '1');
-      return reply.code(answer.status).type('application/json; charset=utf-8').send(answer.body);
+      const body = typeof answer.body === 'string' ? answer.body : answer.body.join('');
+      return reply.code(answer.status).type('application/json; charset=utf-8').send(body);
     },
   );
 }

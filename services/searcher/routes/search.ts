@@ -33,15 +33,18 @@ export function searchRoutes(app: FastifyInstance, opts: SearchRouteOptions): vo
     },
     (request, reply) => {
       const answer = answerSearch(holder, column, replicaJson, request.body);
-      reply.type(answer.type).send(answer.body);
+      reply.type(answer.type).send(answer.body.join(''));
     },
   );
 }
 
-/** A search's answer as text and its content type (both transports write it as it is). */
+/**
+ * A search's answer as text, in parts to be written one after the other (frame RPC writes them
+ * straight into its frame; HTTP joins them), and its content type.
+ */
 export interface SearchAnswer {
   type: string;
-  body: string;
+  body: readonly string[];
 }
 
 /**
@@ -63,13 +66,13 @@ export function answerSearch(
     const { lines, lostJson } = serving.index.searchLines(request);
     const lost = lostJson === '' ? '' : `,"lostToBudget":${lostJson}`;
     const tookUs = Math.round((performance.now() - started) * 1000);
-    return { type: HIT_LINES_TYPE, body: `${envelope}${lost},"tookUs":${tookUs}}\n${lines}` };
+    return { type: HIT_LINES_TYPE, body: [`${envelope}${lost},"tookUs":${tookUs}}\n`, lines] };
   }
   const { json, lostJson } = serving.index.searchJson(request);
   const lost = lostJson === '' ? '' : `,"lostToBudget":${lostJson}`;
   const tookUs = Math.round((performance.now() - started) * 1000);
   return {
     type: 'application/json; charset=utf-8',
-    body: `${envelope},"hits":${json}${lost},"tookUs":${tookUs}}`,
+    body: [`${envelope},"hits":`, json, `${lost},"tookUs":${tookUs}}`],
   };
 }
