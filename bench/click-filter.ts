@@ -120,8 +120,8 @@ interface Phase {
   generatorCpuPct: number;
   /** This generator's own event-loop delay (a late request counts against the filter): p99, max. */
   generatorLoopDelayMs: { p99: number; max: number };
-  /** The filter's event-loop delay since it started (prom-client's 10 ms timer; never reset, as a
-   * scrape resets it): p99, max. */
+  /** The filter's event-loop delay (prom-client's, 10 ms timer) since the previous scrape of its
+   * /metrics: since its start for the first phase, so start-up counts too; p99, max. */
   filterLoopDelayMs: { p99: number; max: number };
   /** The 100 ms windows (by due time) with the slowest answers: where a tail comes from. */
   worstWindows: { atS: number; requests: number; over5ms: number; maxMs: number }[];

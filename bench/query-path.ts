@@ -807,9 +807,8 @@ async function main(): Promise<void> {
     }
 
     // Overload (iMatch only): open loop at half of peak for 2 s (not counted), at 2x peak, then
-    // back to half of peak at once. The excess
-    // must be refused at once (503 + Retry-After), the 200s keep p99 < 50 ms, and p99 is back
-    // under 15 ms within 1 s after the drop.
+    // back to half of peak at once. The excess must be refused at once (503 + Retry-After), the
+    // 200s keep p99 < 50 ms, and p99 is back under 15 ms within 1 s after the drop.
     let overload:
       | { result: LoadResult; windows: ReturnType<typeof p99ByWindow>; highP99Ms: number }
       | undefined;
