@@ -66,19 +66,26 @@ export class FrameError extends Error {
 
 /** One frame, header and body (or the body's parts, in order), ready to write. */
 export function encodeFrame(id: number, status: number, body: string | readonly string[]): Buffer {
-  if (typeof body === 'string') return frameOf(id, status, Buffer.byteLength(body), [body]);
+  if (typeof body === 'string') {
+    const length = Buffer.byteLength(body);
+    const frame = frameWithHeader(id, status, length);
+    frame.write(body, HEADER, length, 'utf8');
+    return frame;
+  }
   let length = 0;
   for (const part of body) length += Buffer.byteLength(part);
-  return frameOf(id, status, length, body);
+  const frame = frameWithHeader(id, status, length);
+  let at = HEADER;
+  for (const part of body) at += frame.write(part, at, 'utf8');
+  return frame;
 }
 
-function frameOf(id: number, status: number, length: number, parts: readonly string[]): Buffer {
+/** A frame of `length` body bytes with its header written and its body still to fill. */
+function frameWithHeader(id: number, status: number, length: number): Buffer {
   const frame = Buffer.allocUnsafe(HEADER + length);
   frame.writeUInt32BE(length, 0);
   frame.writeUInt32BE(id, 4);
   frame.writeUInt16BE(status, 8);
-  let at = HEADER;
-  for (const part of parts) at += frame.write(part, at, 'utf8');
   return frame;
 }
 

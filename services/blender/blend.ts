@@ -86,11 +86,11 @@ export function isUsableHit(h: MergeHit): h is BlenderHit {
 // `new URL()` costs about a microsecond, ten times per answer; the cache of recent hosts it
 // replaces cost almost as much at peak (hashing a fresh URL string per lookup, about 3% of the
 // blender's CPU by perf; its 20k bound was smaller than the offers answered, so it missed and
-// left old-generation garbage at each clear). Instead, the common form is read directly: an http(s) URL
-// whose host is lower-case letters, digits and hyphens in dot-separated labels, the last one
-// starting with a letter (so not an IPv4 address), no "xn--" label (IDNA would check it), and an
-// optional port without leading zeros, followed by the end or "/", "?" or "#". For such a URL
-// the WHATWG host is exactly that text, minus the scheme's default port. Anything else (upper
+// left old-generation garbage at each clear). Instead, the common form is read directly: an
+// http(s) URL whose host is lower-case letters, digits and hyphens in dot-separated labels, the
+// last one starting with a letter (so not an IPv4 address), no "xn--" label (IDNA would check
+// it), and an optional port without leading zeros, followed by the end or "/", "?" or "#". For
+// such a URL the WHATWG host is exactly that text, minus the scheme's default port. Anything else (upper
 // case, userinfo, percent signs, IP addresses, spaces or tabs the parser would strip, IDNs) goes
 // to `new URL()`; display-url.test.ts compares the two on generated URLs.
 const SIMPLE_HOST = /^(https?):\/\/((?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*)(?::([1-9][0-9]{0,4}))?(?:[/?#]|$)/;

@@ -4,9 +4,8 @@
 // the merger with the fewest outstanding requests chosen for each call (round-robin among
 // equals), a per-call deadline, and upstream failures mapped to the error table: merger
 // unreachable -> IM_ERR_UPSTREAM_DOWN (502), deadline -> IM_ERR_UPSTREAM_TIMEOUT (504), merger
-// not ready -> IM_ERR_NOT_READY (503). A call whose
-// connection failed (nothing was processed) is retried once on another merger when there is one
-// and the deadline allows.
+// not ready -> IM_ERR_NOT_READY (503). A call whose connection failed (nothing was processed) is
+// retried once on another merger when there is one and the deadline allows.
 //
 // Merger URLs are static (--merger-url) or replaced at run time from ZooKeeper discovery
 // (setEndpoints); a removed merger's pool is closed after its in-flight requests finish.
