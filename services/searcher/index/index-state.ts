@@ -69,10 +69,6 @@ export interface BidwordRec {
   readonly negative: boolean;
   /** The offer it is attached to; null while pending. */
   offer: OfferRec | null;
-  /** `"bidwordId":..,"keyword":..` of a serialized hit (search.ts), built on first use. */
-  json: string | undefined;
-  /** `","bidMicros":..,"qualityBp":` of a serialized hit (search.ts), built on first use. */
-  bidJson: string | undefined;
 }
 
 /** The Bidword entity of a held bidword. */
@@ -106,7 +102,7 @@ export interface OfferRec {
   /** Its highest online positive bidword (text expansion), null: none, undefined: not computed. */
   topBid: BidwordRec | null | undefined;
   /**
-   * The offer's fields of a serialized SearchHit (search.ts pushHitJson), built on first use and
+   * The offer's fields of a serialized SearchHit (search.ts writeHitJson), built on first use and
    * dropped whenever the row is replaced: `{"offerId":..,"customerId":..,`, `,"title":..`,
    * `,"category":..` and `,"imageUrl":..,"landingUrl":..}`.
    */
@@ -266,6 +262,13 @@ export class IndexState {
    * afterwards every insert keeps them sorted.
    */
   private bulk = true;
+  /**
+   * While bulk loading, one copy of each repeated string (intern()). A segment's JSON gives every
+   * occurrence of a keyword or a category its own copy: on the generated 100k-offer column,
+   * 482k keywords held 45k distinct texts, and 100k categories 277, about 12% of the column's
+   * heap (BENCHMARKS.md, 2026-12-07). Dropped when bulk loading ends: changes come one at a time.
+   */
+  private strings: Map<string, string> | null = new Map();
 
   constructor(
     readonly column: number,
@@ -305,6 +308,17 @@ export class IndexState {
       if (++n % 1000 === 0) yield;
     }
     this.bulk = false;
+    this.strings = null;
+  }
+
+  /** `text`, or an equal string seen before while bulk loading (one copy of each kept). */
+  intern(text: string): string {
+    const strings = this.strings;
+    if (strings === null) return text;
+    const seen = strings.get(text);
+    if (seen !== undefined) return seen;
+    strings.set(text, text);
+    return text;
   }
 
   /** A fresh mark for markStamps, sized to the current slots. */
@@ -480,19 +494,19 @@ export class IndexState {
     offerRec?: OfferRec,
   ): void {
     const negative = matchType === 'negative-exact' || matchType === 'negative-phrase';
+    const text = this.intern(keyword);
+    const normText = norm === keyword ? text : this.intern(norm);
     const rec: BidwordRec = {
       id,
       offerId,
-      keyword,
+      keyword: text,
       matchType: MATCH_TYPE_CONSTANTS[matchType] ?? matchType,
       bidMicros,
-      norm,
-      length: norm === '' ? 0 : countTokens(norm),
-      key: matchType === 'broad' ? broadKey(norm) : norm,
+      norm: normText,
+      length: normText === '' ? 0 : countTokens(normText),
+      key: matchType === 'broad' ? this.internKey(normText) : normText,
       negative,
       offer: null,
-      json: undefined,
-      bidJson: undefined,
     };
     this.bidwordsById.set(id, rec);
     const offer = offerRec ?? this.offers.get(offerId);
@@ -502,6 +516,12 @@ export class IndexState {
     } else {
       this.attach(rec, offer);
     }
+  }
+
+  /** The broad key of `norm`, interned while bulk loading when it is a new string. */
+  private internKey(norm: string): string {
+    const key = broadKey(norm);
+    return key === norm ? norm : this.intern(key);
   }
 
   /** Removes a bidword wherever it is held. Returns whether it was held. */

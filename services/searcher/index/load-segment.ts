@@ -90,8 +90,12 @@ export async function loadColumnIndex(
         state.putCustomer(line.d);
         return;
       case 'o': {
-        const offerId = line.d.id;
-        const rec = state.putOffer(line.d, line.n);
+        const row = line.d;
+        const offerId = row.id;
+        // Shared by many offers: kept once (IndexState.intern).
+        row.category = state.intern(row.category);
+        row.customerId = state.intern(row.customerId);
+        const rec = state.putOffer(row, line.n);
         offers++;
         for (const b of line.b) state.insertBidword(b[0], offerId, b[1], b[2], b[3], b[4] ?? b[1], rec);
         return;

@@ -320,3 +320,36 @@ describe('text expansion', () => {
     expect(ids(index.search({ query: 'slim men', k: 10 }))).toEqual(['o-title']);
   });
 });
+
+describe('serialized answers', () => {
+  // Keywords are written between quotes as they are when JSON would not escape them, and through
+  // JSON.stringify otherwise: each of these must come out exactly as JSON.stringify(search()).
+  const keywords = [
+    'plain shoe',
+    'say "shoe"',
+    'back\\slash shoe',
+    'tab\tshoe',
+    'line\u2028shoe',
+    'emoji 👟 shoe',
+    'lone \ud800 shoe',
+    'café shoe',
+  ];
+  const index = oneColumn(
+    [customer('c1')],
+    keywords.map((_, i) => offer(`o${i}`, 'c1', `title "${i}" \\ shoe`)),
+    keywords.map((k, i) => bidword(`b${i}`, `o${i}`, k, 'broad', 1_000_000 + i)),
+  );
+
+  it('the JSON and lines forms equal JSON.stringify of the hits, whatever the keyword holds', () => {
+    // Broad: every keyword's tokens are among the query's, whatever normalization makes of them.
+    const req = q(keywords.join(' '), { k: 20 });
+    const hits = index.search(req);
+    expect(hits.map((h) => h.keyword).sort()).toEqual([...keywords].sort());
+    expect(index.searchJson(req).json).toBe(JSON.stringify(hits));
+    const lines = index
+      .searchLines(req)
+      .lines.split('\n')
+      .filter((l) => l !== '');
+    expect(lines.map((l) => l.slice(l.indexOf('\t') + 1))).toEqual(hits.map((h) => JSON.stringify(h)));
+  });
+});
