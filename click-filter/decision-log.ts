@@ -2,14 +2,14 @@
 // in batches, and tells each click when its records are durable.
 //
 // Batching without a fixed linger: each producer has at most one produce request in flight (what
-// kafkajs's idempotent producer needs: retries never duplicate or reorder); while all of them are
+// an idempotent producer needs: retries never duplicate or reorder); while all of them are
 // busy, new decisions queue, and the first producer that is free takes everything queued (up to
 // maxBatch) in its next request. At low load a click is sent at once (one round trip); under load
 // batches grow by themselves, so throughput follows the broker's round trip instead of one request
 // per click. Two producers (the default) halve the time a click waits for the request before its
-// own. Both topics are written by one sender call (one produce call per topic, acks=all; see
-// server.ts for why not one sendBatch), and a click is durable when both are. Records of
-// different clicks are independent, so no order between producers is needed.
+// own. Both topics are written by one sender call (acks=all; see server.ts), and a click is
+// durable when both are. Records of different clicks are independent, so no order between
+// producers is needed.
 //
 // Failure: a request that fails (after kafkajs's own retries) puts its decisions back at the
 // front of the queue and tries again after a back-off, until they are older than maxRetryMs;

@@ -1,7 +1,7 @@
 // Runs one click-filter instance: ZooKeeper (run-time settings watch + registration under
-// services/click-filter/<instance>), Kafka (ensures the clicks and settlement topics, one
-// idempotent acks=all producer), then listens. Prints one "click-filter listening" log line with
-// its URL.
+// services/click-filter/<instance>), Kafka (ensures the clicks and settlement topics; idempotent
+// acks=all producers on @platformatic/kafka, core/kafka-lean-producer.ts), then listens. Prints
+// one "click-filter listening" log line with its URL.
 //
 // Shutdown (SIGTERM/SIGINT, or close()): deregister first (so nothing new is routed here), stop
 // accepting and finish in-flight clicks (their Kafka writes included), drain what is still queued
@@ -11,7 +11,8 @@
 import { hostname } from 'node:os';
 import { keyringOf } from '../core/click-keyring.js';
 import { OffsetClock } from '../core/clock.js';
-import { createKafka, createProducer, ensureTopics, type ImatchProducer } from '../core/kafka.js';
+import { createKafka, ensureTopics } from '../core/kafka.js';
+import { LeanProducer } from '../core/kafka-lean-producer.js';
 import type { Logger } from '../core/logger.js';
 import { type ClickFilterRegistration, serviceRegistration } from '../core/registrations.js';
 import { gracefulStop, listen, register, registrationProblem } from '../core/service-runtime.js';
@@ -44,7 +45,7 @@ export async function startClickFilter(config: ClickFilterConfig, log: Logger): 
   const holder: SettingsHolder = { current: defaults, loaded: false };
 
   let zk: ZkClient | undefined;
-  const producers: ImatchProducer[] = [];
+  const producers: LeanProducer[] = [];
   let registration: Registration | undefined;
   let unwatch: Unwatch | undefined;
   let filter: ClickFilterApp | undefined;
@@ -61,20 +62,25 @@ export async function startClickFilter(config: ClickFilterConfig, log: Logger): 
       { topic: config.topicClicks, numPartitions: config.clickTopicPartitions },
       { topic: config.topicSettlement, numPartitions: config.clickTopicPartitions },
     ]);
-    for (let i = 0; i < config.kafkaProducers; i++) producers.push(await createProducer(kafka, { log }));
+    for (let i = 0; i < config.kafkaProducers; i++) {
+      const p = new LeanProducer({
+        brokers: config.kafkaBrokers,
+        clientId: `${config.kafkaClientId}-click-filter`,
+        log,
+      });
+      producers.push(p);
+      await p.connect([config.topicClicks, config.topicSettlement]);
+    }
     let metricsRef: ClickFilterApp['metrics'] | undefined;
     decisions = new DecisionLog({
-      // One produce call per topic, not one sendBatch over both: kafkajs 2.2.4 keeps the answers
-      // of a multi-broker send per broker across its retries, so when the settlement leader died
-      // and leadership moved to the broker that had already acknowledged the clicks part, the
-      // retry skipped that broker and resolved without ever writing the settlements
-      // (test:chaos 'billing': 63 billable clicks redirected, decided and never charged; see
-      // kafkajs issue #1303). A call for one single-partition topic goes to one broker only.
-      send: producers.map((p) => async (topicMessages) => {
-        await Promise.all(
-          topicMessages.map((tm) => p.producer.send({ topic: tm.topic, messages: tm.messages, acks: -1 })),
-        );
-      }),
+      // Both topics in one send: records whose leaders share a broker leave in one produce request
+      // (core/kafka-lean-producer.ts). Under kafkajs this was one call per topic, because kafkajs
+      // 2.2.4 kept a multi-broker send's answers per broker across its retries and skipped the
+      // broker that had acknowledged the clicks part when the settlement leader moved there
+      // (test:chaos 'billing' caught 63 clicks decided and never charged; kafkajs issue #1303).
+      // @platformatic/kafka retries each broker's part on its own and fails the whole send when
+      // any part fails; the same chaos scenario guards it.
+      send: producers.map((p) => (topicMessages) => p.send(topicMessages)),
       clicksTopic: config.topicClicks,
       settlementTopic: config.topicSettlement,
       maxBatch: config.maxLogBatch,
@@ -122,7 +128,7 @@ export async function startClickFilter(config: ClickFilterConfig, log: Logger): 
     if (filter !== undefined) await stopOf(filter)();
     else {
       decisions?.close();
-      await Promise.all(producers.map((p) => p.disconnect().catch(() => {})));
+      await Promise.all(producers.map((p) => p.close().catch(() => {})));
       await zk?.close();
     }
     throw err;
@@ -141,7 +147,7 @@ export async function startClickFilter(config: ClickFilterConfig, log: Logger): 
             decisions?.close();
           },
         ],
-        ['disconnect producers', () => Promise.all(producers.map((p) => p.disconnect()))],
+        ['close producers', () => Promise.all(producers.map((p) => p.close()))],
         ['close ZooKeeper', () => zk?.close()],
       ],
       summary: () => ({ written: decisions?.written ?? 0 }),
