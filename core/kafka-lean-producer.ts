@@ -18,8 +18,10 @@
 // for a duplicate and drop it. A new id can only duplicate records (the caller retries the
 // batch; consumers dedupe by click id), never lose them.
 //
-// Concurrency: send() may be called while another send is in flight (the client serializes per
-// partition); callers that need order keep one send in flight, as the decision log does.
+// Concurrency: send() may be called while another send is in flight; it then waits for the sends
+// before it, so one request is in flight at a time. The client reads a partition's sequence
+// number when it encodes a request and advances it on success, so two overlapping requests to
+// one partition would carry the same number.
 import { compatibilityPartitioner, ProduceAcks, Producer, stringSerializers } from '@platformatic/kafka';
 import { ImatchError } from './errors.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -56,6 +58,8 @@ export interface LeanProducerOptions {
 export class LeanProducer {
   private current: Producer<string, string, string, string> | undefined;
   private closed = false;
+  /** The last send queued (settled either way): the next one starts after it. */
+  private tail: Promise<unknown> = Promise.resolve();
   private readonly log: Logger;
 
   constructor(private readonly o: LeanProducerOptions) {
@@ -70,7 +74,7 @@ export class LeanProducer {
     const producer = this.producer();
     try {
       await producer.initIdempotentProducer({});
-      await producer.metadata({ topics: [...topics] });
+      if (topics.length > 0) await producer.metadata({ topics: [...topics] });
     } catch (err) {
       this.discard(producer);
       throw toLeanKafkaError(err, 'Cannot connect the Kafka producer');
@@ -78,8 +82,14 @@ export class LeanProducer {
   }
 
   /** Writes every message (acks=all); resolves when all are acknowledged by the in-sync replicas. */
-  async send(batch: readonly LeanTopicMessages[]): Promise<void> {
-    if (this.closed) throw new ImatchError('IM_ERR_KAFKA', 'The producer is closed');
+  send(batch: readonly LeanTopicMessages[]): Promise<void> {
+    if (this.closed) return Promise.reject(new ImatchError('IM_ERR_KAFKA', 'The producer is closed'));
+    const run = this.tail.then(() => this.sendNow(batch));
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  private async sendNow(batch: readonly LeanTopicMessages[]): Promise<void> {
     const messages = [];
     for (const tm of batch)
       for (const m of tm.messages)
@@ -96,9 +106,10 @@ export class LeanProducer {
     }
   }
 
-  /** Waits for sends in flight to settle, then closes the connections. Idempotent. */
+  /** Waits for the sends already queued to settle, then closes the connections. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
+    await this.tail;
     const p = this.current;
     this.current = undefined;
     await p?.close();

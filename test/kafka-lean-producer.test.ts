@@ -83,6 +83,27 @@ describe('LeanProducer', () => {
     for (const m of settled) expect(got.get(`${settlement}/${m.key}`)).toMatchObject({ value: m.value });
   });
 
+  it('takes overlapping sends to one partition one after another: every record once, in order', async () => {
+    const topic = uniqueTopic('lean-overlap');
+    await ensureTopics(testKafka(), [topic]);
+    const producer = lean();
+    const batches = Array.from({ length: 8 }, (_, b) =>
+      Array.from({ length: 10 }, (_, i) => ({ key: `k-${b}-${i}`, value: `${b * 10 + i}`, timestamp: '1' })),
+    );
+    await Promise.all(batches.map((messages) => producer.send([{ topic, messages }])));
+    const order: number[] = [];
+    const consumer = await startConsumer(testKafka(), {
+      groupId: uniqueGroupId('lean-overlap'),
+      topics: [topic],
+      eachMessage: async (m) => {
+        order.push(Number(m.value?.toString()));
+      },
+    });
+    onTestFinished(() => consumer.disconnect());
+    await waitFor(() => order.length >= 80, { what: '80 records' });
+    expect(order).toEqual(Array.from({ length: 80 }, (_, i) => i));
+  });
+
   it('rejects a send to a topic that does not exist with IM_ERR_KAFKA, and the next send works', async () => {
     const topic = uniqueTopic('lean-ok');
     await ensureTopics(testKafka(), [topic]);
