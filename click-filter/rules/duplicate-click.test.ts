@@ -34,11 +34,26 @@ describe('rule: the same click seen again within the window', () => {
     const rule = duplicateClick(w);
     const s = settings();
     for (const position of [1, 2, 3])
-      expect(rule.rejects(click({ token: payload({ position }) }), s)).toBe(false);
+      expect(rule.rejects(click({ token: payload({ position }), nowMs: T0 + position }), s)).toBe(false);
     expect(w.size).toBe(2);
     expect(w.evictedEarly).toBe(1);
-    expect(rule.rejects(click({ token: payload({ position: 3 }) }), s)).toBe(true);
-    expect(rule.rejects(click({ token: payload({ position: 1 }) }), s)).toBe(false);
+    expect(rule.rejects(click({ token: payload({ position: 3 }), nowMs: T0 + 4 }), s)).toBe(true);
+    expect(rule.rejects(click({ token: payload({ position: 2 }), nowMs: T0 + 4 }), s)).toBe(true);
+    expect(rule.rejects(click({ token: payload({ position: 1 }), nowMs: T0 + 4 }), s)).toBe(false);
+  });
+
+  it('evicts by age across its shards: of many clicks, the oldest go first', () => {
+    const w = new DedupWindow(100);
+    const rule = duplicateClick(w);
+    const s = settings();
+    for (let p = 1; p <= 150; p++)
+      expect(rule.rejects(click({ token: payload({ position: p }), nowMs: T0 + p }), s)).toBe(false);
+    expect(w.size).toBe(100);
+    expect(w.evictedEarly).toBe(50);
+    // 51..150 are remembered (their order among the shards does not matter), 1..50 are not.
+    for (let p = 51; p <= 150; p++)
+      expect(rule.rejects(click({ token: payload({ position: p }), nowMs: T0 + 200 }), s)).toBe(true);
+    expect(w.evictedEarly).toBe(50);
   });
 
   it('drops expired entries as time moves on', () => {

@@ -45,6 +45,23 @@ describe('rule: per-user click rate', () => {
     expect(rule.rejects(click({ nowMs: T0 + 6 }), settings({ userRateMax: 10 }))).toBe(false);
   });
 
+  it('drops the users idle longest when full, across its shards', () => {
+    const w = new RateWindow(20);
+    const rule = userRate(w);
+    const s = settings({ userRateMax: 1, userRateWindowMs: 60_000 });
+    for (let i = 0; i < 20; i++) rule.rejects(click({ userKey: `u${i}`, nowMs: T0 }), s);
+    for (let i = 0; i < 10; i++) rule.rejects(click({ userKey: `u${i}`, nowMs: T0 + 1 }), s);
+    for (let i = 20; i < 30; i++) rule.rejects(click({ userKey: `u${i}`, nowMs: T0 + 2 }), s);
+    expect(w.size).toBe(20);
+    expect(w.evicted).toBe(10);
+    // u0..u9 were touched again, so they are still tracked (over their limit of 1)...
+    for (let i = 0; i < 10; i++)
+      expect(rule.rejects(click({ userKey: `u${i}`, nowMs: T0 + 3 }), s)).toBe(true);
+    // ...and u10..u19, idle longest, were dropped: a fresh start.
+    for (let i = 10; i < 20; i++)
+      expect(rule.rejects(click({ userKey: `u${i}`, nowMs: T0 + 3 }), s)).toBe(false);
+  });
+
   it('keeps at most maxKeys users', () => {
     const w = new RateWindow(3);
     const rule = userRate(w);
