@@ -124,7 +124,8 @@ interface Phase {
    * /metrics: since its start for the first phase, so start-up counts too; p99, max. */
   filterLoopDelayMs: { p99: number; max: number };
   /** The 100 ms windows (by due time) with the slowest answers: where a tail comes from. */
-  worstWindows: { atS: number; requests: number; over5ms: number; maxMs: number }[];
+  /** sentLateMaxMs: the most the generator itself sent one of the window's requests after its due time. */
+  worstWindows: { atS: number; requests: number; over5ms: number; maxMs: number; sentLateMaxMs: number }[];
 }
 
 async function phase(
@@ -148,8 +149,10 @@ async function phase(
   let cpuAtStart = 0;
   let genAtStart = process.cpuUsage();
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
-  const windows = new Map<number, { requests: number; over5ms: number; maxUs: number }>();
+  const windows = new Map<number, { requests: number; over5ms: number; maxUs: number; maxLateUs: number }>();
   const one = async (dueNs: bigint) => {
+    // How late the generator itself sent it (its own stalls count as latency, from the due time).
+    const lateUs = Number((process.hrtime.bigint() - dueNs) / 1000n);
     const r = reqs[from.next++ % reqs.length]!;
     let status = 'error';
     try {
@@ -169,10 +172,11 @@ async function phase(
     const us = Math.max(1, Number((process.hrtime.bigint() - dueNs) / 1000n));
     h.recordValue(us);
     const w = Math.floor(Number(dueNs - start) / 1e8);
-    const win = windows.get(w) ?? { requests: 0, over5ms: 0, maxUs: 0 };
+    const win = windows.get(w) ?? { requests: 0, over5ms: 0, maxUs: 0, maxLateUs: 0 };
     win.requests++;
     if (us > 5000) win.over5ms++;
     win.maxUs = Math.max(win.maxUs, us);
+    win.maxLateUs = Math.max(win.maxLateUs, lateUs);
     windows.set(w, win);
     statuses[status] = (statuses[status] ?? 0) + 1;
     if (status === '302') answered++;
@@ -259,6 +263,7 @@ async function phase(
         requests: v.requests,
         over5ms: v.over5ms,
         maxMs: Math.round(v.maxUs / 100) / 10,
+        sentLateMaxMs: Math.round(v.maxLateUs / 100) / 10,
       })),
   };
   if (mode === 'open') out.rate = RATE;
