@@ -11,7 +11,7 @@
 // durable when both are. Records of different clicks are independent, so no order between
 // producers is needed.
 //
-// Failure: a request that fails (after kafkajs's own retries) puts its decisions back at the
+// Failure: a request that fails (after the Kafka client's own retries) puts its decisions back at the
 // front of the queue and tries again after a back-off, until they are older than maxRetryMs;
 // then they are dropped, counted and logged in full at error level (the log then is the only
 // record). A full queue (maxPending) drops new decisions the same way. Whoever waits on a

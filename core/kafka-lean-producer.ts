@@ -139,7 +139,7 @@ export class LeanProducer {
 }
 
 /** Maps a @platformatic/kafka failure to the engine's error table (retriable: Kafka unreachable). */
-export function toLeanKafkaError(err: unknown, what: string): ImatchError {
+function toLeanKafkaError(err: unknown, what: string): ImatchError {
   if (err instanceof ImatchError) return err;
   const retriable = isRetriable(err, 0);
   const e = err as { code?: string; message?: string } | undefined;
