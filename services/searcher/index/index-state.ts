@@ -29,6 +29,7 @@ import {
 import { normalize } from '../../../core/normalize.js';
 import { columnOf } from '../../../core/partition.js';
 import { qualityToBp } from '../../../core/ranking.js';
+import { CategoryTable } from './categories.js';
 
 /**
  * One customer id's state. The record of an id is never replaced, only updated in place, and it
@@ -252,6 +253,13 @@ export class IndexState {
    * records (search.ts).
    */
   textScores = new Float64Array(1024);
+  /** The offers' categories as ids (categories.ts), for the category filter. */
+  readonly categories = new CategoryTable();
+  /**
+   * By offer slot: its category's id in `categories`, so a filtered search decides an offer
+   * without loading its row (search.ts). Meaningless at empty slots.
+   */
+  categoryBySlot = new Uint32Array(1024);
   /** Scratch of text expansion (search.ts): per slot, the mark of the last query that saw it... */
   markStamps = new Uint32Array(1024);
   /** ...and how many of that query's other tokens it holds (queries with 255+ tokens skip marks). */
@@ -388,6 +396,7 @@ export class IndexState {
       }
       if (row.customerId !== existing.row.customerId) existing.customer = this.customerRecord(row.customerId);
       existing.row = row;
+      this.categoryBySlot[existing.slot] = this.categories.idOf(row.category);
       existing.jsonHead = undefined;
       existing.jsonTitle = undefined;
       existing.jsonCategory = undefined;
@@ -432,8 +441,12 @@ export class IndexState {
       const grown = new Float64Array(this.textScores.length * 2);
       grown.set(this.textScores);
       this.textScores = grown;
+      const categories = new Uint32Array(grown.length);
+      categories.set(this.categoryBySlot);
+      this.categoryBySlot = categories;
     }
     this.textScores[rec.slot] = STALE;
+    this.categoryBySlot[rec.slot] = this.categories.idOf(row.category);
     this.offers.set(row.id, rec);
     if (titleNorm !== '') this.title.add(rec.slot, titleNorm);
     const waiting = this.pending.get(row.id);

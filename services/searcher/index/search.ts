@@ -73,6 +73,8 @@ class Query implements Visitor {
    * k-th best score, which makes it safe for cutting retrieval lists short (match.ts).
    */
   threshold = -1;
+  /** With a category filter: per category id, 1 when the request admits it (categories.ts). */
+  private readonly categoryAdmits: Uint8Array | undefined;
 
   constructor(
     readonly state: IndexState,
@@ -80,6 +82,7 @@ class Query implements Visitor {
     readonly tokens: readonly string[],
   ) {
     this.stamp = ++state.stamp;
+    this.categoryAdmits = req.category === undefined ? undefined : state.categories.admits(req.category);
     this.norm = tokens.join(' ');
     this.padded = ` ${this.norm} `;
   }
@@ -98,6 +101,10 @@ class Query implements Visitor {
 
   /** ADMISSIBLE, EXCLUDED, or BUDGET (every filter passed but the customer's status, for budget). */
   private passes(o: OfferRec): number {
+    // The category first: two typed-array reads, and most candidates of a filtered query fail it.
+    const categoryAdmits = this.categoryAdmits;
+    if (categoryAdmits !== undefined && categoryAdmits[this.state.categoryBySlot[o.slot]!] !== 1)
+      return EXCLUDED;
     const row = o.row;
     if (row.status !== 'online') return EXCLUDED;
     const customer = o.customer;
@@ -113,17 +120,6 @@ class Query implements Visitor {
     if (region !== undefined) {
       if (row.regions !== undefined && !row.regions.includes(region)) return false;
       if (customerRegions !== undefined && !customerRegions.includes(region)) return false;
-    }
-    const category = this.req.category;
-    if (category !== undefined && row.category !== category) {
-      if (
-        !(
-          row.category.length > category.length &&
-          row.category.startsWith(category) &&
-          row.category.charCodeAt(category.length) === 47
-        )
-      )
-        return false;
     }
     if (o.negatives > 0 && excludedByNegatives(o.bidwords, this.norm, this.padded)) return false;
     return true;
@@ -243,6 +239,8 @@ class Query implements Visitor {
     const best = new BoundedTop<Candidate>(m);
     const weight = MATCH_WEIGHT_PCT.text;
     const scores = s.textScores;
+    const categoryAdmits = this.categoryAdmits;
+    const categoryBySlot = s.categoryBySlot;
     for (const slot of smallest) {
       // Most candidates are decided by one read of a typed array: their score cannot beat the
       // worst of the m kept (ties go on to the full comparison).
@@ -251,6 +249,8 @@ class Query implements Visitor {
       if (base === 0) continue;
       const score = base * weight;
       if (score < best.worstScore()) continue;
+      // Filtered by category: decided here, without loading the offer (passes() would exclude it).
+      if (categoryAdmits !== undefined && categoryAdmits[categoryBySlot[slot]!] !== 1) continue;
       if (marked && (s.markStamps[slot] !== mark || s.markCounts[slot] !== required)) continue;
       const o = s.slots[slot];
       if (o === undefined) continue;
