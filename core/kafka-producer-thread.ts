@@ -1,8 +1,8 @@
 // An acks=all Kafka producer that runs on its own worker thread (core/kafka-producer-worker.ts), for
 // producers that sit beside a latency-sensitive event loop: the blender's page-view log.
 //
-// Why: kafkajs encodes a produce request in JavaScript (records, varints, CRC-32C), synchronously,
-// when the request is sent. For the blender's 100 ms batches of page views that was a block of
+// Why: a Kafka client in Node encodes a produce request in JavaScript, synchronously, when the
+// request is sent. With kafkajs (records, varints, CRC-32C all in JavaScript), for the blender's 100 ms batches of page views that was a block of
 // several milliseconds on the event loop every 100 ms, which every ad request arriving meanwhile
 // waited out: in the blender alone at 1,000 requests/s, p99 19-21 ms with the page-view log and
 // 4-8 ms without it (BENCHMARKS.md, "Evening of 2026-12-06"). Here the main thread only hands each
@@ -10,11 +10,12 @@
 // unchanged: send() resolves only when the broker acknowledged every record (acks=all).
 //
 // Errors: a failed send rejects with an ImatchError carrying the worker's code and retriable flag
-// (core/kafka.ts toKafkaError: retriable when Kafka is unreachable); a worker that dies rejects every send in flight and every later
-// one (IM_ERR_KAFKA_UNAVAILABLE), so callers retry or count the loss as with any failed send.
+// (core/kafka-lean-producer.ts: IM_ERR_KAFKA_UNAVAILABLE, retriable, when Kafka is unreachable);
+// a worker that dies rejects every send in flight and every later one
+// (IM_ERR_KAFKA_UNAVAILABLE), so callers retry or count the loss as with any failed send.
 //
-// Concurrency: send() may be called concurrently; answers are matched by id. close() waits for
-// the producer's disconnect (bounded by `timeoutMs`) and ends the thread.
+// Concurrency: send() may be called concurrently (the worker's producer sends one request at a
+// time); answers are matched by id. close() waits for the producer's close (bounded by `timeoutMs`) and ends the thread.
 import type { Worker } from 'node:worker_threads';
 import { type ErrorCode, ImatchError } from './errors.js';
 import { startWorker } from './worker-thread.js';
@@ -22,6 +23,8 @@ import { startWorker } from './worker-thread.js';
 export interface ProducerThreadOptions {
   brokers: readonly string[];
   clientId: string;
+  /** Topics to look up at start, so the first send does not wait for their leaders. */
+  topics?: readonly string[];
   /** Name and level of the worker's own logger (stderr). */
   logName: string;
   logLevel: string;
@@ -30,7 +33,7 @@ export interface ProducerThreadOptions {
 export interface ThreadMessage {
   key: string;
   value: string;
-  /** Kafka record timestamp, ms since the epoch as text (kafkajs's form). */
+  /** Kafka record timestamp, ms since the epoch as text. */
   timestamp: string;
 }
 

@@ -1,15 +1,20 @@
-// The worker-thread side of core/kafka-producer-thread.ts: one acks=all producer (core/kafka.ts
-// createProducer) driven by messages from the thread that started it. Protocol (structured clone):
+// The worker-thread side of core/kafka-producer-thread.ts: one idempotent acks=all producer
+// (core/kafka-lean-producer.ts, @platformatic/kafka) driven by messages from the thread that
+// started it. Protocol (structured clone):
 //   in:  { type: 'send', id, topic, messages: {key, value, timestamp}[] } | { type: 'close' }
 //   out: { type: 'ready' } | { type: 'start-failed', error } | { type: 'sent', id }
 //        | { type: 'failed', id, error } | { type: 'closed' }
-// where error = { code, message } of the ImatchError core/kafka.ts raised.
-// Concurrency: sends run concurrently as the caller issues them (kafkajs serializes them per
-// broker: one request in flight, as idempotence requires); the worker exits after 'closed'.
+// where error = { code, message } of the ImatchError the producer raised.
+// Why not kafkajs, which this thread ran before: with it, the thread cost the blender about 15% of
+// its CPU in the query-path bench (a profile of the thread: kafkajs's JavaScript CRC-32C 18% of
+// the thread, Buffer allocations 17%, 64-bit varint arithmetic), on the same two cores as the
+// query path (BENCHMARKS.md, "Afternoon of 2026-12-07").
+// Concurrency: sends may overlap as the caller issues them; the producer queues them, one
+// request in flight (as idempotence requires); the worker exits after 'closed'.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { LevelWithSilent } from 'pino';
 import { isImatchError } from './errors.js';
-import { createKafka, createProducer, type ImatchProducer } from './kafka.js';
+import { LeanProducer } from './kafka-lean-producer.js';
 import type { ProducerThreadOptions, WireError, WorkerIn, WorkerOut } from './kafka-producer-thread.js';
 import { createLogger } from './logger.js';
 
@@ -23,11 +28,12 @@ function wire(err: unknown): WireError {
   return { code: 'IM_ERR_KAFKA', message: err instanceof Error ? err.message : String(err) };
 }
 
-let producer: ImatchProducer | undefined;
+let producer: LeanProducer | undefined;
 try {
   const log = createLogger({ name: options.logName, level: options.logLevel as LevelWithSilent, fd: 2 });
-  const kafka = createKafka({ brokers: options.brokers, clientId: options.clientId, log });
-  producer = await createProducer(kafka, { log });
+  const lean = new LeanProducer({ brokers: options.brokers, clientId: options.clientId, log });
+  await lean.connect(options.topics ?? []);
+  producer = lean;
   post({ type: 'ready' });
 } catch (err) {
   post({ type: 'start-failed', error: wire(err) });
@@ -37,13 +43,13 @@ try {
 port.on('message', (m: WorkerIn) => {
   if (producer === undefined) return;
   if (m.type === 'send') {
-    producer.send(m.topic, m.messages).then(
+    producer.send([{ topic: m.topic, messages: m.messages }]).then(
       () => post({ type: 'sent', id: m.id }),
       (err: unknown) => post({ type: 'failed', id: m.id, error: wire(err) }),
     );
   } else if (m.type === 'close') {
     producer
-      .disconnect()
+      .close()
       .catch(() => {})
       .finally(() => {
         post({ type: 'closed' });

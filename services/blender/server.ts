@@ -138,6 +138,7 @@ export async function startBlender(config: BlenderConfig, log: Logger): Promise<
     const producer = await ProducerThread.start({
       brokers: config.kafkaBrokers,
       clientId: `${config.kafkaClientId}-blender`,
+      topics: [config.topicPv],
       logName: 'blender',
       logLevel: config.logLevel,
     });
