@@ -516,7 +516,9 @@ async function main(): Promise<void> {
     const profArgs = (name: string) =>
       cpuProfDir === undefined
         ? []
-        : ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${name}.cpuprofile`];
+        : // One folder per process: with a fixed --cpu-prof-name, the blender's main thread and its
+          // page-view worker thread wrote the same file and no blender profile was left.
+          ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfDir, name)}`];
     // The searchers' isupdate consumes an (empty) change topic and keeps its WAL in a temp folder.
     const runDir = await mkdtemp(join(tmpdir(), 'imatch-bench-run-'));
     cleanups.push(() => rm(runDir, { recursive: true, force: true }));
