@@ -8,13 +8,16 @@
 //        [--column 0] [--queries 20000] [--rounds 2] [--budget-compare] [--form lines|json]
 // --form: the answer form built after the walk, `lines` (default: what the merger asks for,
 // core/hit-lines.ts) or `json` (the public form; the figures in BENCHMARKS.md before 2026-12-07).
-// The first round warms the JIT and is not counted. Timings are wall-clock per call.
+// The first round warms the JIT and is not counted. Timings are wall-clock per call; each call
+// is also given the GC pauses (PerformanceObserver 'gc' entries) that fell inside it, so a slow
+// call is told apart from a scavenge that landed in a fast one ("own" = wall-clock minus GC).
 // --budget-compare measures again, in the same process, after every offline customer of the
 // version is re-applied unchanged (the control), then again after each is made offline for
 // budget (billing's upsert with offlineReason budget, applied as a change): the cost of matching
 // their ads aside (SearchResponse.lostToBudget) next to without.
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { SearchRequest } from '../core/search-contract.js';
 import { loadColumnIndex } from '../services/searcher/index/column-index.js';
@@ -53,38 +56,71 @@ const rounds = Math.max(2, Number(args.rounds));
 if (args.form !== 'lines' && args.form !== 'json') throw new Error('--form is lines or json');
 const search = args.form === 'lines' ? index.searchLines.bind(index) : index.searchJson.bind(index);
 
-function measure(label: string): void {
+/** GC pauses as [start, end] (performance.now() ms), in the order they happened. */
+const gcPauses: [number, number][] = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcPauses.push([e.startTime, e.startTime + e.duration]);
+}).observe({ entryTypes: ['gc'] });
+
+interface Timed {
+  ms: number;
+  /** GC pause time inside the call (ms). */
+  gcMs: number;
+  started: number;
+  req: Omit<SearchRequest, 'k'>;
+}
+
+/** Sets each call's gcMs from the pauses overlapping it (both lists in time order). */
+function attributeGc(times: Timed[]): void {
+  let g = 0;
+  for (const t of times) {
+    const end = t.started + t.ms;
+    while (g < gcPauses.length && gcPauses[g]![1] <= t.started) g++;
+    for (let i = g; i < gcPauses.length && gcPauses[i]![0] < end; i++)
+      t.gcMs += Math.min(end, gcPauses[i]![1]) - Math.max(t.started, gcPauses[i]![0]);
+  }
+}
+
+async function measure(label: string): Promise<void> {
   for (const k of [11, 100]) {
-    let times: { ms: number; req: Omit<SearchRequest, 'k'> }[] = [];
+    let times: Timed[] = [];
     let withLost = 0;
     let lostAds = 0;
     for (let round = 0; round < rounds; round++) {
       times = [];
       withLost = 0;
       lostAds = 0;
+      gcPauses.length = 0;
       for (const req of queries) {
         const started = performance.now();
         const { lostJson } = search({ ...req, k });
-        times.push({ ms: performance.now() - started, req });
+        times.push({ ms: performance.now() - started, gcMs: 0, started, req });
         if (lostJson !== '') {
           withLost++;
           lostAds += (JSON.parse(lostJson) as unknown[]).length;
         }
       }
     }
+    // The observer delivers the round's entries asynchronously.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    attributeGc(times);
     const total = times.reduce((sum, t) => sum + t.ms, 0);
     times.sort((a, b) => a.ms - b.ms);
     const at = (p: number) => times[Math.min(times.length - 1, Math.floor(times.length * p))]!.ms.toFixed(3);
-    const over5 = times.filter((t) => t.ms > 5).length;
+    const over5 = times.filter((t) => t.ms > 5);
+    const ownOver5 = times.filter((t) => t.ms - t.gcMs > 5).length;
+    const slowestOwn = times.reduce((a, t) => (t.ms - t.gcMs > a.ms - a.gcMs ? t : a));
+    const maxOwn = slowestOwn.ms - slowestOwn.gcMs;
     console.log(
-      `${label} k=${k} (${args.form}): ${times.length} queries, mean ${((total / times.length) * 1000).toFixed(1)} us, p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, p99.9 ${at(0.999)} ms, max ${times.at(-1)!.ms.toFixed(3)} ms, over 5 ms: ${over5}; ${withLost} answers with ${lostAds} ads lost to budget`,
+      `${label} k=${k} (${args.form}): ${times.length} queries, mean ${((total / times.length) * 1000).toFixed(1)} us, p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, p99.9 ${at(0.999)} ms, max ${times.at(-1)!.ms.toFixed(3)} ms, over 5 ms: ${over5.length} (${over5.filter((t) => t.gcMs > 0).length} with a GC pause inside; over 5 ms without the GC: ${ownOver5}, longest ${maxOwn.toFixed(3)} ms); ${withLost} answers with ${lostAds} ads lost to budget`,
     );
     for (const t of times.slice(-5).reverse())
-      console.log(`   ${t.ms.toFixed(2)} ms  ${JSON.stringify(t.req)}`);
+      console.log(`   ${t.ms.toFixed(2)} ms (GC ${t.gcMs.toFixed(2)} ms)  ${JSON.stringify(t.req)}`);
+    console.log(`   longest without the GC: ${maxOwn.toFixed(2)} ms  ${JSON.stringify(slowestOwn.req)}`);
   }
 }
 
-measure(args['budget-compare'] ? 'as built:' : '');
+await measure(args['budget-compare'] ? 'as built:' : '');
 if (args['budget-compare']) {
   // The control re-applies the same customers unchanged through the same change path, so the
   // comparison isolates the lost-to-budget matching from the cost of applied changes.
@@ -102,10 +138,10 @@ if (args['budget-compare']) {
   };
   applyAll(false);
   console.log(`${offline.length} offline customers re-applied unchanged`);
-  measure('re-applied (control):');
+  await measure('re-applied (control):');
   applyAll(true);
   console.log(`${offline.length} offline customers made offline for budget`);
-  measure('offline for budget:');
+  await measure('offline for budget:');
 }
 console.log(
   `column ${args.column}: ${stats.offers} offers, ${stats.bidwords} bidwords, loaded in ${(loadMs / 1000).toFixed(1)} s; ` +
