@@ -5,7 +5,7 @@
 // Why: a filtered query reads every candidate its lists and title postings give it while fewer
 // than k of them pass, and most of them do not pass: "shoes" in category shoes/boots/work-boots
 // at k = 100 over a 500k-offer column read 5,017 bidwords and 11,855 title postings for 236
-// admissible offers, 4.8 ms a query, the slowest query of the generated log (BENCHMARKS.md,
+// entries in the category, 4.8 ms a query, the slowest query of the generated log (BENCHMARKS.md,
 // "Afternoon of 2026-12-07").
 //
 // A request's category C admits an offer category X when X equals C or X starts with C followed
