@@ -123,8 +123,10 @@ interface Phase {
   /** The filter's event-loop delay (prom-client's, 10 ms timer) since the previous scrape of its
    * /metrics: since its start for the first phase, so start-up counts too; p99, max. */
   filterLoopDelayMs: { p99: number; max: number };
-  /** The 100 ms windows (by due time) with the slowest answers: where a tail comes from. */
-  /** sentLateMaxMs: the most the generator itself sent one of the window's requests after its due time. */
+  /**
+   * The 100 ms windows (by due time) with the slowest answers: where a tail comes from.
+   * sentLateMaxMs: the most the generator itself sent one of the window's requests after its due time.
+   */
   worstWindows: { atS: number; requests: number; over5ms: number; maxMs: number; sentLateMaxMs: number }[];
 }
 

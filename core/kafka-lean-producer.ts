@@ -1,6 +1,7 @@
-// An acks=all, idempotent Kafka producer on @platformatic/kafka, for the click filter's decision
-// log: every click waits for its records to be durable, so the producer's CPU is on the click's
-// critical path, on the same event loop that answers clicks.
+// An acks=all, idempotent Kafka producer on @platformatic/kafka, for the producers whose CPU is on
+// the request path: the click filter's decision log (every click waits for its records to be
+// durable, on the same event loop that answers clicks) and the blender's page-view thread
+// (core/kafka-producer-worker.ts, on the same two cores as the query path).
 //
 // Why not kafkajs (core/kafka.ts, which every other producer uses): kafkajs took 39% of the click
 // filter's CPU at 5,000 clicks/s (perf, BENCHMARKS.md "Later morning of 2026-12-07"), and the
