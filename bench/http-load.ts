@@ -15,8 +15,11 @@ import * as hdr from 'hdr-histogram-js';
 import { Pool } from 'undici';
 
 export interface LoadOptions {
-  /** Origin, e.g. http://127.0.0.1:8080 */
-  origin: string;
+  /**
+   * Origin, e.g. http://127.0.0.1:8080; or several (processes of one tier on their own ports, as
+   * a load balancer would spread them): the connections are split evenly, requests go round robin.
+   */
+  origin: string | readonly string[];
   /** Request paths, used round robin (e.g. /v1/ads?q=... from a query log). */
   paths: readonly string[];
   /** POST these JSON bodies round robin (to paths[i]) instead of GET. */
@@ -99,11 +102,15 @@ const round = (ms: number) => Math.round(ms * 1000) / 1000;
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const pool = new Pool(options.origin, {
-    connections: options.concurrency,
-    pipelining: 1,
-    keepAliveTimeout: 10_000,
-  });
+  const origins = typeof options.origin === 'string' ? [options.origin] : options.origin;
+  const pools = origins.map(
+    (origin) =>
+      new Pool(origin, {
+        connections: Math.max(1, Math.ceil(options.concurrency / origins.length)),
+        pipelining: 1,
+        keepAliveTimeout: 10_000,
+      }),
+  );
   const histogram = hdr.build({
     lowestDiscernibleValue: 1,
     highestTrackableValue: 120_000_000,
@@ -132,7 +139,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     let status = 'error';
     let isDegraded = false;
     try {
-      const res = await pool.request(
+      const res = await pools[i % pools.length]!.request(
         body === undefined
           ? { path, method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs }
           : {
@@ -237,7 +244,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     await Promise.all(pending);
   }
   clearTimeout(markTimer);
-  await pool.close();
+  await Promise.all(pools.map((p) => p.close()));
 
   const seconds = durationMs / 1000;
   const result: LoadResult = {

@@ -16,6 +16,11 @@
 //     [--baseline-searcher-node-flags="FLAGS"] [--baseline-front-node-flags="FLAGS"] (the baseline
 //     chain's node flags, default the same as this chain's: with --baseline set to this build's own
 //     dist folder, a before/after of node flags)
+//     [--blenders N] (N blender processes on their own ports, the generator's connections spread
+//     over them as a load balancer would; default 1; the stage table and GC lines read the first)
+//     [--perf-sched SECONDS] (Linux perf, root: records the scheduler for SECONDS in each chain's
+//     step at the highest concurrency and reports how long the CPUs sat idle, and how much of that
+//     with a task of the chain runnable on the other CPU: bench/sched-overlap.ts)
 // --baseline is the before/after comparison inside one run: this VM's speed drifts by tens of
 // percent between runs minutes apart, which hid changes of 10-30% in alternating runs.
 // --reuse-index publishes the newest version already built in <data>/index-<columns> instead of
@@ -23,7 +28,7 @@
 // Without --zk/--kafka it starts its own ZooKeeper and Kafka (infra/servers.ts) in a temp folder
 // and stops them at the end. The data set and index are reused when --data already holds them.
 // Every process it starts is stopped at the end by PID (never by name).
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -33,7 +38,7 @@ import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { request } from 'undici';
 import { listVersions, readManifest } from '../core/index-manifest.js';
 import { createKafka, ensureTopics } from '../core/kafka.js';
@@ -44,6 +49,9 @@ import { downServers, upServers } from '../infra/servers.js';
 import { startBareChain } from './bare-chain/chain.js';
 import { type LoadOptions, type LoadResult, p99ByWindow, runLoad } from './http-load.js';
 import { cpuMsOf } from './proc-cpu.js';
+import { parseTimehist, type SchedOverlap, schedOverlap } from './sched-overlap.js';
+
+const execFileP = promisify(execFile);
 
 const CLI = fileURLToPath(new URL('../bin/imatch.js', import.meta.url));
 
@@ -69,6 +77,8 @@ const { values: args } = parseArgs({
     'overload-ms': { type: 'string', default: '10000' },
     'recover-ms': { type: 'string', default: '5000' },
     baseline: { type: 'string' },
+    'perf-sched': { type: 'string' },
+    blenders: { type: 'string', default: '1' },
     'baseline-searcher-node-flags': { type: 'string' },
     'baseline-front-node-flags': { type: 'string' },
   },
@@ -87,6 +97,8 @@ const OVERLOAD_WARMUP_MS = 2_000;
 const steps = args.steps.split(',').map(Number);
 const dataDir = resolve(args.data ?? `.imatch/bench/bp-${offers}`);
 const cpuProfDir = args['cpu-prof'] === undefined ? undefined : resolve(args['cpu-prof']);
+const blenders = Number(args.blenders);
+const perfSchedSeconds = args['perf-sched'] === undefined ? undefined : Number(args['perf-sched']);
 
 function say(line: string): void {
   process.stderr.write(`[query-path] ${line}\n`);
@@ -201,7 +213,8 @@ async function queryPaths(): Promise<string[]> {
 
 interface Chain {
   name: string;
-  url: string;
+  /** Its front: one origin, or several (--blenders). */
+  url: string | readonly string[];
   /** Processes whose CPU time is this chain's cost (services, and the servers they write to). */
   procs: { name: string; pid: number }[];
 }
@@ -216,6 +229,8 @@ interface Measured {
    * then leave together as a burst. A large max here makes a tail the generator's, not the engine's.
    */
   generatorDelayMs: { p99: number; max: number };
+  /** With --perf-sched, at the highest concurrency: the scheduler over a few seconds of the step. */
+  sched?: SchedOverlap | { error: string };
 }
 
 interface ChainRun {
@@ -226,16 +241,19 @@ interface ChainRun {
 }
 
 /** One load run, with each process's CPU time over the measured part divided by the answers. */
-async function measured(chain: Chain, options: LoadOptions): Promise<Measured> {
+async function measured(chain: Chain, options: LoadOptions, schedSeconds?: number): Promise<Measured> {
   let before: number[] = [];
   let loadBefore = process.cpuUsage();
   const delay = monitorEventLoopDelay({ resolution: 5 });
+  let sched: Promise<SchedOverlap | { error: string }> | undefined;
   const result = await runLoad({
     ...options,
     onMeasureStart: () => {
       before = chain.procs.map((p) => cpuMsOf(p.pid));
       loadBefore = process.cpuUsage();
       delay.enable();
+      if (schedSeconds !== undefined)
+        sched = recordSched(schedSeconds, Math.min(2000, options.durationMs / 4));
     },
   });
   delay.disable();
@@ -252,7 +270,55 @@ async function measured(chain: Chain, options: LoadOptions): Promise<Measured> {
   });
   byProcess.load = Math.round((loader.user + loader.system) / answered);
   const total = Object.values(byProcess).reduce((a, b) => a + (Number.isNaN(b) ? 0 : b), 0);
-  return { result, cpu: { byProcess, total }, generatorDelayMs };
+  const out: Measured = { result, cpu: { byProcess, total }, generatorDelayMs };
+  if (sched !== undefined) out.sched = await sched;
+  return out;
+}
+
+/** The --perf-sched paragraph of a chain's report: idle time, its gaps, who waited meanwhile. */
+function schedLines(m: Measured, procs: readonly { name: string; pid: number }[]): string[] {
+  const s = m.sched!;
+  const c = m.result.concurrency;
+  if ('error' in s) return [`Scheduler at c=${c}: perf sched failed (${s.error}).`];
+  const idle = Object.values(s.idleMsByCpu).reduce((a, b) => a + b, 0);
+  const pct = (x: number, of: number) => `${((100 * x) / Math.max(of, 1e-9)).toFixed(1)}%`;
+  const names = new Map(procs.map((p) => [p.pid, p.name]));
+  names.set(process.pid, 'load');
+  const waiting = s.waitingWhileIdleByPid
+    .slice(0, 6)
+    .map((w) => `${names.get(w.pid) ?? `pid ${w.pid}`} ${w.ms.toFixed(0)} ms`);
+  const gaps = s.gaps
+    .map(
+      (g) =>
+        `${g.underMs === Number.POSITIVE_INFINITY ? 'longer' : `< ${g.underMs} ms`}: ${g.ms.toFixed(0)} ms`,
+    )
+    .join(', ');
+  return [
+    `Scheduler at c=${c} (perf sched, ${(s.windowMs / 1000).toFixed(1)} s): the ${s.cpus.length} CPUs idle ${pct(idle, s.windowMs * s.cpus.length)} of the time; ` +
+      `${pct(s.idleWithWaitingMs, idle)} of that idle time some task waited, runnable, on the other CPU, the rest nothing was runnable (the chain's own bubbles).`,
+    `Idle gaps by length: ${gaps}. Waiting that overlapped another CPU's idle time: ${waiting.join(', ') || 'none'}.`,
+  ];
+}
+
+/**
+ * `perf sched record` for `seconds`, starting `afterMs` from now, then its timehist analysed by
+ * bench/sched-overlap.ts; an error (no perf, not root) is reported, never thrown.
+ */
+async function recordSched(seconds: number, afterMs: number): Promise<SchedOverlap | { error: string }> {
+  await sleep(afterMs);
+  const dir = await mkdtemp(join(tmpdir(), 'imatch-sched-'));
+  const file = join(dir, 'sched.data');
+  try {
+    await execFileP('perf', ['sched', 'record', '-q', '-o', file, '--', 'sleep', String(seconds)]);
+    const { stdout } = await execFileP('perf', ['sched', 'timehist', '-i', file], {
+      maxBuffer: 512 * 1024 * 1024,
+    });
+    return schedOverlap(parseTimehist(stdout));
+  } catch (err) {
+    return { error: (err as Error).message.split('\n')[0]! };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 interface Stage {
@@ -584,42 +650,60 @@ async function main(): Promise<void> {
       );
       procs.push(merger);
       allProcs.push(merger);
-      const blenderPort = await freePort();
-      const blender = run(
-        'blender',
-        [
-          'blender',
-          '--port',
-          String(blenderPort),
-          '--log-level',
-          'warn',
-          ...chainZk,
-          '--kafka-brokers',
-          kafka!,
-          '--topic-pv',
-          `imatch-bench.pv-${process.pid}${tag === '' ? '' : `-${tag.replace(/[^a-z0-9]/g, '')}`}`,
-          '--click-keys',
-          `1:${randomBytes(32).toString('hex')}`,
-        ],
-        [...profArgs(`${tag}blender`), ...frontFlags],
-        cli,
-      );
-      procs.push(blender);
-      allProcs.push(blender);
+      // --blenders N: N blender processes on their own ports (the generator spreads its connections
+      // over them, as a load balancer would); one click key for all, so any of them takes a click.
+      const clickKey = `1:${randomBytes(32).toString('hex')}`;
+      const blenderPorts: number[] = [];
+      const blenderProcs: Proc[] = [];
+      for (let b = 0; b < blenders; b++) {
+        const port = await freePort();
+        const name = blenders === 1 ? 'blender' : `blender-${b}`;
+        const blender = run(
+          name,
+          [
+            'blender',
+            '--port',
+            String(port),
+            '--log-level',
+            'warn',
+            ...chainZk,
+            '--kafka-brokers',
+            kafka!,
+            '--topic-pv',
+            `imatch-bench.pv-${process.pid}${tag === '' ? '' : `-${tag.replace(/[^a-z0-9]/g, '')}`}`,
+            '--click-keys',
+            clickKey,
+          ],
+          [...profArgs(`${tag}${name}`), ...frontFlags],
+          cli,
+        );
+        blenderPorts.push(port);
+        blenderProcs.push(blender);
+        procs.push(blender);
+        allProcs.push(blender);
+      }
       const tl = Date.now();
       for (let c = 0; c < columns; c++) await waitReady(`${tag}searcher-${c}`, searcherUrls[c]!, procs[c]!);
       say(`${tag}searchers loaded in ${((Date.now() - tl) / 1000).toFixed(1)} s`);
       await waitReady(`${tag}merger`, `http://127.0.0.1:${mergerPort}`, merger);
-      await waitReady(`${tag}blender`, `http://127.0.0.1:${blenderPort}`, blender);
-      return { procs, searcherUrls, mergerPort, blenderPort, url: `http://127.0.0.1:${blenderPort}` };
+      for (let b = 0; b < blenders; b++)
+        await waitReady(`${tag}blender`, `http://127.0.0.1:${blenderPorts[b]!}`, blenderProcs[b]!);
+      const urls = blenderPorts.map((port) => `http://127.0.0.1:${port}`);
+      return {
+        procs,
+        searcherUrls,
+        mergerPort,
+        blenderPort: blenderPorts[0]!,
+        url: urls.length === 1 ? urls[0]! : urls,
+      };
     };
-    const { procs, searcherUrls, mergerPort, blenderPort } = await startImatch(
-      CLI,
-      root,
-      '',
-      args['searcher-node-flags'],
-      args['front-node-flags'],
-    );
+    const {
+      procs,
+      searcherUrls,
+      mergerPort,
+      blenderPort,
+      url: imatchUrl,
+    } = await startImatch(CLI, root, '', args['searcher-node-flags'], args['front-node-flags']);
     let baseline: Awaited<ReturnType<typeof startImatch>> | undefined;
     if (args.baseline !== undefined) {
       const baselineCli = join(resolve(args.baseline), 'bin', 'imatch.js');
@@ -648,6 +732,7 @@ async function main(): Promise<void> {
       );
     }
     const realUrl = `http://127.0.0.1:${blenderPort}`;
+    const realOrigins = blenders === 1 ? realUrl : imatchUrl;
 
     const bare = await startBareChain(columns);
     cleanups.push(() => bare.stop());
@@ -678,7 +763,7 @@ async function main(): Promise<void> {
     const chains: Chain[] = [
       {
         name: 'iMatch',
-        url: realUrl,
+        url: realOrigins,
         procs: [...procs.map((p) => ({ name: p.name, pid: p.child.pid ?? -1 })), ...infraPids],
       },
       ...(baseline === undefined
@@ -747,7 +832,11 @@ async function main(): Promise<void> {
       for (const st of ramps) {
         if (st.done) continue;
         const { chain } = st;
-        const m = await measured(chain, { ...common, origin: chain.url, concurrency });
+        const m = await measured(
+          chain,
+          { ...common, origin: chain.url, concurrency },
+          concurrency === Math.max(...steps) ? perfSchedSeconds : undefined,
+        );
         st.ramp.push(m);
         const r = m.result;
         say(
@@ -917,6 +1006,8 @@ async function main(): Promise<void> {
             `(${(idleMsPerS.get(kafkaProc.pid) ?? 0).toFixed(1)} ms CPU a second idle): ${kafkaUs - idleUs} us a request for PV logging (target <= 30 us).`,
         );
       }
+      const top = r.ramp.find((m) => m.sched !== undefined);
+      if (top?.sched !== undefined) lines.push(...schedLines(top, procs));
       lines.push('');
     }
     if (bareRun !== undefined) {
