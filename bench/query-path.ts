@@ -18,9 +18,10 @@
 //     dist folder, a before/after of node flags)
 //     [--blenders N] (N blender processes on their own ports, the generator's connections spread
 //     over them as a load balancer would; default 1; the stage table and GC lines read the first)
-//     [--perf-sched SECONDS] (Linux perf, root: records the scheduler for SECONDS in each chain's
-//     step at the highest concurrency and reports how long the CPUs sat idle, and how much of that
-//     with a task of the chain runnable on the other CPU: bench/sched-overlap.ts)
+//     [--perf-sched SECONDS [--perf-sched-c 32]] (Linux perf, root: records the scheduler for
+//     SECONDS in each chain's step at concurrency 32 (a ramp that stops early never reaches the
+//     last step) and reports how long the CPUs sat idle, how much of that with a task runnable on
+//     the other CPU, and which process ran on the other CPU meanwhile: bench/sched-overlap.ts)
 // --baseline is the before/after comparison inside one run: this VM's speed drifts by tens of
 // percent between runs minutes apart, which hid changes of 10-30% in alternating runs.
 // --reuse-index publishes the newest version already built in <data>/index-<columns> instead of
@@ -79,6 +80,7 @@ const { values: args } = parseArgs({
     baseline: { type: 'string' },
     'perf-sched': { type: 'string' },
     blenders: { type: 'string', default: '1' },
+    'perf-sched-c': { type: 'string', default: '32' },
     'baseline-searcher-node-flags': { type: 'string' },
     'baseline-front-node-flags': { type: 'string' },
   },
@@ -98,6 +100,7 @@ const steps = args.steps.split(',').map(Number);
 const dataDir = resolve(args.data ?? `.imatch/bench/bp-${offers}`);
 const cpuProfDir = args['cpu-prof'] === undefined ? undefined : resolve(args['cpu-prof']);
 const blenders = Number(args.blenders);
+const perfSchedAt = Number(args['perf-sched-c']);
 const perfSchedSeconds = args['perf-sched'] === undefined ? undefined : Number(args['perf-sched']);
 
 function say(line: string): void {
@@ -287,6 +290,9 @@ function schedLines(m: Measured, procs: readonly { name: string; pid: number }[]
   const waiting = s.waitingWhileIdleByPid
     .slice(0, 6)
     .map((w) => `${names.get(w.pid) ?? `pid ${w.pid}`} ${w.ms.toFixed(0)} ms`);
+  const beside = s.ranBesideIdleByPid
+    .slice(0, 6)
+    .map((w) => `${names.get(w.pid) ?? `pid ${w.pid}`} ${w.ms.toFixed(0)} ms`);
   const gaps = s.gaps
     .map(
       (g) =>
@@ -297,6 +303,7 @@ function schedLines(m: Measured, procs: readonly { name: string; pid: number }[]
     `Scheduler at c=${c} (perf sched, ${(s.windowMs / 1000).toFixed(1)} s): the ${s.cpus.length} CPUs idle ${pct(idle, s.windowMs * s.cpus.length)} of the time; ` +
       `${pct(s.idleWithWaitingMs, idle)} of that idle time some task waited, runnable, on the other CPU, the rest nothing was runnable (the chain's own bubbles).`,
     `Idle gaps by length: ${gaps}. Waiting that overlapped another CPU's idle time: ${waiting.join(', ') || 'none'}.`,
+    `Ran on the other CPU while one idled (with nothing waiting, the stage the chain waited for): ${beside.join(', ') || 'none'}.`,
   ];
 }
 
@@ -835,7 +842,7 @@ async function main(): Promise<void> {
         const m = await measured(
           chain,
           { ...common, origin: chain.url, concurrency },
-          concurrency === Math.max(...steps) ? perfSchedSeconds : undefined,
+          concurrency === perfSchedAt ? perfSchedSeconds : undefined,
         );
         st.ramp.push(m);
         const r = m.result;

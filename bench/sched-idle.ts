@@ -36,6 +36,9 @@ for (const g of o.gaps)
 console.log(
   `idle while a task waited runnable on another CPU: ${ms(o.idleWithWaitingMs)} ms (${((100 * o.idleWithWaitingMs) / Math.max(idle, 1e-9)).toFixed(1)}% of idle); the rest had nothing runnable anywhere`,
 );
+console.log('ran on another CPU while a CPU idled, by process (with nothing waiting, the serial stage):');
+for (const { pid, ms: r } of o.ranBesideIdleByPid.slice(0, 12))
+  console.log(`  ${names.get(pid) ?? pid}: ${ms(r)} ms`);
 console.log('waiting that overlapped another CPU idle, by process:');
 for (const { pid, ms: w } of o.waitingWhileIdleByPid.slice(0, 12))
   console.log(`  ${names.get(pid) ?? pid}: ${ms(w)} ms`);

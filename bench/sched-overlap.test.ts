@@ -36,6 +36,10 @@ describe('sched-overlap', () => {
     expect(o.waitingWhileIdleByPid).toHaveLength(1);
     expect(o.waitingWhileIdleByPid[0]!.pid).toBe(10);
     expect(o.waitingWhileIdleByPid[0]!.ms).toBeCloseTo(4, 6);
+    // While CPU 1 idled (0-10 ms), CPU 0 ran gen 0-6 ms and node 6-8 ms.
+    expect(o.ranBesideIdleByPid.map((r) => r.pid)).toEqual([20, 10]);
+    expect(o.ranBesideIdleByPid[0]!.ms).toBeCloseTo(6, 6);
+    expect(o.ranBesideIdleByPid[1]!.ms).toBeCloseTo(2, 6);
     const gaps = Object.fromEntries(o.gaps.map((g) => [g.underMs, g.count]));
     expect(gaps[5]).toBe(1);
     expect(gaps[Number.POSITIVE_INFINITY]).toBe(1);

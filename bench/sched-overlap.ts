@@ -1,8 +1,9 @@
 // Why the CPUs idle while a chain is saturated, from `perf sched timehist` text: how long each CPU
 // sat idle, in gaps of what length, and for how much of that idle time some task was runnable and
 // waiting on another CPU (the scheduler placed a woken task behind a busy one instead of on the idle
-// CPU). Idle time with nothing runnable anywhere is the pipeline's own bubbles: every process waiting
-// for another one's answer. Pure functions; bench/sched-idle.ts is the command line.
+// CPU), and which process ran on the other CPU meanwhile. Idle time with nothing waiting is the
+// pipeline's own serial stretches: one process has all the work there is and the others wait for
+// its answers. Pure functions; bench/sched-idle.ts is the command line.
 //
 // A timehist line: `<time s> [<cpu>] <task> <wait ms> <sch delay ms> <run ms>`, where the task ran
 // for <run ms> up to <time> after waiting <sch delay ms> runnable; `<idle>` is the CPU's idle task.
@@ -61,6 +62,11 @@ export interface SchedOverlap {
   idleWithWaitingMs: number;
   /** By process (pid), largest first: its waiting time that overlapped another CPU's idle time. */
   waitingWhileIdleByPid: { pid: number; ms: number }[];
+  /**
+   * By process, largest first: how long it ran on another CPU while a CPU idled. With nothing
+   * waiting, that process was all the work there was: the chain's serial stretch.
+   */
+  ranBesideIdleByPid: { pid: number; ms: number }[];
 }
 
 const GAP_BOUNDS = [0.1, 0.5, 1, 5, Number.POSITIVE_INFINITY];
@@ -90,9 +96,14 @@ function covered(sorted: readonly Interval[], s: number, e: number): number {
   return total;
 }
 
+function byMs(m: Map<number, number>): { pid: number; ms: number }[] {
+  return [...m].map(([pid, ms]) => ({ pid, ms })).sort((a, b) => b.ms - a.ms);
+}
+
 export function schedOverlap(rows: readonly TimehistRow[]): SchedOverlap {
   const idleByCpu = new Map<number, Interval[]>();
   const waits: { cpu: number; pid: number; from: number; to: number }[] = [];
+  const ran: { cpu: number; pid: number; from: number; to: number }[] = [];
   const gaps: GapBucket[] = GAP_BOUNDS.map((underMs) => ({ underMs, count: 0, ms: 0 }));
   let first = Number.POSITIVE_INFINITY;
   let last = Number.NEGATIVE_INFINITY;
@@ -106,8 +117,10 @@ export function schedOverlap(rows: readonly TimehistRow[]): SchedOverlap {
       const bucket = gaps.find((g) => r.runMs < g.underMs)!;
       bucket.count++;
       bucket.ms += r.runMs;
-    } else if (r.schedDelayMs > 0 && r.pid !== null) {
-      waits.push({ cpu: r.cpu, pid: r.pid, from: start - r.schedDelayMs / 1000, to: start });
+    } else if (r.pid !== null) {
+      if (r.runMs > 0) ran.push({ cpu: r.cpu, pid: r.pid, from: start, to: r.time });
+      if (r.schedDelayMs > 0)
+        waits.push({ cpu: r.cpu, pid: r.pid, from: start - r.schedDelayMs / 1000, to: start });
     }
   }
   const cpus = [...idleByCpu.keys()].sort((a, b) => a - b);
@@ -129,6 +142,11 @@ export function schedOverlap(rows: readonly TimehistRow[]): SchedOverlap {
     const s = covered(idleOther.get(w.cpu)!, w.from, w.to);
     if (s > 0) byPid.set(w.pid, (byPid.get(w.pid) ?? 0) + s * 1000);
   }
+  const beside = new Map<number, number>();
+  for (const r of ran) {
+    const s = covered(idleOther.get(r.cpu)!, r.from, r.to);
+    if (s > 0) beside.set(r.pid, (beside.get(r.pid) ?? 0) + s * 1000);
+  }
   const idleMsByCpu: Record<number, number> = {};
   for (const c of cpus) idleMsByCpu[c] = idleByCpu.get(c)!.reduce((sum, [s, e]) => sum + (e - s) * 1000, 0);
   return {
@@ -137,6 +155,7 @@ export function schedOverlap(rows: readonly TimehistRow[]): SchedOverlap {
     idleMsByCpu,
     gaps,
     idleWithWaitingMs: idleWithWaiting * 1000,
-    waitingWhileIdleByPid: [...byPid].map(([pid, ms]) => ({ pid, ms })).sort((a, b) => b.ms - a.ms),
+    waitingWhileIdleByPid: byMs(byPid),
+    ranBesideIdleByPid: byMs(beside),
   };
 }
