@@ -232,7 +232,7 @@ interface Measured {
    * then leave together as a burst. A large max here makes a tail the generator's, not the engine's.
    */
   generatorDelayMs: { p99: number; max: number };
-  /** With --perf-sched, at the highest concurrency: the scheduler over a few seconds of the step. */
+  /** With --perf-sched, at --perf-sched-c's concurrency: the scheduler over a few seconds of the step. */
   sched?: SchedOverlap | { error: string };
 }
 
@@ -301,7 +301,7 @@ function schedLines(m: Measured, procs: readonly { name: string; pid: number }[]
     .join(', ');
   return [
     `Scheduler at c=${c} (perf sched, ${(s.windowMs / 1000).toFixed(1)} s): the ${s.cpus.length} CPUs idle ${pct(idle, s.windowMs * s.cpus.length)} of the time; ` +
-      `${pct(s.idleWithWaitingMs, idle)} of that idle time some task waited, runnable, on the other CPU, the rest nothing was runnable (the chain's own bubbles).`,
+      `${pct(s.idleWithWaitingMs, idle)} of that idle time some task waited, runnable, on the other CPU; the rest of it no task waited (the other CPU ran all the work there was).`,
     `Idle gaps by length: ${gaps}. Waiting that overlapped another CPU's idle time: ${waiting.join(', ') || 'none'}.`,
     `Ran on the other CPU while one idled (with nothing waiting, the stage the chain waited for): ${beside.join(', ') || 'none'}.`,
   ];

@@ -34,7 +34,7 @@ for (const g of o.gaps)
     `  < ${g.underMs === Number.POSITIVE_INFINITY ? 'inf' : g.underMs} ms: ${g.count} gaps, ${ms(g.ms)} ms`,
   );
 console.log(
-  `idle while a task waited runnable on another CPU: ${ms(o.idleWithWaitingMs)} ms (${((100 * o.idleWithWaitingMs) / Math.max(idle, 1e-9)).toFixed(1)}% of idle); the rest had nothing runnable anywhere`,
+  `idle while a task waited runnable on another CPU: ${ms(o.idleWithWaitingMs)} ms (${((100 * o.idleWithWaitingMs) / Math.max(idle, 1e-9)).toFixed(1)}% of idle); the rest of it no task waited (the other CPU ran all the work there was)`,
 );
 console.log('ran on another CPU while a CPU idled, by process (with nothing waiting, the serial stage):');
 for (const { pid, ms: r } of o.ranBesideIdleByPid.slice(0, 12))
