@@ -49,7 +49,7 @@ import { publishPointer } from '../index-builder/publish.js';
 import { downServers, upServers } from '../infra/servers.js';
 import { startBareChain } from './bare-chain/chain.js';
 import { type LoadOptions, type LoadResult, p99ByWindow, runLoad } from './http-load.js';
-import { cpuMsOf } from './proc-cpu.js';
+import { ageSecondsOf, cpuMsOf } from './proc-cpu.js';
 import { parseTimehist, type SchedOverlap, schedOverlap } from './sched-overlap.js';
 
 const execFileP = promisify(execFile);
@@ -827,6 +827,10 @@ async function main(): Promise<void> {
     // The ramps are interleaved step by step (iMatch c=4, bare c=4, iMatch c=8, ...): this VM's
     // speed drifts by tens of percent within minutes, and a chain measured a minute after the other
     // would carry that drift into the ratio.
+    // A broker started minutes ago charges tens of microseconds more a request (its JVM is still
+    // compiling, its topics' first segments are new): BENCHMARKS.md, "Evening of 2026-12-07".
+    const kafkaPid = chains.flatMap((c) => c.procs).find((p) => p.name === 'kafka')?.pid;
+    const brokerAgeS = kafkaPid === undefined ? Number.NaN : ageSecondsOf(kafkaPid);
     say(`ramp ${chains.map((c) => c.name).join(' and ')}, interleaved step by step`);
     const ramps = chains.map((chain) => ({
       chain,
@@ -1012,6 +1016,10 @@ async function main(): Promise<void> {
           `Kafka broker at peak: ${kafkaUs} us a request, of which ${idleUs} us is what it spends with no query at all ` +
             `(${(idleMsPerS.get(kafkaProc.pid) ?? 0).toFixed(1)} ms CPU a second idle): ${kafkaUs - idleUs} us a request for PV logging (target <= 30 us).`,
         );
+        if (brokerAgeS < 600)
+          lines.push(
+            `The broker had started ${Math.round(brokerAgeS)} s before the ramp: a JVM that young charges tens of us more a request; measure the PV cost on a broker that has run for some minutes.`,
+          );
       }
       const top = r.ramp.find((m) => m.sched !== undefined);
       if (top?.sched !== undefined) lines.push(...schedLines(top, procs));
