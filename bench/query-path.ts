@@ -255,8 +255,12 @@ async function measured(chain: Chain, options: LoadOptions, schedSeconds?: numbe
       before = chain.procs.map((p) => cpuMsOf(p.pid));
       loadBefore = process.cpuUsage();
       delay.enable();
-      if (schedSeconds !== undefined)
-        sched = recordSched(schedSeconds, Math.min(2000, options.durationMs / 4));
+      if (schedSeconds !== undefined) {
+        // Inside this step only: a recording that ran on into the next chain's step would charge
+        // that chain's processes to this one.
+        const afterMs = Math.min(2000, options.durationMs / 4);
+        sched = recordSched(Math.min(schedSeconds, (options.durationMs - afterMs) / 1000), afterMs);
+      }
     },
   });
   delay.disable();
@@ -301,9 +305,9 @@ function schedLines(m: Measured, procs: readonly { name: string; pid: number }[]
     .join(', ');
   return [
     `Scheduler at c=${c} (perf sched, ${(s.windowMs / 1000).toFixed(1)} s): the ${s.cpus.length} CPUs idle ${pct(idle, s.windowMs * s.cpus.length)} of the time; ` +
-      `${pct(s.idleWithWaitingMs, idle)} of that idle time some task waited, runnable, on the other CPU; the rest of it no task waited (the other CPU ran all the work there was).`,
+      `${pct(s.idleWithWaitingMs, idle)} of that idle time some task waited, runnable, on another CPU; the rest of it no task waited (the busy CPU ran all the work there was).`,
     `Idle gaps by length: ${gaps}. Waiting that overlapped another CPU's idle time: ${waiting.join(', ') || 'none'}.`,
-    `Ran on the other CPU while one idled (with nothing waiting, the stage the chain waited for): ${beside.join(', ') || 'none'}.`,
+    `Ran on another CPU while one idled (with nothing waiting, the stage the chain waited for): ${beside.join(', ') || 'none'}.`,
   ];
 }
 
