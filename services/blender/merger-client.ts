@@ -14,12 +14,16 @@ import { Pool } from 'undici';
 import { ImatchError } from '../../core/errors.js';
 import { FrameClient, FrameError } from '../../core/frame-rpc.js';
 import type { Logger } from '../../core/logger.js';
-import type { MergeRequest, MergeResponse } from '../../core/merge-contract.js';
+import type { MergeRequest } from '../../core/merge-contract.js';
 import type { MergerRegistration } from '../../core/registrations.js';
 
 export interface MergerClient {
-  /** Asks one merger; rejects with an ImatchError (UPSTREAM_DOWN / UPSTREAM_TIMEOUT / NOT_READY / INTERNAL). */
-  merge(request: MergeRequest): Promise<MergeResponse>;
+  /**
+   * Asks one merger; resolves with its answer's JSON text (a MergeResponse, parsed by answer.ts on
+   * the answer thread), rejects with an ImatchError (UPSTREAM_DOWN / UPSTREAM_TIMEOUT / NOT_READY /
+   * INTERNAL).
+   */
+  merge(request: MergeRequest): Promise<string>;
   /** How many mergers are known right now (readiness). */
   readonly size: number;
   close(): Promise<void>;
@@ -125,7 +129,7 @@ export class MergerPoolClient implements MergerClient {
     };
   }
 
-  async merge(request: MergeRequest): Promise<MergeResponse> {
+  async merge(request: MergeRequest): Promise<string> {
     const started = Date.now();
     const body = JSON.stringify(request);
     const first = this.pick(undefined);
@@ -164,7 +168,7 @@ export class MergerPoolClient implements MergerClient {
     return best;
   }
 
-  private async call(endpoint: Endpoint, body: string, timeoutMs: number): Promise<MergeResponse> {
+  private async call(endpoint: Endpoint, body: string, timeoutMs: number): Promise<string> {
     if (endpoint.frames !== undefined) return callFrames(endpoint, endpoint.frames, body, timeoutMs);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new DeadlineError(timeoutMs)), timeoutMs);
@@ -177,7 +181,7 @@ export class MergerPoolClient implements MergerClient {
         body,
         signal: controller.signal,
       });
-      if (res.statusCode === 200) return (await res.body.json()) as MergeResponse;
+      if (res.statusCode === 200) return await res.body.text();
       const text = await res.body.text();
       throw new MergerStatusError(res.statusCode, text, res.headers['retry-after']);
     } finally {
@@ -196,11 +200,11 @@ async function callFrames(
   client: FrameClient,
   body: string,
   timeoutMs: number,
-): Promise<MergeResponse> {
+): Promise<string> {
   endpoint.outstanding++;
   try {
     const reply = await client.call(body, timeoutMs);
-    if (reply.status === 200) return JSON.parse(reply.body) as MergeResponse;
+    if (reply.status === 200) return reply.body;
     throw new MergerStatusError(reply.status, reply.body, reply.status === 503 ? '1' : undefined);
   } catch (err) {
     if (err instanceof FrameError && err.kind === 'timeout') throw new DeadlineError(timeoutMs);
