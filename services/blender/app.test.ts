@@ -50,7 +50,7 @@ class StubMerger implements MergerClient {
     public hits: SearchHit[],
     public coverage = { columns: 2, answered: 2 },
   ) {}
-  async merge(request: MergeRequest): Promise<string> {
+  async merge(request: MergeRequest): Promise<MergeResponse> {
     this.requests.push(request);
     if (this.gate !== undefined) await this.gate;
     if (this.fail !== undefined) throw this.fail;
@@ -68,7 +68,7 @@ class StubMerger implements MergerClient {
       tookUs: 100,
     };
     if (this.lost !== undefined) answer.lostToBudget = this.lost;
-    return JSON.stringify(answer);
+    return answer;
   }
   async close(): Promise<void> {}
 }
@@ -87,7 +87,7 @@ function setup(
     { clickBaseUrl: 'https://click.example.com/', textExpansion: true, maxInFlight: maxInFlight ?? 64 },
     {
       merger,
-      pvLog: { append: (_id, json) => pv.push(JSON.parse(json) as PvRecord) > 0 },
+      pvLog: { append: (r) => pv.push(r) > 0 },
       runtime,
       keyring,
       metrics,

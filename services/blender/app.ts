@@ -1,16 +1,13 @@
 // The blender's HTTP app: buildApp(config, deps) returns the service shell (core/service-app.ts)
 // with GET and POST /v1/ads, without listening (server.ts listens; tests use inject()).
 // Everything with I/O (merger pools, Kafka, ZooKeeper) comes in through deps, so route tests run
-// with a stub merger and an in-memory PV writer; so does the answer stage (answer-stage.ts: the
-// server's answer thread; by default answer.ts on the calling thread). Concurrency: one event
-// loop, see routes/ads.ts.
+// with a stub merger and an in-memory PV writer. Concurrency: one event loop, see routes/ads.ts.
 import type { FastifyInstance } from 'fastify';
 import type { ClickKeyring } from '../../core/click-token.js';
 import { type Clock, systemClock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
 import { createServiceApp } from '../../core/service-app.js';
 import type { CtrModel } from '../../learner/model-file.js';
-import { type AnswerStage, InlineAnswers } from './answer-stage.js';
 import type { BlenderConfig } from './config.js';
 import type { MergerClient } from './merger-client.js';
 import type { BlenderMetrics } from './metrics.js';
@@ -27,12 +24,6 @@ export interface BlenderDeps {
   clock?: Clock;
   /** The click model of the `ctr` arm (click-model.ts; default none: priors only). */
   clickModel?: () => CtrModel | undefined;
-  /**
-   * Where answers are built (default: answer.ts on this thread, with `keyring`, `clickModel`,
-   * the config's clickBaseUrl and ctrPrior). The server passes its answer thread, which holds
-   * those itself.
-   */
-  answers?: AnswerStage | undefined;
   /** Why the blender is not ready (default: ready when a merger is known). */
   notReady?: () => string[];
 }
@@ -61,25 +52,16 @@ export function buildApp(
         merger: deps.merger,
         pvLog: deps.pvLog,
         runtime: deps.runtime,
-        answers:
-          deps.answers ??
-          new InlineAnswers({
-            keyring: deps.keyring,
-            clickBaseUrl: trimClickBaseUrl(config.clickBaseUrl),
-            clickModel: deps.clickModel ?? (() => undefined),
-            ctrPrior: config.ctrPrior ?? 0.02,
-          }),
+        keyring: deps.keyring,
         clock: deps.clock ?? systemClock,
         metrics: deps.metrics,
+        clickBaseUrl: config.clickBaseUrl,
         textExpansion: config.textExpansion,
         maxInFlight: config.maxInFlight ?? 64,
         admissionTargetMs: config.admissionTargetMs ?? 25,
+        clickModel: deps.clickModel ?? (() => undefined),
         ctrCandidates: config.ctrCandidates ?? 20,
+        ctrPrior: config.ctrPrior ?? 0.02,
       }),
   );
-}
-
-/** The click base URL as click URLs are built on it: without trailing slashes. */
-export function trimClickBaseUrl(url: string): string {
-  return url.replace(/\/+$/, '');
 }

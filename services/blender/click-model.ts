@@ -25,8 +25,6 @@ export class ClickModel {
   constructor(
     private readonly log: Logger,
     private readonly metrics: Pick<BlenderMetrics, 'modelLoads' | 'modelLoadSeconds' | 'modelVersion'>,
-    /** Told each model once it is verified and in force, with its file's bytes (the answer thread's copy). */
-    private readonly onLoaded: (bytes: Buffer, model: CtrModel) => void = () => {},
   ) {}
 
   /** The model in force (undefined: none loaded yet, the `ctr` arm ranks by priors). */
@@ -63,7 +61,6 @@ export class ClickModel {
       const model = new CtrModel(decodeModel(bytes));
       this.model = model;
       this.sha = sha;
-      this.onLoaded(bytes, model);
       const seconds = (performance.now() - started) / 1000;
       this.metrics.modelLoads.inc({ result: 'loaded' });
       this.metrics.modelLoadSeconds.observe(seconds);

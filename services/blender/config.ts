@@ -92,11 +92,6 @@ export const BlenderConfig = Type.Object(
       description:
         'Admission control: in a period that reached the in-flight limit, admitted ad requests this slow on average (ms) shrink the limit; faster ones grow it back',
     }),
-    answerThread: Type.Boolean({
-      default: true,
-      description:
-        'Build answers (parse the merger answer, GSP prices, click tokens, the answer and page-view JSON) on a worker thread beside the HTTP event loop; false = on the event loop',
-    }),
     pvFlushMs: Type.Integer({
       minimum: 1,
       default: 100,

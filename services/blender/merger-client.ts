@@ -14,16 +14,12 @@ import { Pool } from 'undici';
 import { ImatchError } from '../../core/errors.js';
 import { FrameClient, FrameError } from '../../core/frame-rpc.js';
 import type { Logger } from '../../core/logger.js';
-import type { MergeRequest } from '../../core/merge-contract.js';
+import type { MergeRequest, MergeResponse } from '../../core/merge-contract.js';
 import type { MergerRegistration } from '../../core/registrations.js';
 
 export interface MergerClient {
-  /**
-   * Asks one merger; resolves with its answer's JSON text (a MergeResponse, parsed by answer.ts on
-   * the answer thread), rejects with an ImatchError (UPSTREAM_DOWN / UPSTREAM_TIMEOUT / NOT_READY /
-   * INTERNAL).
-   */
-  merge(request: MergeRequest): Promise<string>;
+  /** Asks one merger; rejects with an ImatchError (UPSTREAM_DOWN / UPSTREAM_TIMEOUT / NOT_READY / INTERNAL). */
+  merge(request: MergeRequest): Promise<MergeResponse>;
   /** How many mergers are known right now (readiness). */
   readonly size: number;
   close(): Promise<void>;
@@ -129,7 +125,7 @@ export class MergerPoolClient implements MergerClient {
     };
   }
 
-  async merge(request: MergeRequest): Promise<string> {
+  async merge(request: MergeRequest): Promise<MergeResponse> {
     const started = Date.now();
     const body = JSON.stringify(request);
     const first = this.pick(undefined);
@@ -168,7 +164,7 @@ export class MergerPoolClient implements MergerClient {
     return best;
   }
 
-  private async call(endpoint: Endpoint, body: string, timeoutMs: number): Promise<string> {
+  private async call(endpoint: Endpoint, body: string, timeoutMs: number): Promise<MergeResponse> {
     if (endpoint.frames !== undefined) return callFrames(endpoint, endpoint.frames, body, timeoutMs);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new DeadlineError(timeoutMs)), timeoutMs);
@@ -181,7 +177,7 @@ export class MergerPoolClient implements MergerClient {
         body,
         signal: controller.signal,
       });
-      if (res.statusCode === 200) return await res.body.text();
+      if (res.statusCode === 200) return (await res.body.json()) as MergeResponse;
       const text = await res.body.text();
       throw new MergerStatusError(res.statusCode, text, res.headers['retry-after']);
     } finally {
@@ -200,11 +196,11 @@ async function callFrames(
   client: FrameClient,
   body: string,
   timeoutMs: number,
-): Promise<string> {
+): Promise<MergeResponse> {
   endpoint.outstanding++;
   try {
     const reply = await client.call(body, timeoutMs);
-    if (reply.status === 200) return reply.body;
+    if (reply.status === 200) return JSON.parse(reply.body) as MergeResponse;
     throw new MergerStatusError(reply.status, reply.body, reply.status === 503 ? '1' : undefined);
   } catch (err) {
     if (err instanceof FrameError && err.kind === 'timeout') throw new DeadlineError(timeoutMs);

@@ -20,11 +20,6 @@ function record(i: number): PvRecord {
   };
 }
 
-/** Appends a record as the blender does: serialized, keyed by its PV id. */
-function put(log: PvLog, r: PvRecord): boolean {
-  return log.append(r.pvId, JSON.stringify(r), r.timeMs);
-}
-
 class Sink implements PvSink {
   batches: PvMessage[][] = [];
   failNext = 0;
@@ -69,7 +64,7 @@ describe('PV log', () => {
     const sink = new Sink();
     const { c, counters } = makeCounters();
     const log = new PvLog({ sink, log: silentLogger(), flushMs: 1, batchSize: 7, bufferMax: 1000, counters });
-    for (let i = 0; i < 100; i++) expect(put(log, record(i))).toBe(true);
+    for (let i = 0; i < 100; i++) expect(log.append(record(i))).toBe(true);
     await log.flush();
     expect(sink.sent).toEqual(Array.from({ length: 100 }, (_, i) => record(i).pvId));
     expect(sink.batches.every((b) => b.length <= 7)).toBe(true);
@@ -84,7 +79,7 @@ describe('PV log', () => {
   it('sends on its own after flushMs, without being asked', async () => {
     const sink = new Sink();
     const log = new PvLog({ sink, log: silentLogger(), flushMs: 3, batchSize: 500, bufferMax: 1000 });
-    put(log, record(1));
+    log.append(record(1));
     const deadline = Date.now() + 5000;
     while (sink.sent.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     expect(sink.sent).toEqual([record(1).pvId]);
@@ -96,7 +91,7 @@ describe('PV log', () => {
     sink.failNext = 2;
     const { c, counters } = makeCounters();
     const log = new PvLog({ sink, log: silentLogger(), flushMs: 1, batchSize: 3, bufferMax: 1000, counters });
-    for (let i = 0; i < 10; i++) put(log, record(i));
+    for (let i = 0; i < 10; i++) log.append(record(i));
     await log.flush();
     expect(sink.sent).toEqual(Array.from({ length: 10 }, (_, i) => record(i).pvId));
     expect(c.failed).toBe(2);
@@ -109,7 +104,7 @@ describe('PV log', () => {
     sink.failNext = 1_000_000; // Kafka down
     const { c, counters } = makeCounters();
     const log = new PvLog({ sink, log: silentLogger(), flushMs: 1, batchSize: 2, bufferMax: 5, counters });
-    const accepted = Array.from({ length: 8 }, (_, i) => put(log, record(i)));
+    const accepted = Array.from({ length: 8 }, (_, i) => log.append(record(i)));
     expect(accepted.filter(Boolean).length).toBe(5);
     expect(c.dropped).toBe(3);
     expect(log.buffered).toBeLessThanOrEqual(5);
@@ -122,10 +117,10 @@ describe('PV log', () => {
   it('close flushes what is buffered, refuses later records, and reports what it could not send', async () => {
     const sink = new Sink();
     const log = new PvLog({ sink, log: silentLogger(), flushMs: 1000, batchSize: 500, bufferMax: 1000 });
-    for (let i = 0; i < 20; i++) put(log, record(i));
+    for (let i = 0; i < 20; i++) log.append(record(i));
     expect(await log.close(5000)).toBe(0);
     expect(sink.sent).toHaveLength(20);
-    expect(put(log, record(99))).toBe(false);
+    expect(log.append(record(99))).toBe(false);
 
     const down = new Sink();
     down.failNext = 1_000_000;
@@ -138,7 +133,7 @@ describe('PV log', () => {
       bufferMax: 1000,
       counters,
     });
-    for (let i = 0; i < 4; i++) put(stuck, record(i));
+    for (let i = 0; i < 4; i++) stuck.append(record(i));
     expect(await stuck.close(50)).toBe(4);
     // A batch still in flight at the deadline is counted as dropped when its send fails, not retried.
     const until = Date.now() + 5000;

@@ -1,5 +1,5 @@
 // The page-view (PV) log: one core/pv-record.ts record per answered request, sent to the Kafka pv
-// topic in small batches. The answer does NOT wait for Kafka: append() puts the serialized record into
+// topic in small batches. The answer does NOT wait for Kafka: append() serializes the record into
 // a bounded in-memory buffer and returns; a timer sends the buffer every `flushMs` ms (or at once
 // when a batch is full) through a producer with acks=all. This trades durability for latency:
 //   - lost on a crash (kill -9, power): the records still buffered or in flight, i.e. at most the
@@ -14,6 +14,7 @@
 // natural back-pressure); a failed batch goes back to the front of the buffer and is retried with
 // exponential backoff (capped at 1 s).
 import type { Logger } from '../../core/logger.js';
+import type { PvRecord } from '../../core/pv-record.js';
 
 export interface PvMessage {
   key: string;
@@ -68,16 +69,13 @@ export class PvLog {
     return this.buffer.length;
   }
 
-  /**
-   * Queues one record, already serialized (answer.ts does that on the answer thread): its PV id
-   * (the Kafka key), its JSON and its time. Never blocks, never throws; false when it was dropped.
-   */
-  append(pvId: string, json: string, timeMs: number): boolean {
+  /** Queues one record; never blocks, never throws. Returns false when it was dropped. */
+  append(record: PvRecord): boolean {
     if (this.closed || this.buffer.length >= this.opts.bufferMax) {
       this.drop(1);
       return false;
     }
-    this.buffer.push({ key: pvId, value: json, timestamp: String(timeMs) });
+    this.buffer.push({ key: record.pvId, value: JSON.stringify(record), timestamp: String(record.timeMs) });
     if (this.buffer.length >= this.opts.batchSize && this.inFlight === undefined) this.kick(0);
     else if (this.timer === undefined && this.inFlight === undefined) this.kick(this.opts.flushMs);
     return true;

@@ -1,11 +1,9 @@
-// Runs one blender: parses the click keys, starts the answer thread (answer-stage.ts; unless
-// --answer-thread false), connects to ZooKeeper (run-time QRW dictionary,
+// Runs one blender: parses the click keys, connects to ZooKeeper (run-time QRW dictionary,
 // pricing rule and experiment arms, the learner's click model pointer, merger discovery unless --merger-url is given) and Kafka (the pv topic, an
 // acks=all producer on its own thread behind the PV buffer), listens, registers under
 // `<root>/services/blender/<id>` (ephemeral, core/registrations.ts BlenderRegistration) and shuts down
 // gracefully: deregister first, then stop accepting and finish in-flight requests, then flush the
-// page-view buffer to Kafka, then close the merger pools, the answer thread, the producer and the
-// ZooKeeper session.
+// page-view buffer to Kafka, then close the merger pools, the producer and the ZooKeeper session.
 //
 // Concurrency: one event loop; ZooKeeper callbacks (config, discovery) and requests interleave at
 // awaits only, and every update replaces one reference (RuntimeSettings, the merger list).
@@ -18,8 +16,7 @@ import { type BlenderRegistration, serviceRegistration } from '../../core/regist
 import { gracefulStop, listen, register } from '../../core/service-runtime.js';
 import { zkPaths } from '../../core/zk-paths.js';
 import { connectZk, type Registration, type Unwatch, type ZkClient } from '../../core/zookeeper.js';
-import { type AnswerStage, AnswerThread } from './answer-stage.js';
-import { buildApp, trimClickBaseUrl } from './app.js';
+import { buildApp } from './app.js';
 import { ClickModel } from './click-model.js';
 import type { BlenderConfig } from './config.js';
 import { MergerPoolClient, mergerEndpoint } from './merger-client.js';
@@ -61,24 +58,13 @@ export async function startBlender(config: BlenderConfig, log: Logger): Promise<
     log.child({ component: 'runtime-config' }),
     metrics,
   );
-  const answerThread = config.answerThread
-    ? new AnswerThread(
-        { keyring, clickBaseUrl: trimClickBaseUrl(config.clickBaseUrl), ctrPrior: config.ctrPrior },
-        log.child({ component: 'answer-thread' }),
-      )
-    : undefined;
-  const answers: AnswerStage | undefined = answerThread;
-  if (answerThread !== undefined) cleanups.push(() => answerThread.close());
-  const clickModel = new ClickModel(log.child({ component: 'click-model' }), metrics, (bytes) =>
-    answerThread?.setModel(bytes),
-  );
+  const clickModel = new ClickModel(log.child({ component: 'click-model' }), metrics);
   let zk: ZkClient | undefined;
   let registration: Registration | undefined;
   let unsentPv = 0;
   const app = buildApp(config, {
     merger,
-    pvLog: { append: (pvId, json, timeMs) => pvLog?.append(pvId, json, timeMs) ?? false },
-    answers,
+    pvLog: { append: (r) => pvLog?.append(r) ?? false },
     runtime,
     keyring,
     metrics,

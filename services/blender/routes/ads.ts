@@ -1,24 +1,23 @@
 // GET /v1/ads and POST /v1/ads: the public ad query (DESIGN.md "Ad query"). One request:
-// QRW (qrw.ts) -> POST /merge asking n+1 ads (merger-client.ts) -> the answer stage
-// (answer-stage.ts: answer.ts on the answer thread, which parses the merger's answer, prices the
-// ads by GSP, makes the click tokens and serializes the answer and its page-view record) -> the
-// page-view record queued (pv-log.ts, not awaited) -> the answer's JSON sent as it is. The POST
-// form is for the search front end, which passes the end user's ip and userAgent (GET cannot know
-// them: the caller is the front end, not the user).
+// QRW (qrw.ts) -> POST /merge asking n+1 ads (merger-client.ts) -> GSP prices and click tokens
+// (blend.ts) -> one page-view record queued (pv-log.ts, not awaited) -> answer. The POST form is
+// for the search front end, which passes the end user's ip and userAgent (GET cannot know them:
+// the caller is the front end, not the user).
 //
 // Concurrency: one event loop; a request reads the run-time settings (dictionary, pricing rule)
 // once at its start, so a ZooKeeper update never changes an answer half-way.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import ipaddr from 'ipaddr.js';
-import { clientDigest } from '../../../core/click-token.js';
+import { type ClickKeyring, clientDigest } from '../../../core/click-token.js';
 import type { Clock } from '../../../core/clock.js';
 import { ImatchError, isImatchError } from '../../../core/errors.js';
 import { armOf } from '../../../core/experiment.js';
+import type { PvRecord } from '../../../core/pv-record.js';
+import type { CtrModel } from '../../../learner/model-file.js';
 import { Admission } from '../admission.js';
-import { sharedNow } from '../answer.js';
-import type { AnswerStage } from '../answer-stage.js';
-import { BLENDER_FIELDS } from '../blend.js';
+import { BLENDER_FIELDS, type BlenderHit, blend, isUsableHit } from '../blend.js';
+import { rankByCtr } from '../ctr-ranking.js';
 import type { MergerClient } from '../merger-client.js';
 import type { BlenderMetrics } from '../metrics.js';
 import { rewriteQuery } from '../qrw.js';
@@ -27,24 +26,28 @@ import { AdsBody, AdsQuery, AdsResponse, ErrorBody } from './schemas.js';
 
 /** Where page-view records go (PvLog in the server, an array in tests). */
 export interface PvWriter {
-  /** One record: its PV id (the Kafka key), its JSON, its time (ms since the epoch). */
-  append(pvId: string, json: string, timeMs: number): boolean;
+  append(record: PvRecord): boolean;
 }
 
 export interface AdsRouteOptions {
   merger: MergerClient;
   pvLog: PvWriter;
   runtime: RuntimeSettings;
-  answers: AnswerStage;
+  keyring: ClickKeyring;
   clock: Clock;
   metrics: BlenderMetrics;
+  clickBaseUrl: string;
   textExpansion: boolean;
   /** Admission control (admission.ts): the most ad requests answered at once... */
   maxInFlight: number;
   /** ...and the average latency (ms) above which that limit shrinks. */
   admissionTargetMs: number;
+  /** The `ctr` arm's click model (undefined: none loaded, priors only). */
+  clickModel: () => CtrModel | undefined;
   /** Candidates the `ctr` arm asks the merger for and re-ranks. */
   ctrCandidates: number;
+  /** pCTR of an average-quality ad before any model is loaded. */
+  ctrPrior: number;
 }
 
 interface AdsInput {
@@ -66,7 +69,8 @@ const OVERLOADED = new ImatchError(
 ).toBody();
 
 export function adsRoutes(app: FastifyInstance, opts: AdsRouteOptions): void {
-  const { merger, pvLog, runtime, answers, clock, metrics } = opts;
+  const { merger, pvLog, runtime, keyring, clock, metrics } = opts;
+  const clickBaseUrl = opts.clickBaseUrl.replace(/\/+$/, '');
   const admission = new Admission({
     maxLimit: opts.maxInFlight,
     minLimit: 8,
@@ -74,7 +78,7 @@ export function adsRoutes(app: FastifyInstance, opts: AdsRouteOptions): void {
   });
 
   /** Admission control around answer(): the excess is answered 503 at once, never queued. */
-  async function admitted(input: AdsInput, reply: FastifyReply): Promise<string | ErrorBody> {
+  async function admitted(input: AdsInput, reply: FastifyReply): Promise<AdsResponse | ErrorBody> {
     if (!admission.tryEnter()) {
       metrics.shed.inc();
       reply.code(503).header('retry-after', '1');
@@ -88,8 +92,7 @@ export function adsRoutes(app: FastifyInstance, opts: AdsRouteOptions): void {
     }
   }
 
-  async function answer(input: AdsInput, reply: FastifyReply): Promise<string> {
-    const startedAt = sharedNow() - reply.elapsedTime;
+  async function answer(input: AdsInput, reply: FastifyReply): Promise<AdsResponse> {
     if (input.ip !== undefined && !ipaddr.isValid(input.ip))
       throw new ImatchError(
         'IM_ERR_BAD_QUERY',
@@ -109,7 +112,7 @@ export function adsRoutes(app: FastifyInstance, opts: AdsRouteOptions): void {
     const arm = armOf(runtime.experiment, input.user ?? clientDigest(input.ip, input.userAgent));
     const asked = arm === 'ctr' ? Math.max(input.n + 1, opts.ctrCandidates) : input.n + 1;
     const mergeStarted = performance.now();
-    let merged: string;
+    let merged: Awaited<ReturnType<MergerClient['merge']>>;
     try {
       merged = await merger.merge({
         query: rewrite.query,
@@ -126,12 +129,27 @@ export function adsRoutes(app: FastifyInstance, opts: AdsRouteOptions): void {
       metrics.upstreamErrors.inc({ code });
       throw err;
     }
+    let ctr: { ctrPpm: number[]; modelVersion: number } | undefined;
+    if (arm === 'ctr') {
+      const model = opts.clickModel();
+      const usable = merged.hits.filter(isUsableHit) as BlenderHit[];
+      if (usable.length === merged.hits.length) {
+        const ranked = rankByCtr(
+          usable,
+          model,
+          { queryTokens: rewrite.normalized, nowMs, region: input.region, category: input.category },
+          opts.ctrPrior,
+        );
+        merged = { ...merged, hits: ranked.hits };
+        ctr = { ctrPpm: ranked.ctrPpm, modelVersion: model?.version ?? 0 };
+      } // else blend() refuses the incomplete answer with its own error
+    }
     metrics.armAnswers.inc({ arm });
-    const result = await answers.run({
+    const { response, pv } = blend({
       pvId,
       arm,
+      ctr,
       nowMs,
-      startedAt,
       rawQuery: input.q,
       rewrite,
       n: input.n,
@@ -142,17 +160,19 @@ export function adsRoutes(app: FastifyInstance, opts: AdsRouteOptions): void {
       userAgent: input.userAgent,
       merged,
       rule,
+      keyring,
+      clickBaseUrl,
     });
-    if (!result.ok) throw new ImatchError(result.code, result.message, { cause: new Error(result.cause) });
-    pvLog.append(pvId, result.pv, nowMs);
-    metrics.adsShown.inc(result.ads);
-    metrics.answers.inc({ outcome: result.degraded ? 'degraded' : result.ads === 0 ? 'empty' : 'full' });
-    reply.type('application/json; charset=utf-8');
-    return result.body;
+    const tookMs = Math.round(reply.elapsedTime * 1000) / 1000;
+    pvLog.append({ ...pv, tookMs });
+    metrics.adsShown.inc(response.ads.length);
+    metrics.answers.inc({
+      outcome: response.degraded ? 'degraded' : response.ads.length === 0 ? 'empty' : 'full',
+    });
+    return { ...response, tookMs };
   }
 
-  // The 200 answer is AdsResponse's JSON, serialized by answer.ts with the schema's serializer.
-  app.get<{ Querystring: AdsQuery; Reply: string | ErrorBody }>(
+  app.get<{ Querystring: AdsQuery; Reply: AdsResponse | ErrorBody }>(
     '/v1/ads',
     {
       schema: {
@@ -167,7 +187,7 @@ export function adsRoutes(app: FastifyInstance, opts: AdsRouteOptions): void {
     (request, reply) => admitted(request.query, reply),
   );
 
-  app.post<{ Body: AdsBody; Reply: string | ErrorBody }>(
+  app.post<{ Body: AdsBody; Reply: AdsResponse | ErrorBody }>(
     '/v1/ads',
     {
       schema: {
