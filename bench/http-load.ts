@@ -44,6 +44,17 @@ export interface LoadOptions {
   degradedMarker?: string;
   /** Called when the warmup ends and measuring starts (e.g. to snapshot CPU counters). */
   onMeasureStart?: () => void;
+  /**
+   * With `phases`: called as phase `index` starts (0 = the first, when measuring starts too) and
+   * with `index` = phases.length when the last one ends, to snapshot server counters per phase.
+   */
+  onPhase?: (index: number) => void;
+  /**
+   * Before anything is measured or timed: open every connection of the pool (`concurrency` GETs
+   * of this path at once, e.g. /healthz), as a front end's pool to the engine would be open, so
+   * a jump in the rate later is not also a storm of new connections.
+   */
+  preconnectPath?: string;
 }
 
 export interface LoadResult {
@@ -111,6 +122,16 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         keepAliveTimeout: 10_000,
       }),
   );
+  if (options.preconnectPath !== undefined) {
+    const path = options.preconnectPath;
+    await Promise.all(
+      pools.flatMap((pool) =>
+        Array.from({ length: Math.max(1, Math.ceil(options.concurrency / pools.length)) }, () =>
+          pool.request({ path, method: 'GET' }).then((r) => r.body.dump()),
+        ),
+      ),
+    );
+  }
   const histogram = hdr.build({
     lowestDiscernibleValue: 1,
     highestTrackableValue: 120_000_000,
@@ -179,6 +200,22 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     measuring = true;
     options.onMeasureStart?.();
   }, warmupMs);
+  const phaseTimers: NodeJS.Timeout[] = [];
+  /** Phase starts reported so far (onPhase is called once per index, in order). */
+  let phasesReported = 0;
+  if (options.onPhase !== undefined) {
+    const onPhase = options.onPhase;
+    let at = warmupMs;
+    for (let i = 0; i <= phases.length; i++) {
+      phaseTimers.push(
+        setTimeout(() => {
+          phasesReported = i + 1;
+          onPhase(i);
+        }, at),
+      );
+      at += phases[i]?.durationMs ?? 0;
+    }
+  }
 
   if (options.rate === undefined) {
     const worker = async () => {
@@ -244,6 +281,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     await Promise.all(pending);
   }
   clearTimeout(markTimer);
+  for (const t of phaseTimers) clearTimeout(t);
+  // A timer due at the very end may not have fired before the loop stopped.
+  if (options.onPhase !== undefined) for (let i = phasesReported; i <= phases.length; i++) options.onPhase(i);
   await Promise.all(pools.map((p) => p.close()));
 
   const seconds = durationMs / 1000;

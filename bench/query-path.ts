@@ -22,6 +22,10 @@
 //     SECONDS in each chain's step at concurrency 32 (a ramp that stops early never reaches the
 //     last step) and reports how long the CPUs sat idle, how much of that with a task runnable on
 //     the other CPU, and which process ran on the other CPU meanwhile: bench/sched-overlap.ts)
+//     [--overload-ms 10000 --recover-ms 5000] [--overload-preconnect] (the overload run: its 2x
+//     phase, the half-of-peak phase after it, and whether the generator opens its 128
+//     connections before it starts; the report gives the 2x phase's server-side stages, this
+//     generator's event-loop delay and the blender's admission limit every 500 ms)
 // --baseline is the before/after comparison inside one run: this VM's speed drifts by tens of
 // percent between runs minutes apart, which hid changes of 10-30% in alternating runs.
 // --reuse-index publishes the newest version already built in <data>/index-<columns> instead of
@@ -77,6 +81,7 @@ const { values: args } = parseArgs({
     'front-node-flags': { type: 'string' },
     'overload-ms': { type: 'string', default: '10000' },
     'recover-ms': { type: 'string', default: '5000' },
+    'overload-preconnect': { type: 'boolean', default: false },
     baseline: { type: 'string' },
     'perf-sched': { type: 'string' },
     blenders: { type: 'string', default: '1' },
@@ -94,6 +99,12 @@ const warmupMs = Number(args['warmup-ms']);
 const halfMs = Number(args['half-ms']);
 const overloadMs = Number(args['overload-ms']);
 const recoverMs = Number(args['recover-ms']);
+/**
+ * With --overload-preconnect the overload's generator opens all its 128 connections before it
+ * starts, as a front end's pool to the engine would be open; by default the jump to 2x also opens
+ * the connections it needs then (tens at once), as the runs before this option did.
+ */
+const preconnect = args['overload-preconnect'];
 /** Half of peak on the overload run's connections before the jump to 2x (see the overload phase). */
 const OVERLOAD_WARMUP_MS = 2_000;
 const steps = args.steps.split(',').map(Number);
@@ -340,15 +351,21 @@ interface Stage {
   labels: string | string[];
 }
 
-function stageSources(searcherUrls: readonly string[], mergerPort: number, blenderPort: number): Stage[] {
+/** The stages of a request; `okOnly`: the blender's own stage counts its 200 answers only (not 503s). */
+function stageSources(
+  searcherUrls: readonly string[],
+  mergerPort: number,
+  blenderPort: number,
+  okOnly = false,
+): Stage[] {
   const merger = `http://127.0.0.1:${mergerPort}/metrics`;
   const blender = `http://127.0.0.1:${blenderPort}/metrics`;
   return [
     {
-      name: 'blender GET /v1/ads',
+      name: okOnly ? 'blender GET /v1/ads, 200s' : 'blender GET /v1/ads',
       url: blender,
       metric: 'imatch_blender_request_duration_seconds',
-      labels: 'route="/v1/ads"',
+      labels: okOnly ? 'route="/v1/ads",status="200"' : 'route="/v1/ads"',
     },
     {
       name: 'blender -> merger call',
@@ -464,6 +481,17 @@ function gcReport(
   return lines;
 }
 
+/** The blender's admission limit and ad requests in flight now (its /metrics gauges). */
+async function scrapeAdmission(blenderPort: number): Promise<{ limit: number; inFlight: number }> {
+  const text = await (await request(`http://127.0.0.1:${blenderPort}/metrics`)).body.text();
+  const gauge = (name: string) => {
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+    if (m === null) throw new Error(`${name} not in the blender's /metrics`);
+    return Number(m[1]);
+  };
+  return { limit: gauge('imatch_blender_admission_limit'), inFlight: gauge('imatch_blender_in_flight') };
+}
+
 async function scrapeAll(stages: readonly Stage[]): Promise<Buckets[]> {
   return Promise.all(stages.map((s) => scrape(s).catch(() => new Map<number, number>())));
 }
@@ -496,11 +524,12 @@ function stageReport(
   stages: readonly Stage[],
   before: Buckets[],
   after: Buckets[],
-  client: LoadResult,
+  client: Pick<LoadResult, 'p50Ms' | 'p90Ms' | 'p99Ms'>,
+  clientLabel = 'client (end to end, from due time)',
 ): string[] {
   const fmt = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(2));
   const lines = ['| stage | p50 ms | p90 ms | p99 ms |', '|---|---|---|---|'];
-  lines.push(`| client (end to end, from due time) | ${client.p50Ms} | ${client.p90Ms} | ${client.p99Ms} |`);
+  lines.push(`| ${clientLabel} | ${client.p50Ms} | ${client.p90Ms} | ${client.p99Ms} |`);
   stages.forEach((s, i) => {
     const q = (x: number) => fmt(quantileMs(before[i]!, after[i]!, x));
     lines.push(`| ${s.name} | ${q(0.5)} | ${q(0.9)} | ${q(0.99)} |`);
@@ -916,7 +945,17 @@ async function main(): Promise<void> {
     // back to half of peak at once. The excess must be refused at once (503 + Retry-After), the
     // 200s keep p99 < 50 ms, and p99 is back under 15 ms within 1 s after the drop.
     let overload:
-      | { result: LoadResult; windows: ReturnType<typeof p99ByWindow>; highP99Ms: number }
+      | {
+          result: LoadResult;
+          windows: ReturnType<typeof p99ByWindow>;
+          highP99Ms: number;
+          /** Server-side stages over the 2x phase only. */
+          stageLines: string[];
+          /** This generator's event-loop delay over the 2x phase (ms). */
+          generatorDelayMs: { p99: number; max: number };
+          /** The blender's admission limit and requests in flight, sampled every 500 ms of the 2x phase. */
+          admission: { limit: number; inFlight: number }[];
+        }
       | undefined;
     if (overloadMs > 0) {
       const chain = chains[0]!;
@@ -926,10 +965,40 @@ async function main(): Promise<void> {
       say(
         `${chain.name} overload: ${low}/s for ${OVERLOAD_WARMUP_MS} ms (not counted), ${high}/s for ${overloadMs} ms, then ${low}/s for ${recoverMs} ms`,
       );
+      // Over the 2x phase only: the server-side stages, this generator's event-loop delay, and
+      // the blender's admission limit, to tell where the 200s' tail is spent.
+      const stages = stageSources(searcherUrls, mergerPort, blenderPort, true);
+      const delay = monitorEventLoopDelay({ resolution: 5 });
+      const admission: { limit: number; inFlight: number }[] = [];
+      let sampler: NodeJS.Timeout | undefined;
+      let stagesAtHigh: Promise<Buckets[]> | undefined;
+      let stagesAfterHigh: Promise<Buckets[]> | undefined;
+      let generatorDelayMs = { p99: 0, max: 0 };
       const result = await runLoad({
+        onPhase: (i) => {
+          if (i === 0) {
+            stagesAtHigh = scrapeAll(stages);
+            delay.enable();
+            sampler = setInterval(() => {
+              scrapeAdmission(blenderPort).then(
+                (a) => admission.push(a),
+                () => {},
+              );
+            }, 500);
+          } else if (i === 1) {
+            stagesAfterHigh = scrapeAll(stages);
+            delay.disable();
+            clearInterval(sampler);
+            generatorDelayMs = {
+              p99: Math.round((delay.percentile(99) / 1e6) * 10) / 10,
+              max: Math.round((delay.max / 1e6) * 10) / 10,
+            };
+          }
+        },
         paths,
         origin: chain.url,
         concurrency: 128,
+        ...(preconnect ? { preconnectPath: '/healthz' } : {}),
         // Two seconds at half of peak first, on the same connections, not counted: the jump to
         // 2x then starts from a chain in normal service. Started cold (after the bare chain's
         // phases left this chain idle, on a new connection pool) the first 250-500 ms measured
@@ -952,14 +1021,31 @@ async function main(): Promise<void> {
         .filter(([due, , status]) => due >= 0 && due < overloadMs && status === '200')
         .map(([, ms]) => ms)
         .sort((a, b) => a - b);
-      const highP99Ms =
+      const okQuantile = (q: number) =>
         okAtHigh.length === 0
           ? 0
-          : okAtHigh[Math.min(okAtHigh.length - 1, Math.floor(okAtHigh.length * 0.99))]!;
+          : Math.round(okAtHigh[Math.min(okAtHigh.length - 1, Math.floor(okAtHigh.length * q))]! * 1000) /
+            1000;
+      const highP99Ms = okQuantile(0.99);
+      clearInterval(sampler);
+      const atHigh = await (stagesAtHigh ?? Promise.resolve([]));
+      const afterHigh = await (stagesAfterHigh ?? Promise.resolve([]));
       overload = {
         result,
         windows: p99ByWindow(timeline, 250),
-        highP99Ms: Math.round(highP99Ms * 1000) / 1000,
+        highP99Ms,
+        stageLines:
+          atHigh.length === stages.length && afterHigh.length === stages.length
+            ? stageReport(
+                stages,
+                atHigh,
+                afterHigh,
+                { p50Ms: okQuantile(0.5), p90Ms: okQuantile(0.9), p99Ms: highP99Ms },
+                'client, 200s only (end to end, from due time)',
+              )
+            : [],
+        generatorDelayMs,
+        admission,
       };
       say(`  statuses ${JSON.stringify(result.statuses)}, shed by the generator ${result.shed}`);
     }
@@ -1094,6 +1180,22 @@ async function main(): Promise<void> {
             ', ',
           )} ms; back under 15 ms ${recoveredAt === undefined ? 'never in the run' : `${recoveredAt} ms after the drop`} (target <= 1000 ms).`,
       );
+      lines.push(
+        `This generator's own event-loop delay at 2x peak: p99 ${overload.generatorDelayMs.p99} ms, max ${overload.generatorDelayMs.max} ms.`,
+      );
+      const a = overload.admission;
+      if (a.length > 0)
+        lines.push(
+          `The blender's admission limit at 2x peak, every 500 ms: ${a.map((x) => x.limit).join(', ')}; ` +
+            `ad requests in flight: ${a.map((x) => x.inFlight).join(', ')}.`,
+        );
+      if (overload.stageLines.length > 0)
+        lines.push(
+          '',
+          "Where the 200s' latency goes at 2x peak (server-side histograms over the 2x phase; the merger and " +
+            'searcher stages count only what the blender admitted; quantiles interpolated within Prometheus buckets):',
+          ...overload.stageLines,
+        );
     }
     if (stageLines.length > 0) {
       lines.push('');

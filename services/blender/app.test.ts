@@ -479,6 +479,13 @@ describe('blender upstream failures', () => {
       error: 'Service Unavailable',
     });
     expect(merger.requests).toHaveLength(2); // the refused one never reached the merger
+    // The admission gauges, as /metrics shows them while the two are held.
+    expect(await metrics.registry.getSingleMetricAsString('imatch_blender_admission_limit')).toContain(
+      'imatch_blender_admission_limit 2',
+    );
+    expect(await metrics.registry.getSingleMetricAsString('imatch_blender_in_flight')).toContain(
+      'imatch_blender_in_flight 2',
+    );
     open();
     expect((await Promise.all(held)).map((r) => r.statusCode)).toEqual([200, 200]);
     expect(pv).toHaveLength(2);
@@ -486,6 +493,9 @@ describe('blender upstream failures', () => {
     expect((await app.inject('/v1/ads?q=shoes')).statusCode).toBe(200);
     expect(await metrics.registry.getSingleMetricAsString('imatch_blender_shed_total')).toContain(
       'imatch_blender_shed_total 1',
+    );
+    expect(await metrics.registry.getSingleMetricAsString('imatch_blender_in_flight')).toContain(
+      'imatch_blender_in_flight 0',
     );
   });
 

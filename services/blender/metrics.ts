@@ -30,6 +30,18 @@ export interface BlenderMetrics extends ServiceMetrics {
   readonly modelVersion: Gauge;
   /** Answers by experiment arm. */
   readonly armAnswers: Counter<'arm'>;
+  /**
+   * Where the admission gauges (imatch_blender_admission_limit, imatch_blender_in_flight) read
+   * from at scrape time: the ad routes' admission control (admission.ts) registers itself here.
+   */
+  watchAdmission(read: () => AdmissionFacts): void;
+}
+
+export interface AdmissionFacts {
+  /** The adaptive limit in force. */
+  limit: number;
+  /** Ad requests being answered now. */
+  inFlight: number;
 }
 
 export interface BlenderMetricsOptions {
@@ -45,6 +57,7 @@ export function createBlenderMetrics(options: BlenderMetricsOptions = {}): Blend
     ...(options.processMetrics === undefined ? {} : { processMetrics: options.processMetrics }),
   });
   const { registry } = base;
+  let admission: (() => AdmissionFacts) | undefined;
   const metrics: BlenderMetrics = {
     ...base,
     mergerDuration: new Histogram({
@@ -120,6 +133,9 @@ export function createBlenderMetrics(options: BlenderMetricsOptions = {}): Blend
       labelNames: ['arm'] as const,
       registers: [registry],
     }),
+    watchAdmission(read) {
+      admission = read;
+    },
   };
   const fact = (name: string, help: string, pick: (f: BlenderFacts) => number) =>
     new Gauge({
@@ -134,5 +150,21 @@ export function createBlenderMetrics(options: BlenderMetricsOptions = {}): Blend
     });
   fact('imatch_blender_mergers', 'Mergers known (configured or discovered)', (f) => f.mergers);
   fact('imatch_blender_pv_buffered', 'Page-view records waiting to be sent', (f) => f.pvBuffered);
+  const admissionGauge = (name: string, help: string, pick: (a: AdmissionFacts) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        if (admission === undefined) this.reset();
+        else this.set(pick(admission()));
+      },
+    });
+  admissionGauge(
+    'imatch_blender_admission_limit',
+    'Ad requests admission control lets in at once now (adapts between 8 and --max-in-flight)',
+    (a) => a.limit,
+  );
+  admissionGauge('imatch_blender_in_flight', 'Ad requests being answered now', (a) => a.inFlight);
   return metrics;
 }

@@ -76,6 +76,7 @@ export function adsRoutes(app: FastifyInstance, opts: AdsRouteOptions): void {
     minLimit: 8,
     targetMs: opts.admissionTargetMs,
   });
+  metrics.watchAdmission(() => ({ limit: admission.limit, inFlight: admission.inFlight }));
 
   /** Admission control around answer(): the excess is answered 503 at once, never queued. */
   async function admitted(input: AdsInput, reply: FastifyReply): Promise<AdsResponse | ErrorBody> {
