@@ -949,6 +949,8 @@ async function main(): Promise<void> {
           result: LoadResult;
           windows: ReturnType<typeof p99ByWindow>;
           highP99Ms: number;
+          /** p99 of the 200s due in the first second after the drop, and after it to the end (ms). */
+          recoveryP99Ms: { firstSecond: number; afterFirstSecond: number };
           /** Server-side stages over the 2x phase only. */
           stageLines: string[];
           /** This generator's event-loop delay over the 2x phase (ms). */
@@ -1017,16 +1019,25 @@ async function main(): Promise<void> {
       const timeline = result.timeline ?? [];
       delete result.timeline;
       // p99 of the 200s over the whole 2x phase (timeline: [due ms from the measured start, ms, status]).
-      const okAtHigh = timeline
-        .filter(([due, , status]) => due >= 0 && due < overloadMs && status === '200')
-        .map(([, ms]) => ms)
-        .sort((a, b) => a - b);
-      const okQuantile = (q: number) =>
-        okAtHigh.length === 0
+      /** Latencies (ms, ascending) of the 200s due in [fromMs, toMs) of the measured time. */
+      const okDue = (fromMs: number, toMs: number) =>
+        timeline
+          .filter(([due, , status]) => due >= fromMs && due < toMs && status === '200')
+          .map(([, ms]) => ms)
+          .sort((a, b) => a - b);
+      const quantileOf = (sorted: readonly number[], q: number) =>
+        sorted.length === 0
           ? 0
-          : Math.round(okAtHigh[Math.min(okAtHigh.length - 1, Math.floor(okAtHigh.length * q))]! * 1000) /
-            1000;
+          : Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]! * 1000) / 1000;
+      const okAtHigh = okDue(0, overloadMs);
+      const okQuantile = (q: number) => quantileOf(okAtHigh, q);
       const highP99Ms = okQuantile(0.99);
+      // The recovery target read directly: p99 of the 200s due in the first second after the
+      // drop, and of those due from one second after it to the end of the run.
+      const recoveryP99Ms = {
+        firstSecond: quantileOf(okDue(overloadMs, overloadMs + 1000), 0.99),
+        afterFirstSecond: quantileOf(okDue(overloadMs + 1000, overloadMs + recoverMs), 0.99),
+      };
       clearInterval(sampler);
       const atHigh = await (stagesAtHigh ?? Promise.resolve([]));
       const afterHigh = await (stagesAfterHigh ?? Promise.resolve([]));
@@ -1034,6 +1045,7 @@ async function main(): Promise<void> {
         result,
         windows: p99ByWindow(timeline, 250),
         highP99Ms,
+        recoveryP99Ms,
         stageLines:
           atHigh.length === stages.length && afterHigh.length === stages.length
             ? stageReport(
@@ -1178,7 +1190,12 @@ async function main(): Promise<void> {
           .map((x) => `${x.p99Ms}`)
           .join(
             ', ',
-          )} ms; back under 15 ms ${recoveredAt === undefined ? 'never in the run' : `${recoveredAt} ms after the drop`} (target <= 1000 ms).`,
+          )} ms; every later window under 15 ms from ${recoveredAt === undefined ? 'never in the run' : `${recoveredAt} ms after the drop`}.`,
+      );
+      lines.push(
+        `p99 of the 200s due from 1 s after the drop to the end of the run (${(recoverMs - 1000) / 1000} s): ` +
+          `${overload.recoveryP99Ms.afterFirstSecond} ms (target < 15 ms within 1 s); in the first second after the drop: ` +
+          `${overload.recoveryP99Ms.firstSecond} ms.`,
       );
       lines.push(
         `This generator's own event-loop delay at 2x peak: p99 ${overload.generatorDelayMs.p99} ms, max ${overload.generatorDelayMs.max} ms.`,
