@@ -137,34 +137,33 @@ export function createBlenderMetrics(options: BlenderMetricsOptions = {}): Blend
       admission = read;
     },
   };
-  const fact = (name: string, help: string, pick: (f: BlenderFacts) => number) =>
+  /** A gauge read at scrape time; undefined (no facts, no admission control yet): no sample. */
+  const gauge = (name: string, help: string, read: () => number | undefined) =>
     new Gauge({
       name,
       help,
       registers: [registry],
       collect() {
-        const f = options.facts?.();
-        if (f === undefined) this.reset();
-        else this.set(pick(f));
+        const value = read();
+        if (value === undefined) this.reset();
+        else this.set(value);
       },
     });
-  fact('imatch_blender_mergers', 'Mergers known (configured or discovered)', (f) => f.mergers);
-  fact('imatch_blender_pv_buffered', 'Page-view records waiting to be sent', (f) => f.pvBuffered);
-  const admissionGauge = (name: string, help: string, pick: (a: AdmissionFacts) => number) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        if (admission === undefined) this.reset();
-        else this.set(pick(admission()));
-      },
-    });
-  admissionGauge(
+  gauge(
+    'imatch_blender_mergers',
+    'Mergers known (configured or discovered)',
+    () => options.facts?.().mergers,
+  );
+  gauge(
+    'imatch_blender_pv_buffered',
+    'Page-view records waiting to be sent',
+    () => options.facts?.().pvBuffered,
+  );
+  gauge(
     'imatch_blender_admission_limit',
     'Ad requests admission control lets in at once now (adapts between 8 and --max-in-flight)',
-    (a) => a.limit,
+    () => admission?.().limit,
   );
-  admissionGauge('imatch_blender_in_flight', 'Ad requests being answered now', (a) => a.inFlight);
+  gauge('imatch_blender_in_flight', 'Ad requests being answered now', () => admission?.().inFlight);
   return metrics;
 }
