@@ -43,7 +43,16 @@ describe('bench http-load', () => {
         { durationMs: 200, rate: 100 },
       ],
       onPhase: (index) => calls.push({ index, atMs: performance.now() - t0 }),
+      timeline: true,
     });
+    // Each measured request with how late it was sent: never before its due time.
+    expect(result.timeline!.length).toBe(result.requests);
+    for (const [due, ms, status, lag] of result.timeline!) {
+      expect(status).toBe('200');
+      expect(lag).toBeGreaterThanOrEqual(-0.01);
+      expect(lag).toBeLessThanOrEqual(ms);
+      expect(due).toBeLessThan(500);
+    }
     expect(calls.map((c) => c.index)).toEqual([0, 1, 2]);
     // Timers fire late on a busy machine; early only by the event loop's cached clock (a few ms).
     expect(calls[0]!.atMs).toBeGreaterThanOrEqual(80);

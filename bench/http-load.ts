@@ -79,13 +79,19 @@ export interface LoadResult {
   /** Latency of the 200 answers only. */
   okP50Ms: number;
   okP99Ms: number;
-  /** With `timeline`: [due ms from the measured start, latency ms, status] per measured request. */
-  timeline?: [number, number, string][];
+  /**
+   * With `timeline`: [due ms from the measured start, latency ms from the due time, status, how
+   * late this generator sent it (ms after its due time)] per measured request.
+   */
+  timeline?: TimelineEntry[];
 }
+
+/** One measured request: [due ms from the measured start, latency ms from due, status, send lag ms]. */
+export type TimelineEntry = [number, number, string, number];
 
 /** p99 (ms) of the 200 answers due in each window of `windowMs` (timeline from runLoad). */
 export function p99ByWindow(
-  timeline: readonly [number, number, string][],
+  timeline: readonly TimelineEntry[],
   windowMs: number,
 ): { fromMs: number; ok: number; refused: number; p99Ms: number }[] {
   const out: { fromMs: number; ok: number; refused: number; p99Ms: number }[] = [];
@@ -142,7 +148,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     highestTrackableValue: 120_000_000,
     numberOfSignificantValueDigits: 3,
   });
-  const timeline: [number, number, string][] | undefined = options.timeline ? [] : undefined;
+  const timeline: TimelineEntry[] | undefined = options.timeline ? [] : undefined;
   const statuses: Record<string, number> = {};
   const timeoutMs = options.timeoutMs ?? 10_000;
   const marker = options.degradedMarker;
@@ -154,6 +160,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   let measuring = false;
 
   const one = async (dueNs: bigint): Promise<void> => {
+    const sentNs = process.hrtime.bigint();
     const i = next++;
     const path = options.paths[i % options.paths.length]!;
     const body = options.bodies?.[i % options.bodies.length];
@@ -182,7 +189,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     const us = Number((process.hrtime.bigint() - dueNs) / 1000n);
     histogram.recordValue(Math.max(1, us));
     if (status === '200') okHistogram.recordValue(Math.max(1, us));
-    timeline?.push([Number(dueNs - measureFromNs) / 1e6, us / 1000, status]);
+    timeline?.push([Number(dueNs - measureFromNs) / 1e6, us / 1000, status, Number(sentNs - dueNs) / 1e6]);
     requests++;
     statuses[status] = (statuses[status] ?? 0) + 1;
     if (status !== '200') errors++;
