@@ -120,10 +120,11 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const origins = typeof options.origin === 'string' ? [options.origin] : options.origin;
+  const perPool = Math.max(1, Math.ceil(options.concurrency / origins.length));
   const pools = origins.map(
     (origin) =>
       new Pool(origin, {
-        connections: Math.max(1, Math.ceil(options.concurrency / origins.length)),
+        connections: perPool,
         pipelining: 1,
         keepAliveTimeout: 10_000,
       }),
@@ -132,7 +133,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     const path = options.preconnectPath;
     await Promise.all(
       pools.flatMap((pool) =>
-        Array.from({ length: Math.max(1, Math.ceil(options.concurrency / pools.length)) }, () =>
+        Array.from({ length: perPool }, () =>
           pool.request({ path, method: 'GET' }).then((r) => r.body.dump()),
         ),
       ),

@@ -772,7 +772,6 @@ async function main(): Promise<void> {
       );
     }
     const realUrl = `http://127.0.0.1:${blenderPort}`;
-    const realOrigins = blenders === 1 ? realUrl : imatchUrl;
 
     const bare = await startBareChain(columns);
     cleanups.push(() => bare.stop());
@@ -803,7 +802,7 @@ async function main(): Promise<void> {
     const chains: Chain[] = [
       {
         name: 'iMatch',
-        url: realOrigins,
+        url: imatchUrl,
         procs: [...procs.map((p) => ({ name: p.name, pid: p.child.pid ?? -1 })), ...infraPids],
       },
       ...(baseline === undefined
