@@ -40,7 +40,7 @@ export function applyChange(s: IndexState, msg: ChangeMessage): boolean {
         const row = msg.data;
         const ours = s.ownsOffer(row.offerId);
         // A bidword moved to an offer of another column must leave this one.
-        if (!ours && !s.bidwordsById.has(id)) return false;
+        if (!ours && !s.holdsBidword(id)) return false;
         if (!fresh(s, key, msg.id)) return false;
         s.lastIds.set(key, msg.id);
         if (ours) s.putBidword(row);

@@ -4,7 +4,7 @@
 import type { Bidword, ChangeMessage } from '../../../core/model.js';
 import type { LostAd, SearchHit, SearchRequest } from '../../../core/search-contract.js';
 import { applyChange } from './apply-change.js';
-import { bidwordRow, IndexState } from './index-state.js';
+import { IndexState } from './index-state.js';
 import { searchIndex, searchIndexJson, searchIndexLines, searchIndexWithLost } from './search.js';
 import type { ColumnIndex, ColumnIndexInput, ColumnIndexStats, DumpedOffer, IndexDump } from './types.js';
 
@@ -70,10 +70,16 @@ export class ColumnIndexImpl implements ColumnIndex {
     const s = this.state;
     const customers = [...s.customers.values()].map((c) => c.row).sort(byId);
     const offers: DumpedOffer[] = [...s.offers.values()]
-      .map((o) => ({ offer: o.row, bidwords: o.bidwords.map(bidwordRow).sort(byId) }))
+      .map((o) => ({
+        offer: o.row,
+        bidwords: s
+          .offerBidwords(o)
+          .map((h) => s.bidwordRow(h))
+          .sort(byId),
+      }))
       .sort((a, b) => byId(a.offer, b.offer));
     const pendingBidwords: Bidword[] = [];
-    for (const list of s.pending.values()) for (const b of list) pendingBidwords.push(bidwordRow(b));
+    for (const list of s.pending.values()) for (const h of list) pendingBidwords.push(s.bidwordRow(h));
     pendingBidwords.sort(byId);
     return { customers, offers, pendingBidwords };
   }

@@ -6,16 +6,21 @@
 // Concurrency model: single-threaded and synchronous; no method yields, so a search never sees a
 // half-applied change.
 //
-// Lookup structures (all keyed by normalized token strings, see docs/index-format.md):
-//   exact:  Map<"t1 t2 ...", bidwords>              one lookup with the whole query
-//   phrase: Map<"t1 t2 ...", bidwords>              one lookup per query n-gram up to maxPhraseLen
-//   broad:  Map<sorted unique tokens joined, bidwords>  one lookup per subset of the query's unique
+// The bidwords live outside the V8 heap (bidword-table.ts: typed arrays addressed by handle), and
+// so do the retrieval lists of their handles (list-arena.ts), so that the scavenger, which reads
+// every old-generation page header, has a small heap to walk. Offers and customers stay records.
+//
+// Lookup structures (all keyed by normalized token strings, see docs/index-format.md; each value
+// is a list id in `lists`):
+//   exact:  Map<"t1 t2 ...", list>              one lookup with the whole query
+//   phrase: Map<"t1 t2 ...", list>              one lookup per query n-gram up to maxPhraseLen
+//   broad:  Map<sorted unique tokens joined, list>  one lookup per subset of the query's unique
 //           tokens, up to maxBroadLen tokens
 // Every exact/phrase/broad list is kept in descending order of bid x the offer's quality (its
 // score before the list's match weight: only attached bidwords are listed), so a search can stop
 // reading a list at the first bidword that scores below the current top k: every later one scores
 // no more. An offer whose quality changes has its bidwords moved (putOffer).
-//   broadByFirst: Map<first sorted token, bidwords>  exact fallback for queries with so many tokens
+//   broadByFirst: Map<first sorted token, handles>  exact fallback for queries with so many tokens
 //           that subsets would cost too much; built on first use, then maintained
 //   title:  flexsearch Index over normalized titles (numeric slot ids), for text expansion
 import { Index as FlexIndex } from 'flexsearch';
@@ -29,7 +34,17 @@ import {
 import { normalize } from '../../../core/normalize.js';
 import { columnOf } from '../../../core/partition.js';
 import { qualityToBp } from '../../../core/ranking.js';
+import {
+  BidwordTable,
+  BROAD_CODE,
+  EXACT_CODE,
+  matchCodeOf,
+  NEGATIVE_CODE,
+  PENDING,
+  PHRASE_CODE,
+} from './bidword-table.js';
 import { CategoryTable } from './categories.js';
+import { ListArena } from './list-arena.js';
 
 /**
  * One customer id's state. The record of an id is never replaced, only updated in place, and it
@@ -50,40 +65,10 @@ export interface CustomerRec {
 /** A customer record while its customer is present: its row is known. */
 export type PresentCustomerRec = CustomerRec & { row: Customer };
 
-/**
- * A held bidword (positive or negative). Every held bidword is online (offline ones are dropped),
- * so the entity is its fields plus status "online" (bidwordRow rebuilds it).
- */
-export interface BidwordRec {
-  readonly id: string;
-  readonly offerId: string;
-  readonly keyword: string;
-  readonly matchType: MatchType;
-  /** 0 for negative keywords. */
-  readonly bidMicros: number;
-  /** normalize(keyword). */
-  readonly norm: string;
-  /** Token count of norm (0 = never matches). */
-  readonly length: number;
-  /** Map key: norm for exact/phrase/negatives, sorted unique tokens for broad. */
-  readonly key: string;
-  readonly negative: boolean;
-  /** The offer it is attached to; null while pending. */
-  offer: OfferRec | null;
-}
-
-/** The Bidword entity of a held bidword. */
-export function bidwordRow(rec: BidwordRec): Bidword {
-  const row: Bidword = {
-    id: rec.id,
-    offerId: rec.offerId,
-    keyword: rec.keyword,
-    matchType: rec.matchType,
-    status: 'online',
-  };
-  if (!rec.negative) row.bidMicros = rec.bidMicros;
-  return row;
-}
+/** OfferRec.topBid before it is computed. */
+export const TOP_BID_UNKNOWN = -2;
+/** OfferRec.topBid of an offer without a positive bidword. */
+export const NO_TOP_BID = -1;
 
 export interface OfferRec {
   row: Offer;
@@ -96,12 +81,12 @@ export interface OfferRec {
   qualityText: string;
   /** normalize(row.title), padded with one space on each side for whole-token `includes`. */
   paddedTitle: string;
-  /** Positive and negative bidwords, in insertion order. */
-  bidwords: BidwordRec[];
-  /** Count of negative bidwords in `bidwords` (0 lets search skip the negative check). */
+  /** Its first bidword (positive or negative) in the chain through BidwordTable.next, or -1. */
+  firstBidword: number;
+  /** Count of negative bidwords in its chain (0 lets search skip the negative check). */
   negatives: number;
-  /** Its highest online positive bidword (text expansion), null: none, undefined: not computed. */
-  topBid: BidwordRec | null | undefined;
+  /** The handle of its highest online positive bidword (text expansion), NO_TOP_BID or TOP_BID_UNKNOWN. */
+  topBid: number;
   /**
    * The offer's fields of a serialized SearchHit (search.ts writeHitJson), built on first use and
    * dropped whenever the row is replaced: `{"offerId":..,"customerId":..,`, `,"title":..`,
@@ -129,16 +114,16 @@ function createTitleIndex(): FlexIndex {
   });
 }
 
-function pushTo(map: Map<string, BidwordRec[]>, key: string, rec: BidwordRec): void {
+function pushTo(map: Map<string, number[]>, key: string, h: number): void {
   const list = map.get(key);
-  if (list === undefined) map.set(key, [rec]);
-  else list.push(rec);
+  if (list === undefined) map.set(key, [h]);
+  else list.push(h);
 }
 
-function removeFrom(map: Map<string, BidwordRec[]>, key: string, rec: BidwordRec): void {
+function removeFrom(map: Map<string, number[]>, key: string, h: number): void {
   const list = map.get(key);
   if (list === undefined) return;
-  const i = list.indexOf(rec);
+  const i = list.indexOf(h);
   if (i < 0) return;
   if (list.length === 1) {
     map.delete(key);
@@ -146,46 +131,6 @@ function removeFrom(map: Map<string, BidwordRec[]>, key: string, rec: BidwordRec
   }
   list[i] = list[list.length - 1]!;
   list.pop();
-}
-
-/**
- * A listed bidword's rank: bid x its offer's quality (bp), its score before the match weight. An
- * integer below 2^53 (bids are safe integers in micros well under 10^11, quality at most 10^4).
- */
-export function listRank(bw: BidwordRec): number {
-  return bw.bidMicros * (bw.offer === null ? 0 : bw.offer.qualityBp);
-}
-
-/** Rank descending: the order of every retrieval list, so a search can stop early (search.ts). */
-const byRankDesc = (a: BidwordRec, b: BidwordRec): number => listRank(b) - listRank(a);
-
-/** Inserts keeping the list in rank-descending order (after equal ranks). */
-function insertSorted(map: Map<string, BidwordRec[]>, key: string, rec: BidwordRec): void {
-  const list = map.get(key);
-  if (list === undefined) {
-    map.set(key, [rec]);
-    return;
-  }
-  const rank = listRank(rec);
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (listRank(list[mid]!) >= rank) lo = mid + 1;
-    else hi = mid;
-  }
-  if (lo === list.length) list.push(rec);
-  else list.splice(lo, 0, rec);
-}
-
-/** Removes keeping the order. */
-function removeSorted(map: Map<string, BidwordRec[]>, key: string, rec: BidwordRec): void {
-  const list = map.get(key);
-  if (list === undefined) return;
-  const i = list.indexOf(rec);
-  if (i < 0) return;
-  if (list.length === 1) map.delete(key);
-  else list.splice(i, 1);
 }
 
 /** Counts of keys by token length, to know the longest phrase / broad bidword present. */
@@ -227,15 +172,19 @@ export class IndexState {
   readonly offers = new Map<string, OfferRec>();
   /** Offer records by slot (undefined once deleted). */
   readonly slots: (OfferRec | undefined)[] = [];
-  /** Every bidword held (attached or pending) by id. */
-  readonly bidwordsById = new Map<string, BidwordRec>();
-  /** Bidwords whose offer is absent, by offer id. */
-  readonly pending = new Map<string, BidwordRec[]>();
-  readonly exact = new Map<string, BidwordRec[]>();
-  readonly phrase = new Map<string, BidwordRec[]>();
-  readonly broad = new Map<string, BidwordRec[]>();
+  /** Every bidword held (attached or pending), by handle; found by id with bidwords.find(). */
+  readonly bidwords = new BidwordTable();
+  /** Bidwords whose offer is absent, by offer id... */
+  readonly pending = new Map<string, number[]>();
+  /** ...and the offer id of each of them, by handle. */
+  readonly pendingOfferIds = new Map<number, string>();
+  /** The retrieval lists of exact, phrase and broad (their handles, in rank order). */
+  readonly lists = new ListArena();
+  readonly exact = new Map<string, number>();
+  readonly phrase = new Map<string, number>();
+  readonly broad = new Map<string, number>();
   /** Built by broadFallback() on first use (rare: very long queries), then kept up to date. */
-  private broadByFirstMap: Map<string, BidwordRec[]> | null = null;
+  private broadByFirstMap: Map<string, number[]> | null = null;
   readonly phraseLengths = new LengthCounts();
   readonly broadLengths = new LengthCounts();
   readonly title = createTitleIndex();
@@ -253,6 +202,8 @@ export class IndexState {
    * records (search.ts).
    */
   textScores = new Float64Array(1024);
+  /** By offer slot: its quality in basis points, so a list's rank is read without the record. */
+  qualityBySlot = new Int32Array(1024);
   /** The offers' categories as ids (categories.ts), for the category filter. */
   readonly categories = new CategoryTable();
   /**
@@ -271,10 +222,9 @@ export class IndexState {
    */
   private bulk = true;
   /**
-   * While bulk loading, one copy of each repeated string (intern()). A segment's JSON gives every
-   * occurrence of a keyword or a category its own copy: on the generated 100k-offer column,
-   * 482k keywords held 45k distinct texts, and 100k categories 277, about 12% of the column's
-   * heap (BENCHMARKS.md, 2026-12-07). Dropped when bulk loading ends: changes come one at a time.
+   * While bulk loading, one copy of each repeated offer string (intern()): a segment's JSON gives
+   * every occurrence of a category or a customer id its own copy. Dropped when bulk loading ends:
+   * changes come one at a time. (The bidwords' texts are pooled by their table.)
    */
   private strings: Map<string, string> | null = new Map();
 
@@ -283,9 +233,83 @@ export class IndexState {
     readonly columns: number,
   ) {}
 
-  private insert(map: Map<string, BidwordRec[]>, rec: BidwordRec): void {
-    if (this.bulk) pushTo(map, rec.key, rec);
-    else insertSorted(map, rec.key, rec);
+  /**
+   * A listed bidword's rank: bid x its offer's quality (bp), its score before the match weight. An
+   * integer below 2^53 (bids are safe integers in micros well under 10^11, quality at most 10^4).
+   * 0 for a pending bidword.
+   */
+  listRank(h: number): number {
+    const slot = this.bidwords.offerSlot[h]!;
+    return slot < 0 ? 0 : this.bidwords.bid[h]! * this.qualityBySlot[slot]!;
+  }
+
+  /** Every retrieval list of `map` as [key, handles in list order] (tests, tools). */
+  *listEntries(map: Map<string, number>): Generator<[string, number[]]> {
+    for (const [key, l] of map) yield [key, [...this.lists.view(l)]];
+  }
+
+  /** The handles of an offer's bidwords (dump, tests). */
+  offerBidwords(o: OfferRec): number[] {
+    const out: number[] = [];
+    const next = this.bidwords.next;
+    for (let h = o.firstBidword; h >= 0; h = next[h]!) out.push(h);
+    return out;
+  }
+
+  /** The Bidword entity of a held bidword. */
+  bidwordRow(h: number): Bidword {
+    const t = this.bidwords;
+    const slot = t.offerSlot[h]!;
+    const row: Bidword = {
+      id: t.id(h),
+      offerId: slot >= 0 ? this.slots[slot]!.row.id : this.pendingOfferIds.get(h)!,
+      keyword: t.keyword(h),
+      matchType: t.matchType(h),
+      status: 'online',
+    };
+    if (!t.negative(h)) row.bidMicros = t.bid[h]!;
+    return row;
+  }
+
+  private mapOf(code: number): Map<string, number> {
+    return code === EXACT_CODE ? this.exact : code === PHRASE_CODE ? this.phrase : this.broad;
+  }
+
+  /** Lists `h` under `key`: appended while bulk loading, else at its place by rank. */
+  private list(map: Map<string, number>, key: string, h: number): void {
+    let l = map.get(key);
+    if (l === undefined) {
+      l = this.lists.create();
+      map.set(key, l);
+    }
+    if (this.bulk) {
+      this.lists.push(l, h);
+      return;
+    }
+    const rank = this.listRank(h);
+    let lo = 0;
+    let hi = this.lists.length[l]!;
+    const s = this.lists.start[l]!;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.listRank(this.lists.items[s + mid]!) >= rank) lo = mid + 1;
+      else hi = mid;
+    }
+    this.lists.insert(l, lo, h);
+  }
+
+  /** Takes `h` out of the list under `key`, keeping the order; an emptied list is dropped. */
+  private unlist(map: Map<string, number>, key: string, h: number): void {
+    const l = map.get(key);
+    if (l === undefined) return;
+    const i = this.lists.indexOf(l, h);
+    if (i < 0) return;
+    if (this.lists.length[l] === 1) {
+      this.lists.drop(l);
+      map.delete(key);
+    } else {
+      this.lists.removeAt(l, i);
+    }
   }
 
   /**
@@ -301,16 +325,21 @@ export class IndexState {
   /** finishBulk() in small steps (one yield per ~1000 lists or offers), for a loader that yields. */
   *finishBulkSteps(): Generator<void> {
     let n = 0;
+    const byRankDesc = (a: number, b: number): number => this.listRank(b) - this.listRank(a);
+    this.lists.compact();
     for (const map of [this.exact, this.phrase, this.broad]) {
-      for (const list of map.values()) {
-        if (list.length > 1) list.sort(byRankDesc);
+      for (const l of map.values()) {
+        if (this.lists.length[l]! > 1) this.lists.view(l).sort(byRankDesc);
         if (++n % 1000 === 0) yield;
       }
     }
+    const t = this.bidwords;
     for (const o of this.slots) {
       if (o !== undefined) {
         let top = 0;
-        for (const bw of o.bidwords) if (!bw.negative && bw.bidMicros > top) top = bw.bidMicros;
+        for (let h = o.firstBidword; h >= 0; h = t.next[h]!) {
+          if (t.matchCode[h]! < NEGATIVE_CODE && t.bid[h]! > top) top = t.bid[h]!;
+        }
         this.textScores[o.slot] = top * o.qualityBp;
       }
       if (++n % 1000 === 0) yield;
@@ -345,10 +374,10 @@ export class IndexState {
   }
 
   /** Broad bidwords by the first token of their key (every key is sorted, so that token is its least). */
-  broadFallback(): Map<string, BidwordRec[]> {
+  broadFallback(): Map<string, number[]> {
     if (this.broadByFirstMap === null) {
-      const map = new Map<string, BidwordRec[]>();
-      for (const list of this.broad.values()) for (const rec of list) pushTo(map, firstToken(rec.key), rec);
+      const map = new Map<string, number[]>();
+      for (const [key, l] of this.broad) for (const h of this.lists.view(l)) pushTo(map, firstToken(key), h);
       this.broadByFirstMap = map;
     }
     return this.broadByFirstMap;
@@ -404,15 +433,15 @@ export class IndexState {
       existing.linesKey = undefined;
       const qualityBp = qualityToBp(row.quality);
       if (qualityBp !== existing.qualityBp) {
+        // Its bidwords' ranks change: take them all out of their lists (found by the old rank's
+        // order), then put each back in its new place (two of them may share a list, so one at a
+        // time would bisect a list holding another that is out of place).
+        const chain = this.offerBidwords(existing);
+        if (!this.bulk) for (const h of chain) this.relist(h, 'out');
         existing.qualityBp = qualityBp;
         existing.qualityText = String(qualityBp);
-        // Its bidwords' ranks changed: take them all out of their lists, then put each back in
-        // its new place (two of them may share a list, so one at a time would bisect a list
-        // holding another that is out of place).
-        if (!this.bulk) {
-          for (const bw of existing.bidwords) this.relist(bw, 'out');
-          for (const bw of existing.bidwords) this.relist(bw, 'in');
-        }
+        this.qualityBySlot[existing.slot] = qualityBp;
+        if (!this.bulk) for (const h of chain) this.relist(h, 'in');
       }
       this.textScores[existing.slot] = STALE;
       return existing;
@@ -425,9 +454,9 @@ export class IndexState {
       qualityBp,
       qualityText: String(qualityBp),
       paddedTitle: ` ${titleNorm} `,
-      bidwords: [],
+      firstBidword: -1,
       negatives: 0,
-      topBid: undefined,
+      topBid: TOP_BID_UNKNOWN,
       jsonHead: undefined,
       jsonTitle: undefined,
       jsonCategory: undefined,
@@ -437,15 +466,9 @@ export class IndexState {
       slotInQuery: -1,
     };
     this.slots.push(rec);
-    if (rec.slot >= this.textScores.length) {
-      const grown = new Float64Array(this.textScores.length * 2);
-      grown.set(this.textScores);
-      this.textScores = grown;
-      const categories = new Uint32Array(grown.length);
-      categories.set(this.categoryBySlot);
-      this.categoryBySlot = categories;
-    }
+    if (rec.slot >= this.textScores.length) this.growSlots(this.textScores.length * 2);
     this.textScores[rec.slot] = STALE;
+    this.qualityBySlot[rec.slot] = qualityBp;
     this.categoryBySlot[rec.slot] = this.categories.idOf(row.category);
     this.offers.set(row.id, rec);
     if (titleNorm !== '') this.title.add(rec.slot, titleNorm);
@@ -453,24 +476,42 @@ export class IndexState {
     if (waiting !== undefined) {
       this.pending.delete(row.id);
       this.pendingCount -= waiting.length;
-      for (const bw of waiting) this.attach(bw, rec);
+      for (const h of waiting) {
+        this.pendingOfferIds.delete(h);
+        this.attach(h, rec);
+      }
     }
     return rec;
+  }
+
+  private growSlots(size: number): void {
+    const scores = new Float64Array(size);
+    scores.set(this.textScores);
+    this.textScores = scores;
+    const quality = new Int32Array(size);
+    quality.set(this.qualityBySlot);
+    this.qualityBySlot = quality;
+    const categories = new Uint32Array(size);
+    categories.set(this.categoryBySlot);
+    this.categoryBySlot = categories;
   }
 
   /** Removes an offer; its bidwords stay held, pending, in case the offer comes back. */
   deleteOffer(id: string): boolean {
     const rec = this.offers.get(id);
     if (rec === undefined) return false;
-    for (const bw of rec.bidwords) {
-      this.unindex(bw);
-      bw.offer = null;
-      pushTo(this.pending, id, bw);
+    const t = this.bidwords;
+    for (const h of this.offerBidwords(rec)) {
+      this.unindex(h, rec);
+      t.offerSlot[h] = PENDING;
+      t.next[h] = -1;
+      pushTo(this.pending, id, h);
+      this.pendingOfferIds.set(h, id);
       this.pendingCount++;
     }
-    rec.bidwords = [];
+    rec.firstBidword = -1;
     rec.negatives = 0;
-    rec.topBid = undefined;
+    rec.topBid = TOP_BID_UNKNOWN;
     this.offers.delete(id);
     this.slots[rec.slot] = undefined;
     this.textScores[rec.slot] = 0;
@@ -492,6 +533,11 @@ export class IndexState {
     );
   }
 
+  /** Whether a bidword id is held (attached or pending). */
+  holdsBidword(id: string): boolean {
+    return this.bidwords.find(id) >= 0;
+  }
+
   /**
    * Inserts an online bidword that is not held yet (the loader's path: a segment holds each
    * bidword once, so there is nothing to replace).
@@ -506,126 +552,114 @@ export class IndexState {
     /** The offer record when the caller has it (the loader), to skip a lookup. */
     offerRec?: OfferRec,
   ): void {
-    const negative = matchType === 'negative-exact' || matchType === 'negative-phrase';
-    const text = this.intern(keyword);
-    const normText = norm === keyword ? text : this.intern(norm);
-    const rec: BidwordRec = {
+    const code = matchCodeOf(matchType);
+    const h = this.bidwords.add(
       id,
-      offerId,
-      keyword: text,
-      matchType: MATCH_TYPE_CONSTANTS[matchType] ?? matchType,
-      bidMicros,
-      norm: normText,
-      length: normText === '' ? 0 : countTokens(normText),
-      key: matchType === 'broad' ? this.internKey(normText) : normText,
-      negative,
-      offer: null,
-    };
-    this.bidwordsById.set(id, rec);
+      code,
+      code >= NEGATIVE_CODE ? 0 : bidMicros,
+      norm === '' ? 0 : countTokens(norm),
+      keyword,
+      norm,
+      code === BROAD_CODE ? broadKey(norm) : norm,
+    );
     const offer = offerRec ?? this.offers.get(offerId);
     if (offer === undefined) {
-      pushTo(this.pending, offerId, rec);
+      pushTo(this.pending, offerId, h);
+      this.pendingOfferIds.set(h, offerId);
       this.pendingCount++;
     } else {
-      this.attach(rec, offer);
+      this.attach(h, offer);
     }
-  }
-
-  /** The broad key of `norm`, interned while bulk loading when it is a new string. */
-  private internKey(norm: string): string {
-    const key = broadKey(norm);
-    return key === norm ? norm : this.intern(key);
   }
 
   /** Removes a bidword wherever it is held. Returns whether it was held. */
   deleteBidword(id: string): boolean {
-    const rec = this.bidwordsById.get(id);
-    if (rec === undefined) return false;
-    this.bidwordsById.delete(id);
-    const offer = rec.offer;
-    if (offer === null) {
-      const list = this.pending.get(rec.offerId);
+    const t = this.bidwords;
+    const h = t.find(id);
+    if (h < 0) return false;
+    const slot = t.offerSlot[h]!;
+    if (slot === PENDING) {
+      const offerId = this.pendingOfferIds.get(h)!;
+      this.pendingOfferIds.delete(h);
+      const list = this.pending.get(offerId);
       if (list !== undefined) {
-        const i = list.indexOf(rec);
+        const i = list.indexOf(h);
         if (i >= 0) {
           list.splice(i, 1);
           this.pendingCount--;
         }
-        if (list.length === 0) this.pending.delete(rec.offerId);
+        if (list.length === 0) this.pending.delete(offerId);
       }
-      return true;
+    } else {
+      const offer = this.slots[slot]!;
+      this.unindex(h, offer);
+      // Unlink it from the offer's chain.
+      if (offer.firstBidword === h) offer.firstBidword = t.next[h]!;
+      else {
+        let p = offer.firstBidword;
+        while (t.next[p] !== h) p = t.next[p]!;
+        t.next[p] = t.next[h]!;
+      }
+      offer.topBid = TOP_BID_UNKNOWN;
+      this.textScores[offer.slot] = STALE;
     }
-    this.unindex(rec);
-    const i = offer.bidwords.indexOf(rec);
-    if (i >= 0) offer.bidwords.splice(i, 1);
-    offer.topBid = undefined;
-    this.textScores[offer.slot] = STALE;
-    rec.offer = null;
+    t.remove(h);
     return true;
   }
 
-  private attach(rec: BidwordRec, offer: OfferRec): void {
-    rec.offer = offer;
-    offer.bidwords.push(rec);
-    offer.topBid = undefined;
+  private attach(h: number, offer: OfferRec): void {
+    const t = this.bidwords;
+    t.offerSlot[h] = offer.slot;
+    t.next[h] = offer.firstBidword;
+    offer.firstBidword = h;
+    offer.topBid = TOP_BID_UNKNOWN;
     this.textScores[offer.slot] = STALE;
-    if (rec.negative) {
+    const code = t.matchCode[h]!;
+    if (code >= NEGATIVE_CODE) {
       offer.negatives++;
       this.negativeCount++;
       return;
     }
     this.positives++;
-    if (rec.length === 0) return; // normalizes to nothing: never matches
-    switch (rec.matchType) {
-      case 'exact':
-        this.insert(this.exact, rec);
-        break;
-      case 'phrase':
-        this.insert(this.phrase, rec);
-        this.phraseLengths.add(rec.length);
-        break;
-      case 'broad': {
-        this.insert(this.broad, rec);
-        if (this.broadByFirstMap !== null) pushTo(this.broadByFirstMap, firstToken(rec.key), rec);
-        this.broadLengths.add(rec.key === rec.norm ? rec.length : countTokens(rec.key));
-        break;
-      }
+    const length = t.tokenCount[h]!;
+    if (length === 0) return; // normalizes to nothing: never matches
+    const key = t.key(h);
+    this.list(this.mapOf(code), key, h);
+    if (code === PHRASE_CODE) this.phraseLengths.add(length);
+    else if (code === BROAD_CODE) {
+      if (this.broadByFirstMap !== null) pushTo(this.broadByFirstMap, firstToken(key), h);
+      this.broadLengths.add(t.keyRef[h] === t.normRef[h] ? length : countTokens(key));
     }
   }
 
   /** Takes an attached bidword out of its retrieval list, or puts it back where its rank says. */
-  private relist(rec: BidwordRec, step: 'out' | 'in'): void {
-    if (rec.negative || rec.length === 0) return;
-    const map =
-      rec.matchType === 'exact' ? this.exact : rec.matchType === 'phrase' ? this.phrase : this.broad;
-    if (step === 'out') removeSorted(map, rec.key, rec);
-    else insertSorted(map, rec.key, rec);
+  private relist(h: number, step: 'out' | 'in'): void {
+    const t = this.bidwords;
+    const code = t.matchCode[h]!;
+    if (code >= NEGATIVE_CODE || t.tokenCount[h] === 0) return;
+    const map = this.mapOf(code);
+    if (step === 'out') this.unlist(map, t.key(h), h);
+    else this.list(map, t.key(h), h);
   }
 
-  /** Takes an attached bidword out of the lookup maps and the offer's counters. */
-  private unindex(rec: BidwordRec): void {
-    const offer = rec.offer;
-    if (rec.negative) {
-      if (offer !== null) offer.negatives--;
+  /** Takes an attached bidword out of the lookup maps and its offer's counters. */
+  private unindex(h: number, offer: OfferRec): void {
+    const t = this.bidwords;
+    const code = t.matchCode[h]!;
+    if (code >= NEGATIVE_CODE) {
+      offer.negatives--;
       this.negativeCount--;
       return;
     }
     this.positives--;
-    if (rec.length === 0) return;
-    switch (rec.matchType) {
-      case 'exact':
-        removeSorted(this.exact, rec.key, rec);
-        break;
-      case 'phrase':
-        removeSorted(this.phrase, rec.key, rec);
-        this.phraseLengths.remove(rec.length);
-        break;
-      case 'broad': {
-        removeSorted(this.broad, rec.key, rec);
-        if (this.broadByFirstMap !== null) removeFrom(this.broadByFirstMap, firstToken(rec.key), rec);
-        this.broadLengths.remove(rec.key === rec.norm ? rec.length : countTokens(rec.key));
-        break;
-      }
+    const length = t.tokenCount[h]!;
+    if (length === 0) return;
+    const key = t.key(h);
+    this.unlist(this.mapOf(code), key, h);
+    if (code === PHRASE_CODE) this.phraseLengths.remove(length);
+    else if (code === BROAD_CODE) {
+      if (this.broadByFirstMap !== null) removeFrom(this.broadByFirstMap, firstToken(key), h);
+      this.broadLengths.remove(t.keyRef[h] === t.normRef[h] ? length : countTokens(key));
     }
   }
 }
@@ -637,15 +671,6 @@ function firstToken(key: string): string {
   const space = key.indexOf(' ');
   return space < 0 ? key : key.slice(0, space);
 }
-
-/** Match types as shared constants, so parsed segment rows do not keep a string each. */
-const MATCH_TYPE_CONSTANTS: Readonly<Record<string, MatchType>> = {
-  exact: 'exact',
-  phrase: 'phrase',
-  broad: 'broad',
-  'negative-exact': 'negative-exact',
-  'negative-phrase': 'negative-phrase',
-};
 
 function countTokens(norm: string): number {
   let n = 1;

@@ -5,16 +5,17 @@
 //
 // Concurrency model: pure functions over a read-only IndexState; synchronous.
 import { MATCH_WEIGHT_PCT } from '../../../core/ranking.js';
-import type { BidwordRec, IndexState } from './index-state.js';
+import { NEGATIVE_CODE, NEGATIVE_EXACT_CODE } from './bidword-table.js';
+import type { IndexState, OfferRec } from './index-state.js';
 
-/** Receives matching bidwords; `threshold` lets a list be cut short (see visitList). */
+/** Receives matching bidwords (handles in IndexState.bidwords); `threshold` lets a list be cut short (see visitList). */
 export interface Visitor {
   /**
    * A score that the k-th best hit already reaches: a bidword whose best possible score is below
    * it cannot enter the top k. -1 while there are fewer than k hits.
    */
   readonly threshold: number;
-  visit(bw: BidwordRec): void;
+  visit(h: number): void;
 }
 
 const EXACT_BOUND = MATCH_WEIGHT_PCT.exact;
@@ -26,11 +27,19 @@ const BROAD_BOUND = MATCH_WEIGHT_PCT.broad;
  * the first bidword whose score, rank x the list's match weight, is below the threshold: every
  * later one scores no more, and the threshold only grows, so visit() would skip them all.
  */
-function visitList(list: readonly BidwordRec[], weight: number, v: Visitor): void {
-  for (let i = 0; i < list.length; i++) {
-    const bw = list[i]!;
-    if (bw.bidMicros * (bw.offer === null ? 0 : bw.offer.qualityBp) * weight < v.threshold) return;
-    v.visit(bw);
+function visitList(s: IndexState, list: number, weight: number, v: Visitor): void {
+  const lists = s.lists;
+  const start = lists.start[list]!;
+  const end = start + lists.length[list]!;
+  const items = lists.items;
+  const bid = s.bidwords.bid;
+  const offerSlot = s.bidwords.offerSlot;
+  const quality = s.qualityBySlot;
+  for (let i = start; i < end; i++) {
+    const h = items[i]!;
+    // Listed bidwords are attached: offerSlot >= 0.
+    if (bid[h]! * quality[offerSlot[h]!]! * weight < v.threshold) return;
+    v.visit(h);
   }
 }
 
@@ -45,7 +54,7 @@ export const MAX_BROAD_SUBSET_LOOKUPS = 4096;
 /** Exact: the normalized query equals the bidword. */
 export function visitExact(s: IndexState, queryNorm: string, v: Visitor): void {
   const list = s.exact.get(queryNorm);
-  if (list !== undefined) visitList(list, EXACT_BOUND, v);
+  if (list !== undefined) visitList(s, list, EXACT_BOUND, v);
 }
 
 /** Phrase: every contiguous n-gram of the query up to the longest phrase bidword. */
@@ -58,7 +67,7 @@ export function visitPhrase(s: IndexState, tokens: readonly string[], v: Visitor
     for (let j = i; j < end; j++) {
       if (j > i) key += ` ${tokens[j]!}`;
       const list = s.phrase.get(key);
-      if (list !== undefined) visitList(list, PHRASE_BOUND, v);
+      if (list !== undefined) visitList(s, list, PHRASE_BOUND, v);
     }
   }
 }
@@ -81,7 +90,7 @@ export function visitBroad(s: IndexState, tokens: readonly string[], v: Visitor)
   for (const t of unique) {
     const list = byFirst.get(t);
     if (list === undefined) continue;
-    for (const bw of list) if (containsAll(query, bw.key)) v.visit(bw);
+    for (const h of list) if (containsAll(query, s.bidwords.key(h))) v.visit(h);
   }
 }
 
@@ -97,7 +106,7 @@ function enumerate(
   for (let i = start; i < tokens.length; i++) {
     const key = depth === 0 ? tokens[i]! : `${prefix} ${tokens[i]!}`;
     const list = s.broad.get(key);
-    if (list !== undefined) visitList(list, BROAD_BOUND, v);
+    if (list !== undefined) visitList(s, list, BROAD_BOUND, v);
     if (depth + 1 < maxLen) enumerate(s, tokens, i + 1, key, depth + 1, maxLen, v);
   }
 }
@@ -127,15 +136,18 @@ function containsAll(query: ReadonlySet<string>, key: string): boolean {
 
 /** Negative keywords of an offer: true when one of them excludes the query. */
 export function excludedByNegatives(
-  bidwords: readonly BidwordRec[],
+  s: IndexState,
+  offer: OfferRec,
   queryNorm: string,
   paddedQuery: string,
 ): boolean {
-  for (const bw of bidwords) {
-    if (!bw.negative || bw.length === 0) continue;
-    if (bw.matchType === 'negative-exact') {
-      if (bw.norm === queryNorm) return true;
-    } else if (paddedQuery.includes(` ${bw.norm} `)) {
+  const t = s.bidwords;
+  for (let h = offer.firstBidword; h >= 0; h = t.next[h]!) {
+    const code = t.matchCode[h]!;
+    if (code < NEGATIVE_CODE || t.tokenCount[h] === 0) continue;
+    if (code === NEGATIVE_EXACT_CODE) {
+      if (t.norm(h) === queryNorm) return true;
+    } else if (paddedQuery.includes(` ${t.norm(h)} `)) {
       return true;
     }
   }

@@ -19,7 +19,7 @@ import {
   referenceSearch,
 } from '../../../test/helpers/reference.js';
 import { type ColumnIndex, createColumnIndex } from './column-index.js';
-import { type IndexState, listRank } from './index-state.js';
+import type { IndexState } from './index-state.js';
 import { bidword, customer, msg, offer } from './test-support/fixtures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'imatch-index-ref-'));
@@ -298,10 +298,10 @@ describe('column index == brute-force reference', () => {
 function outOfRank(index: ColumnIndex): string | undefined {
   const { state } = index as unknown as { state: IndexState };
   for (const map of [state.exact, state.phrase, state.broad])
-    for (const [key, list] of map)
+    for (const [key, list] of state.listEntries(map))
       for (let i = 1; i < list.length; i++)
-        if (listRank(list[i - 1]!) < listRank(list[i]!))
-          return `list "${key}": ${list.map((b) => `${b.id}=${listRank(b)}`).join(' ')}`;
+        if (state.listRank(list[i - 1]!) < state.listRank(list[i]!))
+          return `list "${key}": ${list.map((h) => `${state.bidwords.id(h)}=${state.listRank(h)}`).join(' ')}`;
   return undefined;
 }
 

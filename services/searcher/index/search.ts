@@ -18,7 +18,8 @@ import {
   type SearchHit,
   type SearchRequest,
 } from '../../../core/search-contract.js';
-import { type BidwordRec, type IndexState, type OfferRec, STALE } from './index-state.js';
+import { MATCH_TYPE_OF_CODE } from './bidword-table.js';
+import { type IndexState, NO_TOP_BID, type OfferRec, STALE, TOP_BID_UNKNOWN } from './index-state.js';
 import { excludedByNegatives, type Visitor, visitBroad, visitExact, visitPhrase } from './match.js';
 
 /** Text expansion marks other tokens' postings when the rarest token has more candidates. */
@@ -33,7 +34,8 @@ const LOST_BASE = -4;
 class Candidate {
   constructor(
     readonly offer: OfferRec,
-    public bw: BidwordRec,
+    /** The bidword's handle (IndexState.bidwords). */
+    public bw: number,
     public matchType: RankedMatchType,
     public score: number,
   ) {}
@@ -46,12 +48,12 @@ class Candidate {
 }
 
 /** Does `a` beat `b` as an offer's representative bidword? Score, exact > phrase > broad, bidword id. */
-function better(score: number, mt: RankedMatchType, bw: BidwordRec, c: Candidate): boolean {
+function better(s: IndexState, score: number, mt: RankedMatchType, h: number, c: Candidate): boolean {
   if (score !== c.score) return score > c.score;
   const ra = MATCH_TYPE_RANK[mt];
   const rb = MATCH_TYPE_RANK[c.matchType];
   if (ra !== rb) return ra < rb;
-  return bw.id < c.bw.id;
+  return s.bidwords.compareIds(h, c.bw) < 0;
 }
 
 class Query implements Visitor {
@@ -121,7 +123,7 @@ class Query implements Visitor {
       if (row.regions !== undefined && !row.regions.includes(region)) return false;
       if (customerRegions !== undefined && !customerRegions.includes(region)) return false;
     }
-    if (o.negatives > 0 && excludedByNegatives(o.bidwords, this.norm, this.padded)) return false;
+    if (o.negatives > 0 && excludedByNegatives(this.state, o, this.norm, this.padded)) return false;
     return true;
   }
 
@@ -158,12 +160,14 @@ class Query implements Visitor {
     if (h.length === k) this.threshold = h[0]!;
   }
 
-  visit(bw: BidwordRec): void {
-    const o = bw.offer;
-    if (o === null) return;
-    const bid = bw.bidMicros;
+  visit(bw: number): void {
+    const t = this.state.bidwords;
+    const slot0 = t.offerSlot[bw]!;
+    if (slot0 < 0) return;
+    const bid = t.bid[bw]!;
     if (bid < 1) return;
-    const mt = bw.matchType as RankedMatchType;
+    const o = this.state.slots[slot0]!;
+    const mt = MATCH_TYPE_OF_CODE[t.matchCode[bw]!] as RankedMatchType;
     const score = bid * o.qualityBp * MATCH_WEIGHT_PCT[mt];
     // Below the threshold (a lower bound of the final k-th best score) this bidword can neither
     // bring its offer into the top k nor be the best bidword of an offer that gets there, so the
@@ -184,7 +188,7 @@ class Query implements Visitor {
       this.lost.push(new Candidate(o, bw, mt, score));
       return;
     } else c = this.lost[LOST_BASE - slot]!;
-    if (better(score, mt, bw, c)) {
+    if (better(this.state, score, mt, bw, c)) {
       c.bw = bw;
       c.matchType = mt;
       c.score = score;
@@ -267,7 +271,7 @@ class Query implements Visitor {
         if (!all) continue;
       }
       if (!this.admissible(o) || o.slotInQuery !== ADMISSIBLE) continue;
-      best.add(new Candidate(o, topBid(o)!, 'text', score));
+      best.add(new Candidate(o, topBid(s, o), 'text', score));
     }
     return best.sorted();
   }
@@ -276,20 +280,24 @@ class Query implements Visitor {
 /** Recomputes textScores[slot] from the offer record. */
 function refreshTextScore(s: IndexState, slot: number): number {
   const o = s.slots[slot];
-  const top = o === undefined ? null : topBid(o);
-  const base = top === null ? 0 : top.bidMicros * o!.qualityBp;
+  const top = o === undefined ? NO_TOP_BID : topBid(s, o);
+  const base = top === NO_TOP_BID ? 0 : s.bidwords.bid[top]! * o!.qualityBp;
   s.textScores[slot] = base;
   return base;
 }
 
-/** The offer's highest online positive bid (ties: lowest bidword id), cached on the offer. */
-function topBid(o: OfferRec): BidwordRec | null {
-  if (o.topBid !== undefined) return o.topBid;
-  let top: BidwordRec | null = null;
-  for (const bw of o.bidwords) {
-    if (bw.negative || bw.bidMicros < 1) continue;
-    if (top === null || bw.bidMicros > top.bidMicros || (bw.bidMicros === top.bidMicros && bw.id < top.id))
-      top = bw;
+/**
+ * The handle of the offer's highest online positive bid (ties: lowest bidword id), or NO_TOP_BID;
+ * cached on the offer.
+ */
+function topBid(s: IndexState, o: OfferRec): number {
+  if (o.topBid !== TOP_BID_UNKNOWN) return o.topBid;
+  const t = s.bidwords;
+  let top = NO_TOP_BID;
+  for (let h = o.firstBidword; h >= 0; h = t.next[h]!) {
+    const bid = t.bid[h]!;
+    if (t.negative(h) || bid < 1) continue;
+    if (top === NO_TOP_BID || bid > t.bid[top]! || (bid === t.bid[top]! && t.compareIds(h, top) < 0)) top = h;
   }
   o.topBid = top;
   return top;
@@ -354,16 +362,17 @@ export function topK<T extends Ranked>(items: T[], k: number): T[] {
   return best.sorted();
 }
 
-function toHit(c: Candidate): SearchHit {
+function toHit(s: IndexState, c: Candidate): SearchHit {
   const row = c.offer.row;
+  const t = s.bidwords;
   const bw = c.bw;
   return {
     offerId: row.id,
     customerId: row.customerId,
-    bidwordId: bw.id,
-    keyword: bw.keyword,
+    bidwordId: t.id(bw),
+    keyword: t.keyword(bw),
     matchType: c.matchType,
-    bidMicros: bw.bidMicros,
+    bidMicros: t.bid[bw]!,
     qualityBp: c.offer.qualityBp,
     score: c.score,
     title: row.title,
@@ -403,6 +412,7 @@ const PARTS_PER_LINE = 32;
  * (PARTS_PER_LINE per hit), so it is not copied as it grows.
  */
 function writeHitJson(
+  s: IndexState,
   c: Candidate,
   projection: Projection,
   parts: string[],
@@ -410,7 +420,7 @@ function writeHitJson(
   scoreText: string,
 ): number {
   if (projection !== 'all' && projection !== 'no-category') {
-    const hit = toHit(c) as unknown as Record<string, unknown>;
+    const hit = toHit(s, c) as unknown as Record<string, unknown>;
     const out: Record<string, unknown> = {};
     for (const f of HIT_FIELDS) if (projection.includes(f)) out[f] = hit[f];
     parts[at++] = JSON.stringify(out);
@@ -418,13 +428,14 @@ function writeHitJson(
   }
   const o = c.offer;
   if (o.jsonHead === undefined) cacheOfferFragments(o);
+  const t = s.bidwords;
   const bw = c.bw;
   // The bidword's fields are written part by part, not cached: a cache on every bidword ever
   // answered grew the heap, and with it every minor GC, by up to about 140 bytes a bidword.
   parts[at++] = o.jsonHead!;
   parts[at++] = '"bidwordId":"';
-  parts[at++] = bw.id;
-  const keyword = bw.keyword;
+  parts[at++] = t.id(bw);
+  const keyword = t.keyword(bw);
   if (PLAIN_TEXT.test(keyword)) {
     parts[at++] = '","keyword":"';
     parts[at++] = keyword;
@@ -436,7 +447,7 @@ function writeHitJson(
   }
   parts[at++] = c.matchType;
   parts[at++] = '","bidMicros":';
-  parts[at++] = String(bw.bidMicros);
+  parts[at++] = String(t.bid[bw]!);
   parts[at++] = ',"qualityBp":';
   parts[at++] = o.qualityText;
   parts[at++] = ',"score":';
@@ -465,7 +476,7 @@ function cacheOfferFragments(o: OfferRec): void {
 }
 
 export function searchIndex(state: IndexState, req: SearchRequest): SearchHit[] {
-  return rankedCandidates(state, req).ranked.map(toHit);
+  return rankedCandidates(state, req).ranked.map((c) => toHit(state, c));
 }
 
 /** searchIndex and the ads lost to budget (core/search-contract.ts LostAd), compareRanked order. */
@@ -474,7 +485,7 @@ export function searchIndexWithLost(
   req: SearchRequest,
 ): { hits: SearchHit[]; lostToBudget: LostAd[] } {
   const { ranked, lost } = rankedCandidates(state, req);
-  return { hits: ranked.map(toHit), lostToBudget: lost.map(toLostAd) };
+  return { hits: ranked.map((c) => toHit(state, c)), lostToBudget: lost.map((c) => toLostAd(state, c)) };
 }
 
 /**
@@ -486,7 +497,7 @@ export function searchIndexJson(
   req: SearchRequest,
 ): { json: string; count: number; lostJson: string } {
   const { ranked, lost } = rankedCandidates(state, req);
-  const lostJson = lost.length === 0 ? '' : JSON.stringify(lost.map(toLostAd));
+  const lostJson = lost.length === 0 ? '' : JSON.stringify(lost.map((c) => toLostAd(state, c)));
   if (ranked.length === 0) return { json: '[]', count: 0, lostJson };
   const projection = projectionOf(req.fields);
   const parts: string[] = new Array(2 + ranked.length * PARTS_PER_LINE);
@@ -495,7 +506,7 @@ export function searchIndexJson(
   for (let i = 0; i < ranked.length; i++) {
     if (i > 0) parts[at++] = ',';
     const c = ranked[i]!;
-    at = writeHitJson(c, projection, parts, at, String(c.score));
+    at = writeHitJson(state, c, projection, parts, at, String(c.score));
   }
   parts[at++] = ']';
   parts.length = at;
@@ -526,19 +537,19 @@ export function searchIndexLines(
     parts[at++] = ' ';
     parts[at++] = c.matchType;
     parts[at++] = o.linesKey!;
-    at = writeHitJson(c, projection, parts, at, scoreText);
+    at = writeHitJson(state, c, projection, parts, at, scoreText);
     parts[at++] = '\n';
   }
   parts.length = at;
-  const lostJson = lost.length === 0 ? '' : JSON.stringify(lost.map(toLostAd));
+  const lostJson = lost.length === 0 ? '' : JSON.stringify(lost.map((c) => toLostAd(state, c)));
   return { lines: parts.join(''), count: ranked.length, lostJson };
 }
 
-function toLostAd(c: Candidate): LostAd {
+function toLostAd(s: IndexState, c: Candidate): LostAd {
   return {
     offerId: c.offer.row.id,
     customerId: c.offer.row.customerId,
-    bidwordId: c.bw.id,
+    bidwordId: s.bidwords.id(c.bw),
     matchType: c.matchType as LostAd['matchType'],
     qualityBp: c.offer.qualityBp,
     score: c.score,

@@ -1,0 +1,317 @@
+// The column's bidwords outside the V8 heap: one row per held bidword (positive or negative,
+// attached to its offer or pending), its fields in typed arrays (a struct of arrays), addressed by
+// an integer handle. The ids are UTF-8 bytes in one buffer, found by an open-addressing hash table
+// that is itself a typed array; the shared texts (keyword, normalized keyword, broad key) are refs
+// into a StringPool (string-pool.ts).
+//
+// Why: as JavaScript objects the bidwords were most of a searcher's heap (on the generated
+// 100k-offer column, 482k records, their id and offer-id strings, the id Map and the list arrays:
+// over half of 217 MB). Every scavenge reads the header of every old-generation page (about
+// 370 ns a 256 KB page on the development VM, 2-3 ms a scavenge at a 500k-offer column's 1.3 GB
+// heap: BENCHMARKS.md, night of 2026-12-07), and a scavenge that lands inside a query is what
+// held a searcher's event loop over 5 ms. Memory outside the heap is not walked by the GC.
+//
+// A handle is reused after its bidword is removed; the ids' bytes of removed bidwords are
+// reclaimed by compacting the id buffer when it would otherwise grow.
+//
+// Concurrency model: single-threaded and synchronous, like IndexState which owns it. Callers may
+// keep the arrays (offerSlot, bid, ...) in locals while they only read: add() can replace them.
+import type { MatchType } from '../../../core/model.js';
+import { StringPool } from './string-pool.js';
+
+/** Match types by code (matchCode); the negative ones have codes >= NEGATIVE_CODE. */
+export const MATCH_TYPE_OF_CODE: readonly MatchType[] = [
+  'exact',
+  'phrase',
+  'broad',
+  'negative-exact',
+  'negative-phrase',
+];
+export const EXACT_CODE = 0;
+export const PHRASE_CODE = 1;
+export const BROAD_CODE = 2;
+export const NEGATIVE_EXACT_CODE = 3;
+export const NEGATIVE_CODE = 3;
+
+const CODE_OF_MATCH_TYPE: Readonly<Record<string, number>> = {
+  exact: 0,
+  phrase: 1,
+  broad: 2,
+  'negative-exact': 3,
+  'negative-phrase': 4,
+};
+
+/** offerSlot of a pending bidword (its offer is not in the column). */
+export const PENDING = -1;
+/** offerSlot of a free handle. */
+const FREE = -2;
+/** Hash table cells: empty, and a removed entry a probe must walk past. */
+const EMPTY = 0;
+const TOMBSTONE = -1;
+
+/** The code of a match type (exact 0, phrase 1, broad 2, negative-exact 3, negative-phrase 4). */
+export function matchCodeOf(matchType: string): number {
+  const code = CODE_OF_MATCH_TYPE[matchType];
+  if (code === undefined) throw new Error(`unknown match type ${JSON.stringify(matchType)}`);
+  return code;
+}
+
+/** FNV-1a over the UTF-16 code units. */
+function hashId(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return h | 0;
+}
+
+export class BidwordTable {
+  /** The offer's slot (IndexState.slots) of an attached bidword; PENDING while its offer is absent. */
+  offerSlot = new Int32Array(0);
+  /** bidMicros; 0 for negative keywords. */
+  bid = new Uint32Array(0);
+  matchCode = new Uint8Array(0);
+  /** Token count of the normalized keyword (0 = never matches). */
+  tokenCount = new Uint16Array(0);
+  /** StringPool refs of the keyword, its normalized form and its list key (broad: sorted tokens). */
+  keywordRef = new Int32Array(0);
+  normRef = new Int32Array(0);
+  keyRef = new Int32Array(0);
+  /** The next bidword of the same offer (IndexState's chains), or -1; the next free handle when free. */
+  next = new Int32Array(0);
+  private idStart = new Uint32Array(0);
+  private idLength = new Uint16Array(0);
+  private hashes = new Int32Array(0);
+  private idBytes = Buffer.allocUnsafeSlow(0);
+  private idUsed = 0;
+  /** Bytes of idBytes that belong to removed bidwords. */
+  private idWasted = 0;
+  /** handle + 1 by hash, EMPTY or TOMBSTONE; its length is a power of 2. */
+  private table = new Int32Array(1024);
+  private tombstones = 0;
+  /** Handles ever used (the arrays' used length). */
+  private used = 0;
+  /** First free handle, chained through `next`, or -1. */
+  private freeHead = -1;
+  /** Bidwords held. */
+  size = 0;
+  readonly strings = new StringPool();
+
+  constructor() {
+    this.grow(1024);
+  }
+
+  /** Adds a bidword whose id is not held (check with find()); it starts PENDING. Returns its handle. */
+  add(
+    id: string,
+    matchCode: number,
+    bidMicros: number,
+    tokenCount: number,
+    keyword: string,
+    norm: string,
+    key: string,
+  ): number {
+    let h = this.freeHead;
+    if (h >= 0) {
+      this.freeHead = this.next[h]!;
+    } else {
+      if (this.used === this.offerSlot.length) this.grow(this.used * 2);
+      h = this.used++;
+    }
+    this.offerSlot[h] = PENDING;
+    this.bid[h] = bidMicros;
+    this.matchCode[h] = matchCode;
+    this.tokenCount[h] = tokenCount;
+    this.keywordRef[h] = this.strings.take(keyword);
+    this.normRef[h] = this.strings.take(norm);
+    this.keyRef[h] = this.strings.take(key);
+    this.next[h] = -1;
+    this.storeId(h, id);
+    this.size++;
+    if ((this.size + this.tombstones) * 2 > this.table.length) this.rehash();
+    this.insertIntoTable(h);
+    return h;
+  }
+
+  /** The handle of a held bidword id, or -1. */
+  find(id: string): number {
+    const hash = hashId(id);
+    const table = this.table;
+    const mask = table.length - 1;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const cell = table[i]!;
+      if (cell === EMPTY) return -1;
+      if (cell !== TOMBSTONE && this.hashes[cell - 1] === hash && this.idEquals(cell - 1, id))
+        return cell - 1;
+    }
+  }
+
+  /** Removes a held bidword; its handle becomes free. */
+  remove(h: number): void {
+    const table = this.table;
+    const mask = table.length - 1;
+    for (let i = this.hashes[h]! & mask; ; i = (i + 1) & mask) {
+      const cell = table[i]!;
+      if (cell === EMPTY) throw new Error(`bidword table: handle ${h} is not in the hash table`);
+      if (cell === h + 1) {
+        table[i] = TOMBSTONE;
+        this.tombstones++;
+        break;
+      }
+    }
+    this.strings.release(this.keywordRef[h]!);
+    this.strings.release(this.normRef[h]!);
+    this.strings.release(this.keyRef[h]!);
+    this.idWasted += this.idLength[h]!;
+    this.offerSlot[h] = FREE;
+    this.next[h] = this.freeHead;
+    this.freeHead = h;
+    this.size--;
+  }
+
+  id(h: number): string {
+    const start = this.idStart[h]!;
+    return this.idBytes.toString('utf8', start, start + this.idLength[h]!);
+  }
+
+  keyword(h: number): string {
+    return this.strings.text(this.keywordRef[h]!);
+  }
+
+  norm(h: number): string {
+    return this.strings.text(this.normRef[h]!);
+  }
+
+  key(h: number): string {
+    return this.strings.text(this.keyRef[h]!);
+  }
+
+  matchType(h: number): MatchType {
+    return MATCH_TYPE_OF_CODE[this.matchCode[h]!]!;
+  }
+
+  negative(h: number): boolean {
+    return this.matchCode[h]! >= NEGATIVE_CODE;
+  }
+
+  /** Orders two bidwords by id as JavaScript compares strings (UTF-16 code units). */
+  compareIds(a: number, b: number): number {
+    const bytes = this.idBytes;
+    const sa = this.idStart[a]!;
+    const sb = this.idStart[b]!;
+    const la = this.idLength[a]!;
+    const lb = this.idLength[b]!;
+    const n = la < lb ? la : lb;
+    let i = 0;
+    for (; i < n; i++) {
+      const x = bytes[sa + i]!;
+      const y = bytes[sb + i]!;
+      if (x === y) continue;
+      // Below 0x80 byte order is code-unit order; past it, compare the decoded strings.
+      if (x >= 0x80 || y >= 0x80) break;
+      return x - y;
+    }
+    // Equal bytes up to the shorter one: it is a prefix of the other, so it comes first.
+    if (i === n) return la - lb;
+    const ia = this.id(a);
+    const ib = this.id(b);
+    return ia < ib ? -1 : ia > ib ? 1 : 0;
+  }
+
+  private idEquals(h: number, id: string): boolean {
+    const start = this.idStart[h]!;
+    const n = this.idLength[h]!;
+    const bytes = this.idBytes;
+    if (n === id.length) {
+      let i = 0;
+      for (; i < n; i++) {
+        const c = id.charCodeAt(i);
+        if (c >= 0x80) break;
+        if (bytes[start + i] !== c) return false;
+      }
+      if (i === n) return true;
+    }
+    return this.id(h) === id;
+  }
+
+  private storeId(h: number, id: string): void {
+    const length = Buffer.byteLength(id, 'utf8');
+    if (length > 0xffff) throw new Error('bidword table: an id longer than 65,535 bytes');
+    if (this.idUsed + length > this.idBytes.length) {
+      if (this.idWasted * 2 > this.idUsed) this.compactIds();
+      if (this.idUsed + length > this.idBytes.length) {
+        const grown = Buffer.allocUnsafeSlow(Math.max(this.idBytes.length * 2, this.idUsed + length, 4096));
+        this.idBytes.copy(grown, 0, 0, this.idUsed);
+        this.idBytes = grown;
+      }
+    }
+    this.idBytes.write(id, this.idUsed, length, 'utf8');
+    this.idStart[h] = this.idUsed;
+    this.idLength[h] = length;
+    this.hashes[h] = hashId(id);
+    this.idUsed += length;
+  }
+
+  /** Copies the ids of held bidwords to the front of the id buffer, dropping the removed ones' bytes. */
+  private compactIds(): void {
+    const old = this.idBytes;
+    const fresh = Buffer.allocUnsafeSlow(old.length);
+    let at = 0;
+    for (let h = 0; h < this.used; h++) {
+      if (this.offerSlot[h] === FREE) continue;
+      const start = this.idStart[h]!;
+      const length = this.idLength[h]!;
+      old.copy(fresh, at, start, start + length);
+      this.idStart[h] = at;
+      at += length;
+    }
+    this.idBytes = fresh;
+    this.idUsed = at;
+    this.idWasted = 0;
+  }
+
+  private insertIntoTable(h: number): void {
+    const table = this.table;
+    const mask = table.length - 1;
+    for (let i = this.hashes[h]! & mask; ; i = (i + 1) & mask) {
+      const cell = table[i]!;
+      if (cell === EMPTY || cell === TOMBSTONE) {
+        if (cell === TOMBSTONE) this.tombstones--;
+        table[i] = h + 1;
+        return;
+      }
+    }
+  }
+
+  /** A table at least four times the held bidwords, without tombstones. */
+  private rehash(): void {
+    let length = this.table.length;
+    while (length < this.size * 4) length *= 2;
+    this.table = new Int32Array(length);
+    this.tombstones = 0;
+    for (let h = 0; h < this.used; h++) if (this.offerSlot[h] !== FREE) this.insertIntoTable(h);
+  }
+
+  private grow(capacity: number): void {
+    const grow32 = <T extends Int32Array | Uint32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(capacity);
+      b.set(a);
+      return b;
+    };
+    this.offerSlot = grow32(this.offerSlot, (n) => new Int32Array(n));
+    this.bid = grow32(this.bid, (n) => new Uint32Array(n));
+    this.keywordRef = grow32(this.keywordRef, (n) => new Int32Array(n));
+    this.normRef = grow32(this.normRef, (n) => new Int32Array(n));
+    this.keyRef = grow32(this.keyRef, (n) => new Int32Array(n));
+    this.next = grow32(this.next, (n) => new Int32Array(n));
+    this.idStart = grow32(this.idStart, (n) => new Uint32Array(n));
+    this.hashes = grow32(this.hashes, (n) => new Int32Array(n));
+    const matchCode = new Uint8Array(capacity);
+    matchCode.set(this.matchCode);
+    this.matchCode = matchCode;
+    const tokenCount = new Uint16Array(capacity);
+    tokenCount.set(this.tokenCount);
+    this.tokenCount = tokenCount;
+    const idLength = new Uint16Array(capacity);
+    idLength.set(this.idLength);
+    this.idLength = idLength;
+  }
+}
