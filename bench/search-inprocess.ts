@@ -1,6 +1,7 @@
 // In-process benchmark of one column index: load time and heap of a column, then search latency
 // p50/p99/max for 1-, 2- and 3-word queries, side by side in the same run with a plain flexsearch
-// query (default Index, limit k) over the same titles.
+// query (default Index, limit k) over the same titles: a yardstick only (the searcher's own title
+// index is index/title-postings.ts since 2026-12-07; flexsearch is a dev dependency for this bench).
 //
 //   node --expose-gc --import tsx bench/search-inprocess.ts --version-dir DIR [--column 0]
 //        [--queries 20000] [--k 10] [--seed 7] [--query-log queries.jsonl] [--changes changes.jsonl]

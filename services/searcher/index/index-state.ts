@@ -22,8 +22,8 @@
 // no more. An offer whose quality changes has its bidwords moved (putOffer).
 //   broadByFirst: Map<first sorted token, handles>  exact fallback for queries with so many tokens
 //           that subsets would cost too much; built on first use, then maintained
-//   title:  flexsearch Index over normalized titles (numeric slot ids), for text expansion
-import { Index as FlexIndex } from 'flexsearch';
+//   titles: per normalized title token, the slots of the offers holding it (title-postings.ts),
+//           for text expansion
 import {
   type Bidword,
   type Customer,
@@ -45,6 +45,7 @@ import {
 } from './bidword-table.js';
 import { CategoryTable } from './categories.js';
 import { ListArena } from './list-arena.js';
+import { TitlePostings } from './title-postings.js';
 
 /**
  * One customer id's state. The record of an id is never replaced, only updated in place, and it
@@ -74,7 +75,7 @@ export interface OfferRec {
   row: Offer;
   /** The record of row.customerId (IndexState.customerRecord), present or not. */
   customer: CustomerRec;
-  /** Numeric id in the flexsearch title index and in `slots`. */
+  /** Its index in `slots`, in the title postings and in the per-slot typed arrays. */
   readonly slot: number;
   qualityBp: number;
   /** String(qualityBp), kept with it (search.ts writes it twice per hit). */
@@ -102,16 +103,6 @@ export interface OfferRec {
   stamp: number;
   /** -1 excluded by filters or negatives; >= 0 index of its candidate in the query's list. */
   slotInQuery: number;
-}
-
-/** Flexsearch indexes the normalized title as is: split on spaces, no further encoding. */
-function createTitleIndex(): FlexIndex {
-  return new FlexIndex({
-    tokenize: 'strict',
-    resolution: 1,
-    fastupdate: true,
-    encode: (text: string) => text.split(' ').filter((t) => t !== ''),
-  });
 }
 
 function pushTo(map: Map<string, number[]>, key: string, h: number): void {
@@ -187,7 +178,7 @@ export class IndexState {
   private broadByFirstMap: Map<string, number[]> | null = null;
   readonly phraseLengths = new LengthCounts();
   readonly broadLengths = new LengthCounts();
-  readonly title = createTitleIndex();
+  readonly titles = new TitlePostings();
   /** Per-entity id of the last change message applied ("c:<id>", "o:<id>", "b:<id>"). */
   readonly lastIds = new Map<string, number>();
   positives = 0;
@@ -327,6 +318,7 @@ export class IndexState {
     let n = 0;
     const byRankDesc = (a: number, b: number): number => this.listRank(b) - this.listRank(a);
     this.lists.compact();
+    this.titles.compact();
     for (const map of [this.exact, this.phrase, this.broad]) {
       for (const l of map.values()) {
         if (this.lists.length[l]! > 1) this.lists.view(l).sort(byRankDesc);
@@ -419,8 +411,8 @@ export class IndexState {
     if (existing !== undefined) {
       const padded = ` ${titleNorm} `;
       if (padded !== existing.paddedTitle) {
-        this.title.remove(existing.slot);
-        if (titleNorm !== '') this.title.add(existing.slot, titleNorm);
+        this.titles.remove(existing.slot, existing.paddedTitle);
+        this.titles.add(existing.slot, titleNorm);
         existing.paddedTitle = padded;
       }
       if (row.customerId !== existing.row.customerId) existing.customer = this.customerRecord(row.customerId);
@@ -471,7 +463,7 @@ export class IndexState {
     this.qualityBySlot[rec.slot] = qualityBp;
     this.categoryBySlot[rec.slot] = this.categories.idOf(row.category);
     this.offers.set(row.id, rec);
-    if (titleNorm !== '') this.title.add(rec.slot, titleNorm);
+    this.titles.add(rec.slot, titleNorm);
     const waiting = this.pending.get(row.id);
     if (waiting !== undefined) {
       this.pending.delete(row.id);
@@ -515,7 +507,7 @@ export class IndexState {
     this.offers.delete(id);
     this.slots[rec.slot] = undefined;
     this.textScores[rec.slot] = 0;
-    this.title.remove(rec.slot);
+    this.titles.remove(rec.slot, rec.paddedTitle);
     return true;
   }
 

@@ -18,10 +18,14 @@ import {
   type SearchHit,
   type SearchRequest,
 } from '../../../core/search-contract.js';
-import { MATCH_TYPE_OF_CODE } from './bidword-table.js';
+import { MATCH_TYPE_OF_CODE, NEGATIVE_CODE } from './bidword-table.js';
 import { type IndexState, NO_TOP_BID, type OfferRec, STALE, TOP_BID_UNKNOWN } from './index-state.js';
 import { excludedByNegatives, type Visitor, visitBroad, visitExact, visitPhrase } from './match.js';
 
+/** MATCH_WEIGHT_PCT by bidword match code (bidword-table.ts), read without a keyed lookup. */
+const WEIGHT_OF_CODE: readonly number[] = MATCH_TYPE_OF_CODE.slice(0, NEGATIVE_CODE).map(
+  (mt) => MATCH_WEIGHT_PCT[mt as RankedMatchType],
+);
 /** Text expansion marks other tokens' postings when the rarest token has more candidates. */
 const MARK_OTHERS_ABOVE = 1000;
 const EXCLUDED = -1;
@@ -167,8 +171,9 @@ class Query implements Visitor {
     const bid = t.bid[bw]!;
     if (bid < 1) return;
     const o = this.state.slots[slot0]!;
-    const mt = MATCH_TYPE_OF_CODE[t.matchCode[bw]!] as RankedMatchType;
-    const score = bid * o.qualityBp * MATCH_WEIGHT_PCT[mt];
+    const code = t.matchCode[bw]!;
+    const mt = MATCH_TYPE_OF_CODE[code] as RankedMatchType;
+    const score = bid * o.qualityBp * WEIGHT_OF_CODE[code]!;
     // Below the threshold (a lower bound of the final k-th best score) this bidword can neither
     // bring its offer into the top k nor be the best bidword of an offer that gets there, so the
     // filters (a customer lookup, regions, negatives) are skipped. The threshold is -1 until k
@@ -197,7 +202,7 @@ class Query implements Visitor {
 
   /**
    * The best `m` title-text expansion hits, in compareRanked order (rules in column-index.ts).
-   * Candidates come from flexsearch; an offer's text score is known before the costly checks
+   * Candidates come from the title postings; an offer's text score is known before the costly checks
    * (its cached top bid x quality), so once m hits are held, offers that could not beat the
    * worst of them are passed over without checking filters or titles.
    */
@@ -207,10 +212,10 @@ class Query implements Visitor {
     const unique: string[] = [];
     for (const t of this.tokens) if (!unique.includes(t)) unique.push(t);
     // The rarest token's postings are the candidates; every other token is verified exactly.
-    const postings: (readonly number[])[] = [];
+    const postings: Int32Array[] = [];
     for (const t of unique) {
-      const ids = s.title.search(t, { limit: s.slots.length }) as readonly number[];
-      if (ids.length === 0) return [];
+      const ids = s.titles.postings(t);
+      if (ids === undefined) return [];
       postings.push(ids);
     }
     let rarest = 0;
