@@ -199,7 +199,7 @@ export class BidwordTable {
     const sb = this.idStart[b]!;
     const la = this.idLength[a]!;
     const lb = this.idLength[b]!;
-    const n = la < lb ? la : lb;
+    const n = Math.min(la, lb);
     let i = 0;
     for (; i < n; i++) {
       const x = bytes[sa + i]!;
@@ -281,19 +281,33 @@ export class BidwordTable {
     }
   }
 
-  /** A table at least four times the held bidwords, without tombstones. */
+  /** A table at least three times the held bidwords (it is rebuilt at half full), without tombstones. */
   private rehash(): void {
     let length = this.table.length;
-    while (length < this.size * 4) length *= 2;
+    while (length < this.size * 3) length *= 2;
     this.table = new Int32Array(length);
     this.tombstones = 0;
     for (let h = 0; h < this.used; h++) if (this.offerSlot[h] !== FREE) this.insertIntoTable(h);
   }
 
+  /**
+   * Gives back the room grown for more bidwords than are held (after bulk loading, where doubling
+   * left up to half of every array unused), keeping an eighth spare for changes.
+   */
+  trim(): void {
+    this.grow(Math.max(1024, Math.ceil(this.used * 1.125)));
+    if (this.idWasted > 0) this.compactIds();
+    const ids = Buffer.allocUnsafeSlow(Math.max(4096, Math.ceil(this.idUsed * 1.125)));
+    this.idBytes.copy(ids, 0, 0, this.idUsed);
+    this.idBytes = ids;
+  }
+
+  /** Resizes every per-handle array to `capacity` (at least `used`). */
   private grow(capacity: number): void {
+    const keep = Math.min(this.used, capacity);
     const grow32 = <T extends Int32Array | Uint32Array>(a: T, make: (n: number) => T): T => {
       const b = make(capacity);
-      b.set(a);
+      b.set(a.subarray(0, keep));
       return b;
     };
     this.offerSlot = grow32(this.offerSlot, (n) => new Int32Array(n));
@@ -305,13 +319,13 @@ export class BidwordTable {
     this.idStart = grow32(this.idStart, (n) => new Uint32Array(n));
     this.hashes = grow32(this.hashes, (n) => new Int32Array(n));
     const matchCode = new Uint8Array(capacity);
-    matchCode.set(this.matchCode);
+    matchCode.set(this.matchCode.subarray(0, keep));
     this.matchCode = matchCode;
     const tokenCount = new Uint16Array(capacity);
-    tokenCount.set(this.tokenCount);
+    tokenCount.set(this.tokenCount.subarray(0, keep));
     this.tokenCount = tokenCount;
     const idLength = new Uint16Array(capacity);
-    idLength.set(this.idLength);
+    idLength.set(this.idLength.subarray(0, keep));
     this.idLength = idLength;
   }
 }

@@ -319,6 +319,7 @@ export class IndexState {
     const byRankDesc = (a: number, b: number): number => this.listRank(b) - this.listRank(a);
     this.lists.compact();
     this.titles.compact();
+    this.bidwords.trim();
     for (const map of [this.exact, this.phrase, this.broad]) {
       for (const l of map.values()) {
         if (this.lists.length[l]! > 1) this.lists.view(l).sort(byRankDesc);
