@@ -22,10 +22,12 @@
 //     SECONDS in each chain's step at concurrency 32 (a ramp that stops early never reaches the
 //     last step) and reports how long the CPUs sat idle, how much of that with a task runnable on
 //     the other CPU, and which process ran on the other CPU meanwhile: bench/sched-overlap.ts)
-//     [--overload-ms 10000 --recover-ms 5000] [--overload-preconnect] (the overload run: its 2x
-//     phase, the half-of-peak phase after it, and whether the generator opens its 128
-//     connections before it starts; the report gives the 2x phase's server-side stages, this
+//     [--overload-ms 10000 --recover-ms 5000] [--no-overload-preconnect] (the overload run: its
+//     2x phase, the half-of-peak phase after it, and whether the generator opens its 128
+//     connections before it starts, by default it does; the report gives the 2x phase's server-side stages, this
 //     generator's event-loop delay and the blender's admission limit every 500 ms)
+//     [--overload-timeline FILE] (the overload run's requests as JSON, one [due ms, latency ms,
+//     status, send lag ms] each, due times from the start of the 2x phase)
 // --baseline is the before/after comparison inside one run: this VM's speed drifts by tens of
 // percent between runs minutes apart, which hid changes of 10-30% in alternating runs.
 // --reuse-index publishes the newest version already built in <data>/index-<columns> instead of
@@ -35,7 +37,7 @@
 // Every process it starts is stopped at the end by PID (never by name).
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -74,6 +76,8 @@ const { values: args } = parseArgs({
     zk: { type: 'string' },
     kafka: { type: 'string' },
     json: { type: 'string' },
+    /** Writes the overload phase's per-request timeline here (JSON: [due ms, latency ms, status, send lag ms]). */
+    'overload-timeline': { type: 'string' },
     'only-real': { type: 'boolean', default: false },
     'reuse-index': { type: 'boolean', default: false },
     'infra-pids': { type: 'string' },
@@ -81,7 +85,7 @@ const { values: args } = parseArgs({
     'front-node-flags': { type: 'string' },
     'overload-ms': { type: 'string', default: '10000' },
     'recover-ms': { type: 'string', default: '5000' },
-    'overload-preconnect': { type: 'boolean', default: false },
+    'overload-preconnect': { type: 'boolean', default: true },
     baseline: { type: 'string' },
     'perf-sched': { type: 'string' },
     blenders: { type: 'string', default: '1' },
@@ -89,6 +93,7 @@ const { values: args } = parseArgs({
     'baseline-searcher-node-flags': { type: 'string' },
     'baseline-front-node-flags': { type: 'string' },
   },
+  allowNegative: true,
 });
 
 const offers = Number(args.offers);
@@ -100,9 +105,12 @@ const halfMs = Number(args['half-ms']);
 const overloadMs = Number(args['overload-ms']);
 const recoverMs = Number(args['recover-ms']);
 /**
- * With --overload-preconnect the overload's generator opens all its 128 connections before it
- * starts, as a front end's pool to the engine would be open; by default the jump to 2x also opens
- * the connections it needs then (tens at once), as the runs before this option did.
+ * The overload's generator opens all its 128 connections before it starts, as a front end's pool
+ * to the engine would be open. With --no-overload-preconnect the jump to 2x also opens the
+ * connections it needs then (tens at once), as the runs before 2026-12-07 22:00 did: the requests
+ * on those new connections waited 300-500 ms, which set the 2x phase's p99 through its first
+ * 250 ms window (186-371 ms; 87 ms with the pool open: BENCHMARKS.md, "Late evening of
+ * 2026-12-07").
  */
 const preconnect = args['overload-preconnect'];
 /** Half of peak on the overload run's connections before the jump to 2x (see the overload phase). */
@@ -1021,6 +1029,8 @@ async function main(): Promise<void> {
       });
       const timeline = result.timeline ?? [];
       delete result.timeline;
+      if (args['overload-timeline'] !== undefined)
+        writeFileSync(args['overload-timeline'], `${JSON.stringify(timeline)}\n`);
       // p99 of the 200s over the whole 2x phase (timeline: [due ms from the measured start, ms, status]).
       /** Latencies (ms, ascending) of the 200s due in [fromMs, toMs) of the measured time. */
       const okDue = (fromMs: number, toMs: number) =>
