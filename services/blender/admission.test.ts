@@ -79,7 +79,7 @@ describe('Admission', () => {
     expect(limits).toEqual([2, 3, 4, 5, 6, 6]);
   });
 
-  it('grows back by a quarter per fast window below the limit once the overload is over', () => {
+  it('grows back a quarter of the way to the headroom per fast window below the limit once the overload is over', () => {
     const c = clock();
     const a = new Admission({ maxLimit: 64, minLimit: 8, targetMs: 25, windowMs: 100, now: c.now });
     for (let w = 0; w < 12; w++) congested(a, c, 50);
@@ -89,8 +89,51 @@ describe('Admission', () => {
       alone(a, c, 1);
       seen.push(a.limit);
     }
-    // The first window still averages the slow answers of the last congested one.
-    expect(seen).toEqual([8, 10, 12, 15, 18, 22, 27, 33, 41, 51, 63, 64]);
+    // The first window still averages the slow answers of the last congested one; then a quarter
+    // of the gap to the headroom (32 by default), at least one, per window.
+    expect(seen).toEqual([8, 14, 18, 21, 23, 25, 26, 27, 28, 29, 30, 31]);
+  });
+
+  it('settles an unused limit at the headroom, and at twice the use when the use is higher', () => {
+    const c = clock();
+    const a = new Admission({ maxLimit: 64, minLimit: 4, targetMs: 25, windowMs: 100, now: c.now });
+    expect(a.limit).toBe(64);
+    for (let w = 0; w < 30; w++) alone(a, c, 1);
+    expect(a.limit).toBe(32);
+    // Windows with 24 in flight, fast: the limit goes to 48.
+    for (let w = 0; w < 30; w++) {
+      for (let i = 0; i < 24; i++) expect(a.tryEnter()).toBe(true);
+      c.advance(100);
+      for (let i = 0; i < 24; i++) a.leave(2);
+    }
+    expect(a.limit).toBe(48);
+    expect(a.refused).toBe(0);
+  });
+
+  it('grows by an eighth per window that reached the limit with answers under half the target', () => {
+    const c = clock();
+    const a = new Admission({
+      maxLimit: 100,
+      minLimit: 4,
+      targetMs: 25,
+      windowMs: 100,
+      now: c.now,
+      headroom: 40,
+    });
+    for (let w = 0; w < 30; w++) alone(a, c, 1);
+    expect(a.limit).toBe(40);
+    const seen: number[] = [];
+    for (let w = 0; w < 3; w++) {
+      congested(a, c, 5);
+      seen.push(a.limit);
+    }
+    expect(seen).toEqual([45, 50, 56]);
+    // Between half the target and the target: one a window (the first such window still holds
+    // the last fast window's answers, so it grows by an eighth once more).
+    congested(a, c, 20);
+    expect(a.limit).toBe(63);
+    congested(a, c, 20);
+    expect(a.limit).toBe(64);
   });
 
   it('does not grow below the limit while answers are slow', () => {

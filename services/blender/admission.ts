@@ -11,10 +11,16 @@
 // every `windowMs` in which the limit was reached, when the admitted requests of the window took
 // `targetMs` or more on average, the limit shrinks to 3/4 (not below `minLimit`): the engine is
 // past the point where more concurrency buys throughput, only latency; when they were faster, it
-// grows by one (not above `maxLimit`). A window that never reached the limit and was fast grows it
-// back by a quarter (the overload is over); one that was slow leaves it alone: slow answers at low
-// concurrency are not overload. A fixed limit right for one machine and
-// data set is wrong for the next; this one finds the concurrency the engine can answer in time.
+// grows by one (not above `maxLimit`), or by an eighth when they took under half the target. A
+// window that never reached the limit and was fast moves it a quarter of the way back toward
+// twice the most requests the window had in flight, but not below `headroom` (the overload is
+// over, and the limit stays near what the traffic uses); one that was slow leaves it alone: slow
+// answers at low concurrency are not overload. A fixed limit right for one machine and data set
+// is wrong for the next; this one finds the concurrency the engine can answer in time.
+//
+// Why the limit follows what is used: a limit left at its maximum while traffic was light let
+// the first 100 ms of a jump to twice the peak admit a whole wave of `maxLimit` requests at once,
+// which then took 50-90 ms to answer (BENCHMARKS.md, "Late evening of 2026-12-07").
 //
 // Concurrency: one event loop; tryEnter/leave are synchronous counters.
 
@@ -27,6 +33,11 @@ export interface AdmissionOptions {
   targetMs?: number;
   /** Adaptation period (ms; default 100). */
   windowMs?: number;
+  /**
+   * Lowest limit an unused limit settles at (default min(32, maxLimit)): room for a burst at
+   * light load (a pause somewhere lets requests pile up) without a 503.
+   */
+  headroom?: number;
   /** Clock in ms (tests). */
   now?: () => number;
 }
@@ -38,6 +49,7 @@ export class Admission {
   private readonly minLimit: number;
   private readonly targetMs: number;
   private readonly windowMs: number;
+  private readonly headroom: number;
   private readonly now: () => number;
   private windowStart: number;
   private windowSumMs = 0;
@@ -48,6 +60,7 @@ export class Admission {
     this.minLimit = Math.min(options.minLimit ?? 4, options.maxLimit);
     this.targetMs = options.targetMs ?? 25;
     this.windowMs = options.windowMs ?? 100;
+    this.headroom = Math.max(this.minLimit, Math.min(options.headroom ?? 32, options.maxLimit));
     this.now = options.now ?? Date.now;
     this.limitNow = options.maxLimit;
     this.windowStart = this.now();
@@ -93,16 +106,18 @@ export class Admission {
     // limit then would refuse requests the engine could answer.
     if (this.windowPeak >= this.limitNow) {
       if (average >= this.targetMs) this.limitNow = Math.max(this.minLimit, Math.floor(this.limitNow * 0.75));
-      else this.limitNow = Math.min(this.options.maxLimit, this.limitNow + 1);
-    } else if (average < this.targetMs && this.limitNow < this.options.maxLimit) {
-      // Below the limit and fast: the overload that shrank it is over. Grow back by a quarter a
-      // window (8 -> 64 in about a second); growing only in windows that reached the limit left a
-      // limit shrunk by an overload stuck low, and the next burst after a GC pause got 503s at
-      // half of peak.
-      this.limitNow = Math.min(
-        this.options.maxLimit,
-        this.limitNow + Math.max(1, Math.floor(this.limitNow / 4)),
-      );
+      else {
+        // Well under the target, the engine has room: grow faster than one a window.
+        const step = average < this.targetMs / 2 ? Math.max(1, Math.floor(this.limitNow / 8)) : 1;
+        this.limitNow = Math.min(this.options.maxLimit, this.limitNow + step);
+      }
+    } else if (average < this.targetMs) {
+      // Below the limit and fast: any overload is over. Move a quarter of the way toward twice the
+      // use (at least `headroom`): up after an overload shrank it (8 -> 32 in about half a second;
+      // a limit stuck low gave 503s at half of peak after a GC pause), down when it sat unused.
+      const goal = Math.min(this.options.maxLimit, Math.max(this.headroom, 2 * this.windowPeak));
+      const gap = goal - this.limitNow;
+      if (gap !== 0) this.limitNow += Math.sign(gap) * Math.max(1, Math.floor(Math.abs(gap) / 4));
     }
     this.windowStart = now;
     this.windowSumMs = 0;
