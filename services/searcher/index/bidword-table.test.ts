@@ -32,6 +32,7 @@ describe('BidwordTable', () => {
     const t = new BidwordTable();
     const a = add(t, 'b1', 'alpha');
     add(t, 'b2', 'beta');
+    expect(t.id(a)).toBe('b1'); // its id string is now kept: a reused handle must not return it
     t.remove(a);
     expect(t.find('b1')).toBe(-1);
     expect(t.size).toBe(1);
