@@ -15,10 +15,10 @@ describe('BidwordTable', () => {
     expect(t.id(h)).toBe('b1');
     expect(t.matchType(h)).toBe('broad');
     expect(t.negative(h)).toBe(false);
-    expect(t.bid[h]).toBe(2_000_000);
-    expect(t.tokenCount[h]).toBe(2);
+    expect(t.bidOf(h)).toBe(2_000_000);
+    expect(t.tokenCountOf(h)).toBe(2);
     expect([t.keyword(h), t.norm(h), t.key(h)]).toEqual(['Shoes Red', 'shoes red', 'red shoes']);
-    expect(t.offerSlot[h]).toBe(PENDING);
+    expect(t.offerSlotOf(h)).toBe(PENDING);
     const n = t.add('b2', matchCodeOf('negative-phrase'), 0, 1, 'cheap', 'cheap', 'cheap');
     expect(t.negative(n)).toBe(true);
     expect(t.matchType(n)).toBe('negative-phrase');

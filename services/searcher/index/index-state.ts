@@ -193,8 +193,6 @@ export class IndexState {
    * records (search.ts).
    */
   textScores = new Float64Array(1024);
-  /** By offer slot: its quality in basis points, so a list's rank is read without the record. */
-  qualityBySlot = new Int32Array(1024);
   /** The offers' categories as ids (categories.ts), for the category filter. */
   readonly categories = new CategoryTable();
   /**
@@ -230,8 +228,8 @@ export class IndexState {
    * 0 for a pending bidword.
    */
   listRank(h: number): number {
-    const slot = this.bidwords.offerSlot[h]!;
-    return slot < 0 ? 0 : this.bidwords.bid[h]! * this.qualityBySlot[slot]!;
+    const slot = this.bidwords.offerSlotOf(h);
+    return slot < 0 ? 0 : this.bidwords.bidOf(h) * this.bidwords.qualityOf(h);
   }
 
   /** Every retrieval list of `map` as [key, handles in list order] (tests, tools). */
@@ -242,15 +240,15 @@ export class IndexState {
   /** The handles of an offer's bidwords (dump, tests). */
   offerBidwords(o: OfferRec): number[] {
     const out: number[] = [];
-    const next = this.bidwords.next;
-    for (let h = o.firstBidword; h >= 0; h = next[h]!) out.push(h);
+    const t = this.bidwords;
+    for (let h = o.firstBidword; h >= 0; h = t.nextOf(h)) out.push(h);
     return out;
   }
 
   /** The Bidword entity of a held bidword. */
   bidwordRow(h: number): Bidword {
     const t = this.bidwords;
-    const slot = t.offerSlot[h]!;
+    const slot = t.offerSlotOf(h);
     const row: Bidword = {
       id: t.id(h),
       offerId: slot >= 0 ? this.slots[slot]!.row.id : this.pendingOfferIds.get(h)!,
@@ -258,7 +256,7 @@ export class IndexState {
       matchType: t.matchType(h),
       status: 'online',
     };
-    if (!t.negative(h)) row.bidMicros = t.bid[h]!;
+    if (!t.negative(h)) row.bidMicros = t.bidOf(h);
     return row;
   }
 
@@ -330,8 +328,8 @@ export class IndexState {
     for (const o of this.slots) {
       if (o !== undefined) {
         let top = 0;
-        for (let h = o.firstBidword; h >= 0; h = t.next[h]!) {
-          if (t.matchCode[h]! < NEGATIVE_CODE && t.bid[h]! > top) top = t.bid[h]!;
+        for (let h = o.firstBidword; h >= 0; h = t.nextOf(h)) {
+          if (t.codeOf(h) < NEGATIVE_CODE && t.bidOf(h) > top) top = t.bidOf(h);
         }
         this.textScores[o.slot] = top * o.qualityBp;
       }
@@ -433,7 +431,7 @@ export class IndexState {
         if (!this.bulk) for (const h of chain) this.relist(h, 'out');
         existing.qualityBp = qualityBp;
         existing.qualityText = String(qualityBp);
-        this.qualityBySlot[existing.slot] = qualityBp;
+        for (const h of chain) this.bidwords.setQuality(h, qualityBp);
         if (!this.bulk) for (const h of chain) this.relist(h, 'in');
       }
       this.textScores[existing.slot] = STALE;
@@ -461,7 +459,6 @@ export class IndexState {
     this.slots.push(rec);
     if (rec.slot >= this.textScores.length) this.growSlots(this.textScores.length * 2);
     this.textScores[rec.slot] = STALE;
-    this.qualityBySlot[rec.slot] = qualityBp;
     this.categoryBySlot[rec.slot] = this.categories.idOf(row.category);
     this.offers.set(row.id, rec);
     this.titles.add(rec.slot, titleNorm);
@@ -481,9 +478,6 @@ export class IndexState {
     const scores = new Float64Array(size);
     scores.set(this.textScores);
     this.textScores = scores;
-    const quality = new Int32Array(size);
-    quality.set(this.qualityBySlot);
-    this.qualityBySlot = quality;
     const categories = new Uint32Array(size);
     categories.set(this.categoryBySlot);
     this.categoryBySlot = categories;
@@ -496,8 +490,8 @@ export class IndexState {
     const t = this.bidwords;
     for (const h of this.offerBidwords(rec)) {
       this.unindex(h, rec);
-      t.offerSlot[h] = PENDING;
-      t.next[h] = -1;
+      t.setOfferSlot(h, PENDING);
+      t.setNext(h, -1);
       pushTo(this.pending, id, h);
       this.pendingOfferIds.set(h, id);
       this.pendingCount++;
@@ -570,7 +564,7 @@ export class IndexState {
     const t = this.bidwords;
     const h = t.find(id);
     if (h < 0) return false;
-    const slot = t.offerSlot[h]!;
+    const slot = t.offerSlotOf(h);
     if (slot === PENDING) {
       const offerId = this.pendingOfferIds.get(h)!;
       this.pendingOfferIds.delete(h);
@@ -587,11 +581,11 @@ export class IndexState {
       const offer = this.slots[slot]!;
       this.unindex(h, offer);
       // Unlink it from the offer's chain.
-      if (offer.firstBidword === h) offer.firstBidword = t.next[h]!;
+      if (offer.firstBidword === h) offer.firstBidword = t.nextOf(h);
       else {
         let p = offer.firstBidword;
-        while (t.next[p] !== h) p = t.next[p]!;
-        t.next[p] = t.next[h]!;
+        while (t.nextOf(p) !== h) p = t.nextOf(p);
+        t.setNext(p, t.nextOf(h));
       }
       offer.topBid = TOP_BID_UNKNOWN;
       this.textScores[offer.slot] = STALE;
@@ -602,34 +596,35 @@ export class IndexState {
 
   private attach(h: number, offer: OfferRec): void {
     const t = this.bidwords;
-    t.offerSlot[h] = offer.slot;
-    t.next[h] = offer.firstBidword;
+    t.setOfferSlot(h, offer.slot);
+    t.setQuality(h, offer.qualityBp);
+    t.setNext(h, offer.firstBidword);
     offer.firstBidword = h;
     offer.topBid = TOP_BID_UNKNOWN;
     this.textScores[offer.slot] = STALE;
-    const code = t.matchCode[h]!;
+    const code = t.codeOf(h);
     if (code >= NEGATIVE_CODE) {
       offer.negatives++;
       this.negativeCount++;
       return;
     }
     this.positives++;
-    const length = t.tokenCount[h]!;
+    const length = t.tokenCountOf(h);
     if (length === 0) return; // normalizes to nothing: never matches
     const key = t.key(h);
     this.list(this.mapOf(code), key, h);
     if (code === PHRASE_CODE) this.phraseLengths.add(length);
     else if (code === BROAD_CODE) {
       if (this.broadByFirstMap !== null) pushTo(this.broadByFirstMap, firstToken(key), h);
-      this.broadLengths.add(t.keyRef[h] === t.normRef[h] ? length : countTokens(key));
+      this.broadLengths.add(t.keyIsNorm(h) ? length : countTokens(key));
     }
   }
 
   /** Takes an attached bidword out of its retrieval list, or puts it back where its rank says. */
   private relist(h: number, step: 'out' | 'in'): void {
     const t = this.bidwords;
-    const code = t.matchCode[h]!;
-    if (code >= NEGATIVE_CODE || t.tokenCount[h] === 0) return;
+    const code = t.codeOf(h);
+    if (code >= NEGATIVE_CODE || t.tokenCountOf(h) === 0) return;
     const map = this.mapOf(code);
     if (step === 'out') this.unlist(map, t.key(h), h);
     else this.list(map, t.key(h), h);
@@ -638,21 +633,21 @@ export class IndexState {
   /** Takes an attached bidword out of the lookup maps and its offer's counters. */
   private unindex(h: number, offer: OfferRec): void {
     const t = this.bidwords;
-    const code = t.matchCode[h]!;
+    const code = t.codeOf(h);
     if (code >= NEGATIVE_CODE) {
       offer.negatives--;
       this.negativeCount--;
       return;
     }
     this.positives--;
-    const length = t.tokenCount[h]!;
+    const length = t.tokenCountOf(h);
     if (length === 0) return;
     const key = t.key(h);
     this.unlist(this.mapOf(code), key, h);
     if (code === PHRASE_CODE) this.phraseLengths.remove(length);
     else if (code === BROAD_CODE) {
       if (this.broadByFirstMap !== null) removeFrom(this.broadByFirstMap, firstToken(key), h);
-      this.broadLengths.remove(t.keyRef[h] === t.normRef[h] ? length : countTokens(key));
+      this.broadLengths.remove(t.keyIsNorm(h) ? length : countTokens(key));
     }
   }
 }

@@ -5,7 +5,7 @@
 //
 // Concurrency model: pure functions over a read-only IndexState; synchronous.
 import { MATCH_WEIGHT_PCT } from '../../../core/ranking.js';
-import { NEGATIVE_CODE, NEGATIVE_EXACT_CODE } from './bidword-table.js';
+import { BID, NEGATIVE_CODE, NEGATIVE_EXACT_CODE, QUALITY, STRIDE } from './bidword-table.js';
 import type { IndexState, OfferRec } from './index-state.js';
 
 /** Receives matching bidwords (handles in IndexState.bidwords); `threshold` lets a list be cut short (see visitList). */
@@ -32,13 +32,12 @@ function visitList(s: IndexState, list: number, weight: number, v: Visitor): voi
   const start = lists.start[list]!;
   const end = start + lists.length[list]!;
   const items = lists.items;
-  const bid = s.bidwords.bid;
-  const offerSlot = s.bidwords.offerSlot;
-  const quality = s.qualityBySlot;
+  const rows = s.bidwords.rows;
   for (let i = start; i < end; i++) {
     const h = items[i]!;
-    // Listed bidwords are attached: offerSlot >= 0.
-    if (bid[h]! * quality[offerSlot[h]!]! * weight < v.threshold) return;
+    const r = h * STRIDE;
+    // Listed bidwords are attached: QUALITY holds their offer's.
+    if (rows[r + BID]! * rows[r + QUALITY]! * weight < v.threshold) return;
     v.visit(h);
   }
 }
@@ -142,9 +141,9 @@ export function excludedByNegatives(
   paddedQuery: string,
 ): boolean {
   const t = s.bidwords;
-  for (let h = offer.firstBidword; h >= 0; h = t.next[h]!) {
-    const code = t.matchCode[h]!;
-    if (code < NEGATIVE_CODE || t.tokenCount[h] === 0) continue;
+  for (let h = offer.firstBidword; h >= 0; h = t.nextOf(h)) {
+    const code = t.codeOf(h);
+    if (code < NEGATIVE_CODE || t.tokenCountOf(h) === 0) continue;
     if (code === NEGATIVE_EXACT_CODE) {
       if (t.norm(h) === queryNorm) return true;
     } else if (paddedQuery.includes(` ${t.norm(h)} `)) {

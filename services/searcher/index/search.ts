@@ -166,12 +166,12 @@ class Query implements Visitor {
 
   visit(bw: number): void {
     const t = this.state.bidwords;
-    const slot0 = t.offerSlot[bw]!;
+    const slot0 = t.offerSlotOf(bw);
     if (slot0 < 0) return;
-    const bid = t.bid[bw]!;
+    const bid = t.bidOf(bw);
     if (bid < 1) return;
     const o = this.state.slots[slot0]!;
-    const code = t.matchCode[bw]!;
+    const code = t.codeOf(bw);
     const mt = MATCH_TYPE_OF_CODE[code] as RankedMatchType;
     const score = bid * o.qualityBp * WEIGHT_OF_CODE[code]!;
     // Below the threshold (a lower bound of the final k-th best score) this bidword can neither
@@ -286,7 +286,7 @@ class Query implements Visitor {
 function refreshTextScore(s: IndexState, slot: number): number {
   const o = s.slots[slot];
   const top = o === undefined ? NO_TOP_BID : topBid(s, o);
-  const base = top === NO_TOP_BID ? 0 : s.bidwords.bid[top]! * o!.qualityBp;
+  const base = top === NO_TOP_BID ? 0 : s.bidwords.bidOf(top) * o!.qualityBp;
   s.textScores[slot] = base;
   return base;
 }
@@ -299,10 +299,11 @@ function topBid(s: IndexState, o: OfferRec): number {
   if (o.topBid !== TOP_BID_UNKNOWN) return o.topBid;
   const t = s.bidwords;
   let top = NO_TOP_BID;
-  for (let h = o.firstBidword; h >= 0; h = t.next[h]!) {
-    const bid = t.bid[h]!;
+  for (let h = o.firstBidword; h >= 0; h = t.nextOf(h)) {
+    const bid = t.bidOf(h);
     if (t.negative(h) || bid < 1) continue;
-    if (top === NO_TOP_BID || bid > t.bid[top]! || (bid === t.bid[top]! && t.compareIds(h, top) < 0)) top = h;
+    if (top === NO_TOP_BID || bid > t.bidOf(top) || (bid === t.bidOf(top) && t.compareIds(h, top) < 0))
+      top = h;
   }
   o.topBid = top;
   return top;
@@ -377,7 +378,7 @@ function toHit(s: IndexState, c: Candidate): SearchHit {
     bidwordId: t.id(bw),
     keyword: t.keyword(bw),
     matchType: c.matchType,
-    bidMicros: t.bid[bw]!,
+    bidMicros: t.bidOf(bw),
     qualityBp: c.offer.qualityBp,
     score: c.score,
     title: row.title,
@@ -452,7 +453,7 @@ function writeHitJson(
   }
   parts[at++] = c.matchType;
   parts[at++] = '","bidMicros":';
-  parts[at++] = String(t.bid[bw]!);
+  parts[at++] = String(t.bidOf(bw));
   parts[at++] = ',"qualityBp":';
   parts[at++] = o.qualityText;
   parts[at++] = ',"score":';
