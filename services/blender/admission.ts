@@ -13,9 +13,9 @@
 // past the point where more concurrency buys throughput, only latency; when they were faster, it
 // grows by one (not above `maxLimit`), or by an eighth when they took under half the target. A
 // window that never reached the limit and was fast moves it a quarter of the way back toward
-// twice the most requests the window had in flight, but not below `headroom` (the overload is
-// over, and the limit stays near what the traffic uses); one that was slow leaves it alone: slow
-// answers at low concurrency are not overload. A fixed limit right for one machine and data set
+// twice the most requests the window had in flight, but not below `headroom` (half of `maxLimit`
+// by default): the overload is over, and the limit stays near what the traffic uses. One that
+// was slow leaves it alone: slow answers at low concurrency are not overload. A fixed limit right for one machine and data set
 // is wrong for the next; this one finds the concurrency the engine can answer in time.
 //
 // Why the limit follows what is used: a limit left at its maximum while traffic was light let
@@ -34,8 +34,10 @@ export interface AdmissionOptions {
   /** Adaptation period (ms; default 100). */
   windowMs?: number;
   /**
-   * Lowest limit an unused limit settles at (default min(32, maxLimit)): room for a burst at
-   * light load (a pause somewhere lets requests pile up) without a 503.
+   * Lowest limit an unused limit settles at (default half of maxLimit, 32 for the default 64):
+   * room for a burst at light load (a pause somewhere lets requests pile up, or answers are slow
+   * without overload, e.g. a column cut off for the merger's deadline) without a 503. An operator
+   * who raises maxLimit for slow answers raises it too.
    */
   headroom?: number;
   /** Clock in ms (tests). */
@@ -60,7 +62,10 @@ export class Admission {
     this.minLimit = Math.min(options.minLimit ?? 4, options.maxLimit);
     this.targetMs = options.targetMs ?? 25;
     this.windowMs = options.windowMs ?? 100;
-    this.headroom = Math.max(this.minLimit, Math.min(options.headroom ?? 32, options.maxLimit));
+    this.headroom = Math.max(
+      this.minLimit,
+      Math.min(options.headroom ?? Math.ceil(options.maxLimit / 2), options.maxLimit),
+    );
     this.now = options.now ?? Date.now;
     this.limitNow = options.maxLimit;
     this.windowStart = this.now();
