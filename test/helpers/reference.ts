@@ -1,7 +1,7 @@
 // The brute-force reference the searcher is checked against. Written independently of
 // services/searcher/index: it imports only the shared semantics (core/normalize, core/ranking,
 // core/model, core/partition) and scans every bidword of every offer of a column for every query,
-// so any shortcut the real index takes (n-gram maps, subset enumeration, flexsearch) is checked
+// so any shortcut the real index takes (n-gram maps, subset enumeration, title postings) is checked
 // against the plain definitions in DESIGN.md:
 //   - after tokenize(): exact = equal token sequences; phrase = bidword tokens contiguous in the
 //     query; broad = every bidword token in the query (set containment);

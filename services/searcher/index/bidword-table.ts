@@ -1,8 +1,9 @@
 // The column's bidwords outside the V8 heap: one row per held bidword (positive or negative,
 // attached to its offer or pending), its fields side by side in one Int32Array (eight per row,
-// 32 bytes: one cache line holds what a visit reads), addressed by an integer handle. The ids are UTF-8 bytes in one buffer, found by an open-addressing hash table
-// that is itself a typed array; the shared texts (keyword, normalized keyword, broad key) are refs
-// into a StringPool (string-pool.ts).
+// 32 bytes: one cache line holds what a visit reads), addressed by an integer handle. The ids are
+// UTF-8 bytes in one buffer, found by an open-addressing hash table that is itself a typed array;
+// the shared texts (keyword, normalized keyword, broad key) are refs into a StringPool
+// (string-pool.ts).
 //
 // Why: as JavaScript objects the bidwords were most of a searcher's heap (on the generated
 // 100k-offer column, 482k records, their id and offer-id strings, the id Map and the list arrays:
@@ -14,9 +15,11 @@
 // A handle is reused after its bidword is removed; the ids' bytes of removed bidwords are
 // reclaimed by compacting the id buffer when it would otherwise grow.
 //
-// Why one array of rows and not an array per field: with a typed array per field a visit read
-// four arrays, four cache lines, and the searchers cost 5-12 us more a request in the query-path
-// bench than with JavaScript records, though a warm in-process loop was faster.
+// Why one array of rows and not an array per field: a visit reads one row, one cache line, where
+// a typed array per field made it four. Either way the searchers cost 3-12 us more a request in
+// the query-path bench than with JavaScript records, though a warm in-process loop is as fast:
+// a visit now reaches the offer's record through IndexState.slots, one more cache line
+// (BENCHMARKS.md, "Late evening of 2026-12-07").
 //
 // Concurrency model: single-threaded and synchronous, like IndexState which owns it. Callers may
 // keep `rows` in a local while they only read: add() can replace it.

@@ -82,7 +82,7 @@ export interface OfferRec {
   qualityText: string;
   /** normalize(row.title), padded with one space on each side for whole-token `includes`. */
   paddedTitle: string;
-  /** Its first bidword (positive or negative) in the chain through BidwordTable.next, or -1. */
+  /** Its first bidword (positive or negative) in the chain through the rows' next field (BidwordTable.nextOf), or -1. */
   firstBidword: number;
   /** Count of negative bidwords in its chain (0 lets search skip the negative check). */
   negatives: number;
