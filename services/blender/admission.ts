@@ -118,7 +118,7 @@ export class Admission {
       }
     } else if (average < this.targetMs) {
       // Below the limit and fast: any overload is over. Move a quarter of the way toward twice the
-      // use (at least `headroom`): up after an overload shrank it (8 -> 32 in about half a second;
+      // use (at least `headroom`): up after an overload shrank it (8 -> 31 in about a second;
       // a limit stuck low gave 503s at half of peak after a GC pause), down when it sat unused.
       const goal = Math.min(this.options.maxLimit, Math.max(this.headroom, 2 * this.windowPeak));
       const gap = goal - this.limitNow;

@@ -24,6 +24,7 @@
 // Concurrency model: single-threaded and synchronous, like IndexState which owns it. Callers may
 // keep `rows` in a local while they only read: add() can replace it.
 import type { MatchType } from '../../../core/model.js';
+import { fnv1a32 } from '../../../core/partition.js';
 import { StringPool } from './string-pool.js';
 
 /** Match types by code (matchCode); the negative ones have codes >= NEGATIVE_CODE. */
@@ -63,11 +64,9 @@ export function matchCodeOf(matchType: string): number {
   return code;
 }
 
-/** FNV-1a over the UTF-16 code units. */
+/** The id's hash as the Int32Array `hashes` stores it (core/partition.ts's FNV-1a, signed). */
 function hashId(id: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  return h | 0;
+  return fnv1a32(id) | 0;
 }
 
 /** Ints per row of BidwordTable.rows, and each field's place in a row. */

@@ -290,15 +290,7 @@ export class IndexState {
   /** Takes `h` out of the list under `key`, keeping the order; an emptied list is dropped. */
   private unlist(map: Map<string, number>, key: string, h: number): void {
     const l = map.get(key);
-    if (l === undefined) return;
-    const i = this.lists.indexOf(l, h);
-    if (i < 0) return;
-    if (this.lists.length[l] === 1) {
-      this.lists.drop(l);
-      map.delete(key);
-    } else {
-      this.lists.removeAt(l, i);
-    }
+    if (l !== undefined && this.lists.remove(l, h) === 'dropped') map.delete(key);
   }
 
   /**

@@ -54,6 +54,18 @@ describe('ListArena', () => {
     for (const [l, list] of model) expect([...a.view(l)]).toEqual(list);
   });
 
+  it('removes a value by value, drops the list it empties, and says which', () => {
+    const a = new ListArena();
+    const l = a.create();
+    a.push(l, 7);
+    a.push(l, 8);
+    expect(a.remove(l, 9)).toBe('absent');
+    expect(a.remove(l, 7)).toBe('removed');
+    expect([...a.view(l)]).toEqual([8]);
+    expect(a.remove(l, 8)).toBe('dropped');
+    expect(a.size).toBe(0);
+  });
+
   it('gives a dropped list id out again, empty', () => {
     const a = new ListArena();
     const l = a.create();

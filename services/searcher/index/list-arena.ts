@@ -78,6 +78,21 @@ export class ListArena {
     this.length[l] = n - 1;
   }
 
+  /**
+   * Takes the first `value` out of list `l`, keeping the order of the rest; a list left empty is
+   * dropped. Returns 'dropped', 'removed', or 'absent' (not in the list).
+   */
+  remove(l: number, value: number): 'dropped' | 'removed' | 'absent' {
+    const i = this.indexOf(l, value);
+    if (i < 0) return 'absent';
+    if (this.length[l] === 1) {
+      this.drop(l);
+      return 'dropped';
+    }
+    this.removeAt(l, i);
+    return 'removed';
+  }
+
   /** Position of `value` in list `l`, or -1. */
   indexOf(l: number, value: number): number {
     const s = this.start[l]!;

@@ -37,15 +37,7 @@ export class TitlePostings {
   remove(slot: number, norm: string): void {
     for (const token of distinctTokens(norm)) {
       const l = this.byToken.get(token);
-      if (l === undefined) continue;
-      const i = this.lists.indexOf(l, slot);
-      if (i < 0) continue;
-      if (this.lists.length[l] === 1) {
-        this.lists.drop(l);
-        this.byToken.delete(token);
-      } else {
-        this.lists.removeAt(l, i);
-      }
+      if (l !== undefined && this.lists.remove(l, slot) === 'dropped') this.byToken.delete(token);
     }
   }
 
