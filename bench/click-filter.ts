@@ -7,7 +7,10 @@
 //     [--rate 5000] [--duration 20] [--warmup 5] [--concurrency 64] [--log-mode await|async] [--producers 2]
 //     [--cpu-prof DIR]   (V8 CPU profile of the filter, read it with bench/cpuprofile-top.ts)
 //     [--trace-gc]       (the filter's GC pauses: counts and longest, in the summary)
-//     [--filter-node-args='--max-semi-space-size=64']   (node flags for the filter process)
+//     [--filter-log FILE] (the filter's own output, --trace-gc lines included, to line up with the
+//                          slow windows: the report gives when the open loop started, in ms of the filter's life)
+//     [--filter-node-args='--max-semi-space-size=64']   (node flags for the filter process; default
+//                        core/node-flags.ts FRONT_NODE_FLAGS, what `imatch start` uses; --filter-node-args= for none)
 //
 // Traffic: pre-minted genuine tokens (core/click-token.ts, as the blender makes them), each a new
 // page view, 90% from a desktop browser, 5% from a crawler (not billable), 5% replays of an
@@ -23,6 +26,7 @@
 // whole machine doing all three.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +35,7 @@ import hdr from 'hdr-histogram-js';
 import { Pool } from 'undici';
 import { createKeyring, encodeClickToken } from '../core/click-token.js';
 import { createKafka } from '../core/kafka.js';
+import { FRONT_NODE_FLAGS } from '../core/node-flags.js';
 import { cpuMsOf } from './proc-cpu.js';
 
 const { values: args } = parseArgs({
@@ -45,7 +50,8 @@ const { values: args } = parseArgs({
     producers: { type: 'string', default: '2' },
     'cpu-prof': { type: 'string' },
     'trace-gc': { type: 'boolean', default: false },
-    'filter-node-args': { type: 'string', default: '' },
+    'filter-log': { type: 'string' },
+    'filter-node-args': { type: 'string', default: FRONT_NODE_FLAGS.join(' ') },
     'skip-closed': { type: 'boolean', default: false },
   },
 });
@@ -305,6 +311,7 @@ async function topicCount(topic: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  const spawnedAt = performance.now();
   const filter: ChildProcess = spawn(
     process.execPath,
     [
@@ -365,7 +372,9 @@ async function main(): Promise<void> {
   const reqs = makeRequests(total);
   const cursor = { next: 0 };
   const phases: Phase[] = [];
-  process.stderr.write(`open loop at ${RATE}/s for ${WARMUP_S}+${DURATION_S} s...\n`);
+  process.stderr.write(
+    `open loop at ${RATE}/s for ${WARMUP_S}+${DURATION_S} s, from ${Math.round(performance.now() - spawnedAt)} ms after the filter was started...\n`,
+  );
   phases.push(await phase(origin, reqs, cursor, filter.pid!, 'open'));
   if (!args['skip-closed']) {
     process.stderr.write(`closed loop, ${CONC} connections, ${WARMUP_S}+${DURATION_S} s...\n`);
@@ -388,6 +397,7 @@ async function main(): Promise<void> {
   filter.kill('SIGTERM');
   await new Promise((r) => filter.once('exit', r));
   process.off('exit', kill);
+  if (args['filter-log'] !== undefined) writeFileSync(args['filter-log'], out);
   const [clicksInKafka, settlementsInKafka] = await Promise.all([
     topicCount(topics.clicks),
     topicCount(topics.settlement),

@@ -88,6 +88,12 @@ export const ClickFilterConfig = Type.Object(
       minimum: 1,
       description: 'Decisions per Kafka produce request at most',
     }),
+    logLingerMs: Type.Number({
+      default: 0,
+      minimum: 0,
+      maximum: 100,
+      description: 'How long a free producer waits for more decisions before sending a smaller batch (ms)',
+    }),
     maxPendingDecisions: Type.Integer({
       default: 100_000,
       minimum: 1,

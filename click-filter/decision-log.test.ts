@@ -85,6 +85,7 @@ describe('decision log', () => {
   it('batches what arrives while a request is in flight into the next request', async () => {
     const h = harness();
     const first = h.log.write(decision(0), settlement(0));
+    await new Promise((r) => setImmediate(r)); // the first request leaves at the end of the turn
     const rest = Array.from({ length: 20 }, (_, i) => h.log.write(decision(i + 1), settlement(i + 1)));
     await Promise.all([first, ...rest]);
     expect(h.sent.length).toBe(2);
@@ -141,12 +142,57 @@ describe('decision log', () => {
 
   it('drops new decisions when the queue is full instead of growing without bound', async () => {
     const h = harness({ maxPending: 2 });
-    const a = h.log.write(decision(1), undefined); // goes in flight at once
+    const a = h.log.write(decision(1), undefined);
+    await new Promise((r) => setImmediate(r)); // a goes in flight at the end of the turn
     const b = h.log.write(decision(2), undefined);
     const c = h.log.write(decision(3), undefined);
     const d = h.log.write(decision(4), undefined);
     expect(await d).toBe(false);
     expect(await Promise.all([a, b, c])).toEqual([true, true, true]);
     expect(h.dropped).toEqual(['queue-full:1']);
+  });
+
+  it('sends what was written in one turn of the event loop in one request', async () => {
+    const h = harness();
+    const all = Array.from({ length: 30 }, (_, i) =>
+      h.log.write(decision(i), i % 2 === 0 ? settlement(i) : undefined),
+    );
+    expect(await Promise.all(all)).toEqual(all.map(() => true));
+    expect(h.sent.length).toBe(1);
+    expect(h.sent[0]!.find((t) => t.topic === 'clicks')?.messages.length).toBe(30);
+    expect(h.sent[0]!.find((t) => t.topic === 'settlement')?.messages.length).toBe(15);
+  });
+
+  it('with lingerMs, a free producer waits that long for more decisions unless a batch is full', async () => {
+    const sentAt: { at: number; size: number }[] = [];
+    const started = Date.now();
+    const log = new DecisionLog({
+      send: async (batch) => {
+        sentAt.push({ at: Date.now() - started, size: batch[0]!.messages.length });
+      },
+      clicksTopic: 'clicks',
+      settlementTopic: 'settlement',
+      maxBatch: 10,
+      lingerMs: 40,
+      maxPending: 1000,
+      maxRetryMs: 60_000,
+      now: Date.now,
+      log: silentLogger(),
+    });
+    const first = log.write(decision(1), undefined);
+    await new Promise((r) => setTimeout(r, 10));
+    const second = log.write(decision(2), undefined);
+    expect(await Promise.all([first, second])).toEqual([true, true]);
+    expect(sentAt.length).toBe(1);
+    expect(sentAt[0]!.size).toBe(2);
+    expect(sentAt[0]!.at).toBeGreaterThanOrEqual(39);
+    // A full batch does not wait.
+    const before = Date.now() - started;
+    const full = Array.from({ length: 10 }, (_, i) => log.write(decision(10 + i), undefined));
+    expect(await Promise.all(full)).toEqual(full.map(() => true));
+    expect(sentAt.length).toBe(2);
+    expect(sentAt[1]!.size).toBe(10);
+    expect(sentAt[1]!.at - before).toBeLessThan(30);
+    log.close();
   });
 });

@@ -84,6 +84,7 @@ export async function startClickFilter(config: ClickFilterConfig, log: Logger): 
       clicksTopic: config.topicClicks,
       settlementTopic: config.topicSettlement,
       maxBatch: config.maxLogBatch,
+      lingerMs: config.logLingerMs,
       maxPending: config.maxPendingDecisions,
       maxRetryMs: config.maxDecisionRetryMs,
       now: Date.now,

@@ -9,7 +9,7 @@
 // beyond it under load. It must be on the node command line: V8 reads it when the heap is set up
 // (NODE_OPTIONS does not accept it, and setting it at run time has no effect).
 //
-// Used by `imatch start` (bin/start/start.ts), the compose file and the query-path benchmark.
+// Used by `imatch start` (bin/start/start.ts), the compose file, the query-path and click-filter benchmarks.
 //
 // And no memory reducer: when a process's allocation rate drops, V8's memory reducer starts a full
 // GC to shrink the heap. A searcher's heap is its index, hundreds of MB that shrinking cannot
@@ -31,6 +31,11 @@ export const SEARCHER_NODE_FLAGS: readonly string[] = Object.freeze([
 // promoted out of the young generation) the blender ran a full GC every 1-3 s with 5-14 ms pauses
 // at half of peak: 8 in 15 s, 3 of them over 10 ms; with the flag 1 in 15 s. Past 128 MB the limit
 // grows as usual; the flag costs up to ~100 MB more resident memory.
+// The click filter takes the same two: its dedup and rate windows grow its live heap for its
+// first minutes under traffic (to about 185 MB at 5,000 clicks/s, once the dedup window holds its
+// 500,000 clicks), and under the default limit every step of that growth was a full GC whose
+// concurrent marking took a CPU from the event loop: 3-6 full GCs in 25 s at 5,000 clicks/s,
+// each holding clicks for 50-70 ms; with the flags, 1 (BENCHMARKS.md, "Night of 2026-12-08").
 export const FRONT_NODE_FLAGS: readonly string[] = Object.freeze([
   '--min-semi-space-size=16',
   '--initial-old-space-size=128',

@@ -293,9 +293,9 @@ describe('compose.yaml', () => {
     }
   });
 
-  it('starts the merger and the blender with the Node flags imatch start gives them (core/node-flags.ts)', () => {
-    const front = [...byCommand('merger'), ...byCommand('blender')];
-    expect(front.length).toBe(2);
+  it('starts the merger, the blender and the click filter with the Node flags imatch start gives them (core/node-flags.ts)', () => {
+    const front = [...byCommand('merger'), ...byCommand('blender'), ...byCommand('click-filter')];
+    expect(front.length).toBe(3);
     for (const [name, s] of front) {
       expect([s.entrypoint].flat(), name).toEqual(['node', ...FRONT_NODE_FLAGS, 'bin/imatch.js']);
     }

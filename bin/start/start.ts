@@ -247,6 +247,7 @@ export async function runStart(config: StartConfig, log: Logger): Promise<void> 
     await sup.start({
       name: 'click-filter',
       args: [
+        ...FRONT_NODE_FLAGS,
         CLI,
         ...commandLine('click-filter', {
           ...common,
