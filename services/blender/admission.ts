@@ -22,6 +22,12 @@
 // the first 100 ms of a jump to twice the peak admit a whole wave of `maxLimit` requests at once,
 // which then took 50-90 ms to answer (BENCHMARKS.md, "Late evening of 2026-12-07").
 //
+// Why a target of 20 ms by default: the limit holds the admitted requests' average near the
+// target, and their p99 comes out at about twice it. At 25 ms the 200s' p99 at twice the peak
+// was 53-60 ms; at 20 ms, 43-49 ms, with as many answered a second and no refusal at half of peak
+// (bench/query-path, alternating runs, BENCHMARKS.md "Night of 2026-12-08"). The closed-loop
+// peak is reached at 32 in flight with about 12 ms answers, under either target.
+//
 // Concurrency: one event loop; tryEnter/leave are synchronous counters.
 
 export interface AdmissionOptions {
@@ -29,7 +35,7 @@ export interface AdmissionOptions {
   maxLimit: number;
   /** Fewest the adaptive limit goes down to (default min(4, maxLimit)). */
   minLimit?: number;
-  /** Average latency of admitted requests above which the limit shrinks (ms; default 25). */
+  /** Average latency of admitted requests above which the limit shrinks (ms; default 20). */
   targetMs?: number;
   /** Adaptation period (ms; default 100). */
   windowMs?: number;
@@ -60,7 +66,7 @@ export class Admission {
 
   constructor(private readonly options: AdmissionOptions) {
     this.minLimit = Math.min(options.minLimit ?? 4, options.maxLimit);
-    this.targetMs = options.targetMs ?? 25;
+    this.targetMs = options.targetMs ?? 20;
     this.windowMs = options.windowMs ?? 100;
     this.headroom = Math.max(
       this.minLimit,

@@ -58,7 +58,7 @@ export function buildApp(
         clickBaseUrl: config.clickBaseUrl,
         textExpansion: config.textExpansion,
         maxInFlight: config.maxInFlight ?? 64,
-        admissionTargetMs: config.admissionTargetMs ?? 25,
+        admissionTargetMs: config.admissionTargetMs ?? 20,
         clickModel: deps.clickModel ?? (() => undefined),
         ctrCandidates: config.ctrCandidates ?? 20,
         ctrPrior: config.ctrPrior ?? 0.02,

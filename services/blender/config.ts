@@ -88,7 +88,7 @@ export const BlenderConfig = Type.Object(
     }),
     admissionTargetMs: Type.Integer({
       minimum: 1,
-      default: 25,
+      default: 20,
       description:
         'Admission control: in a period that reached the in-flight limit, admitted ad requests this slow on average (ms) shrink the limit; faster ones grow it back',
     }),
