@@ -10,7 +10,7 @@
 //     [--filter-log FILE] (the filter's own output, --trace-gc lines included, to line up with the
 //                          slow windows: the report gives when the open loop started, in ms of the filter's life)
 //     [--filter-node-args='--max-semi-space-size=64']   (node flags for the filter process; default
-//                        core/node-flags.ts FRONT_NODE_FLAGS, what `imatch start` uses; --filter-node-args= for none)
+//                        core/node-flags.ts CLICK_FILTER_NODE_FLAGS, what `imatch start` uses; --filter-node-args= for none)
 //
 // Traffic: pre-minted genuine tokens (core/click-token.ts, as the blender makes them), each a new
 // page view, 90% from a desktop browser, 5% from a crawler (not billable), 5% replays of an
@@ -35,7 +35,7 @@ import hdr from 'hdr-histogram-js';
 import { Pool } from 'undici';
 import { createKeyring, encodeClickToken } from '../core/click-token.js';
 import { createKafka } from '../core/kafka.js';
-import { FRONT_NODE_FLAGS } from '../core/node-flags.js';
+import { CLICK_FILTER_NODE_FLAGS } from '../core/node-flags.js';
 import { cpuMsOf } from './proc-cpu.js';
 
 const { values: args } = parseArgs({
@@ -51,7 +51,7 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     'trace-gc': { type: 'boolean', default: false },
     'filter-log': { type: 'string' },
-    'filter-node-args': { type: 'string', default: FRONT_NODE_FLAGS.join(' ') },
+    'filter-node-args': { type: 'string', default: CLICK_FILTER_NODE_FLAGS.join(' ') },
     'skip-closed': { type: 'boolean', default: false },
   },
 });

@@ -33,10 +33,20 @@ export const SEARCHER_NODE_FLAGS: readonly string[] = Object.freeze([
 // grows as usual; the flag costs up to ~100 MB more resident memory.
 // The click filter takes the same two: its dedup and rate windows grow its live heap for its
 // first minutes under traffic (to about 185 MB at 5,000 clicks/s, once the dedup window holds its
-// 500,000 clicks), and under the default limit every step of that growth was a full GC whose
-// concurrent marking took a CPU from the event loop: 3-6 full GCs in 25 s at 5,000 clicks/s,
-// each holding clicks for 50-70 ms; with the flags, 1 (BENCHMARKS.md, "Night of 2026-12-08").
+// 500,000 clicks), and under the default limit every step of that growth was a full GC: 3-8 full
+// GCs in 25 s at 5,000 clicks/s, each holding clicks for 50-70 ms; with the flags, 1.
 export const FRONT_NODE_FLAGS: readonly string[] = Object.freeze([
   '--min-semi-space-size=16',
   '--initial-old-space-size=128',
+]);
+
+// The click filter: FRONT_NODE_FLAGS, and one V8 worker thread instead of four. A full GC's
+// concurrent marking ran on up to four threads, which on two cores took the CPU from the
+// filter's own event loop for tens of milliseconds: at 5,000 clicks/s the clicks during the one
+// full GC of a 25 s run waited up to 43-70 ms; with one worker thread, 18-30 ms, and p99 5.0-5.3
+// against 5.2-7.2 ms (BENCHMARKS.md, "Night of 2026-12-08"). The query path's blender and merger
+// showed no difference either way, so they keep the default.
+export const CLICK_FILTER_NODE_FLAGS: readonly string[] = Object.freeze([
+  ...FRONT_NODE_FLAGS,
+  '--v8-pool-size=1',
 ]);

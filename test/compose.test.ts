@@ -28,7 +28,7 @@ import { BillingConfig } from '../billing/config.js';
 import { ClickFilterConfig } from '../click-filter/config.js';
 import { parseClickKeys } from '../core/click-token.js';
 import { envName, loadConfig } from '../core/config.js';
-import { FRONT_NODE_FLAGS, SEARCHER_NODE_FLAGS } from '../core/node-flags.js';
+import { CLICK_FILTER_NODE_FLAGS, FRONT_NODE_FLAGS, SEARCHER_NODE_FLAGS } from '../core/node-flags.js';
 import { SERVICES } from '../core/service-metrics.js';
 import { DispatchConfig } from '../dispatch/config.js';
 import { BuildIndexConfig } from '../index-builder/config.js';
@@ -294,10 +294,15 @@ describe('compose.yaml', () => {
   });
 
   it('starts the merger, the blender and the click filter with the Node flags imatch start gives them (core/node-flags.ts)', () => {
-    const front = [...byCommand('merger'), ...byCommand('blender'), ...byCommand('click-filter')];
-    expect(front.length).toBe(3);
+    const front = [...byCommand('merger'), ...byCommand('blender')];
+    expect(front.length).toBe(2);
     for (const [name, s] of front) {
       expect([s.entrypoint].flat(), name).toEqual(['node', ...FRONT_NODE_FLAGS, 'bin/imatch.js']);
+    }
+    const filters = byCommand('click-filter');
+    expect(filters.length).toBe(1);
+    for (const [name, s] of filters) {
+      expect([s.entrypoint].flat(), name).toEqual(['node', ...CLICK_FILTER_NODE_FLAGS, 'bin/imatch.js']);
     }
   });
 

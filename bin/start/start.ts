@@ -21,7 +21,7 @@ import { CommonSettings, KafkaSettings } from '../../core/config.js';
 import { createKafka, ensureTopics } from '../../core/kafka.js';
 import type { Logger } from '../../core/logger.js';
 import type { Customer } from '../../core/model.js';
-import { FRONT_NODE_FLAGS, SEARCHER_NODE_FLAGS } from '../../core/node-flags.js';
+import { CLICK_FILTER_NODE_FLAGS, FRONT_NODE_FLAGS, SEARCHER_NODE_FLAGS } from '../../core/node-flags.js';
 import { type IndexPointer, zkPaths } from '../../core/zk-paths.js';
 import { connectZk } from '../../core/zookeeper.js';
 import { downServers, upServers } from '../../infra/servers.js';
@@ -247,7 +247,7 @@ export async function runStart(config: StartConfig, log: Logger): Promise<void> 
     await sup.start({
       name: 'click-filter',
       args: [
-        ...FRONT_NODE_FLAGS,
+        ...CLICK_FILTER_NODE_FLAGS,
         CLI,
         ...commandLine('click-filter', {
           ...common,
