@@ -864,7 +864,7 @@ async function main(): Promise<void> {
         idleMsPerS.set(p.pid, (after[i]! - before[i]!) / seconds);
       });
     }
-    // The ramps are interleaved step by step (iMatch c=4, bare c=4, iMatch c=8, ...): this VM's
+    // The ramps are interleaved step by step (iMatch c=4, bare c=4, bare c=8, iMatch c=8, ...): this VM's
     // speed drifts by tens of percent within minutes, and a chain measured a minute after the other
     // would carry that drift into the ratio.
     // A broker started minutes ago charges tens of microseconds more a request (its JVM is still
@@ -879,8 +879,14 @@ async function main(): Promise<void> {
       flat: 0,
       done: false,
     }));
-    for (const concurrency of steps) {
-      for (const st of ramps) {
+    for (const [stepIndex, concurrency] of steps.entries()) {
+      // Which chain goes first is rotated step by step, so no chain always runs right after the
+      // same one. It is not what favours the baseline chain: with --baseline set to a build with
+      // the same query-path code, the iMatch chain was 3.7-4.7% slower at its peak (its searchers
+      // 5-15 us a request dearer) whichever went first (BENCHMARKS.md, "Night of 2026-12-08").
+      // Compare two builds both ways round.
+      const order = ramps.map((_, i) => ramps[(i + stepIndex) % ramps.length]!);
+      for (const st of order) {
         if (st.done) continue;
         const { chain } = st;
         const m = await measured(
