@@ -14,11 +14,11 @@
 // the event loop, so the clicks read from the sockets in one turn share a request. Sending at once
 // made a request of about 2 decisions at 5,000 clicks/s (2,300 requests a second: a round trip
 // takes about half a millisecond, so a producer was nearly always free), and a produce request
-// costs the filter and the broker far more than a record: the filter used 79% of a core and the
-// broker 22%; sending at the end of the turn, 67% and 16%, with the same median latency
+// costs the filter and the broker far more than a record: the filter used 78-82% of a core;
+// sending at the end of the turn, 66-68%, the broker 30% less CPU, the same median latency
 // (BENCHMARKS.md, "Night of 2026-12-08"). `lingerMs` goes further for an operator who trades
 // latency for CPU: a free producer waits until the oldest queued decision is that old (1 ms: the
-// filter at 57% of a core, the broker at 10%, the median click 0.7 ms slower).
+// filter at 57-59% of a core, the broker at about half the CPU, the median click 0.7 ms slower).
 //
 // Failure: a request that fails (after the Kafka client's own retries) puts its decisions back at the
 // front of the queue and tries again after a back-off, until they are older than maxRetryMs;
@@ -47,7 +47,7 @@ export interface DecisionLogOptions {
   maxBatch: number;
   /**
    * How long a free producer waits for more decisions before it sends a batch smaller than
-   * maxBatch (ms; 0: it sends at once). See the header.
+   * maxBatch (ms; 0: at the end of the turn that wrote them). See the header.
    */
   lingerMs?: number;
   maxPending: number;

@@ -33,7 +33,7 @@ export const SEARCHER_NODE_FLAGS: readonly string[] = Object.freeze([
 // grows as usual; the flag costs up to ~100 MB more resident memory.
 // The click filter takes the same two: its dedup and rate windows grow its live heap for its
 // first minutes under traffic (to about 185 MB at 5,000 clicks/s, once the dedup window holds its
-// 500,000 clicks), and under the default limit every step of that growth was a full GC: 3-8 full
+// 500,000 clicks), and under the default limit every step of that growth was a full GC: 3-9 full
 // GCs in 25 s at 5,000 clicks/s, each holding clicks for 50-70 ms; with the flags, 1.
 export const FRONT_NODE_FLAGS: readonly string[] = Object.freeze([
   '--min-semi-space-size=16',
