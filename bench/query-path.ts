@@ -881,10 +881,10 @@ async function main(): Promise<void> {
     }));
     for (const [stepIndex, concurrency] of steps.entries()) {
       // Which chain goes first is rotated step by step, so no chain always runs right after the
-      // same one. It is not what favours the baseline chain: with --baseline set to a build with
-      // the same query-path code, the iMatch chain was 3.7-4.7% slower at its peak (its searchers
-      // 5-15 us a request dearer) whichever went first (BENCHMARKS.md, "Night of 2026-12-08").
-      // Compare two builds both ways round.
+      // same one. With --baseline set to this build's own dist, the two chains then differed by
+      // 0.6-1.0% a step; against a worktree build of the same query-path code, by 3-6% a step in
+      // the baseline's favour whichever went first, for a reason not found (BENCHMARKS.md, "Night
+      // of 2026-12-08"). Compare two builds both ways round.
       const order = ramps.map((_, i) => ramps[(i + stepIndex) % ramps.length]!);
       for (const st of order) {
         if (st.done) continue;
