@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { rngOf } from '../../test/helpers/searcher-fixture.js';
 import { RateWindow } from './rate-window.js';
 
 /** The rules, written the plain way: per key its attempts' times, keys in least-recently-touched order. */
@@ -31,18 +32,6 @@ class ModelWindow {
   }
 }
 
-/** A seeded pseudo-random generator (mulberry32), so a failure replays. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('RateWindow', () => {
   it('limits to max attempts per window, counting rejected attempts too', () => {
     const w = new RateWindow(10);
@@ -68,7 +57,7 @@ describe('RateWindow', () => {
 
   it('answers as the plain model under random attempts, evictions and changes of max', () => {
     for (const seed of [1, 2, 3, 4]) {
-      const next = random(seed);
+      const next = rngOf(seed); // seeded, so a failure replays
       const maxKeys = 1 + Math.floor(next() * 3000); // past the first capacity, some runs full
       const w = new RateWindow(maxKeys);
       const model = new ModelWindow(maxKeys);
