@@ -881,10 +881,9 @@ async function main(): Promise<void> {
     }));
     for (const [stepIndex, concurrency] of steps.entries()) {
       // Which chain goes first is rotated step by step, so no chain always runs right after the
-      // same one. With --baseline set to this build's own dist, the two chains then differed by
-      // 0.6-1.0% a step; against a worktree build of the same query-path code, by 3-6% a step in
-      // the baseline's favour whichever went first, for a reason not found (BENCHMARKS.md, "Night
-      // of 2026-12-08"). Compare two builds both ways round.
+      // same one. Two chains of the same code still differ from run to run: by 0.6-1.0% a step
+      // in one A/A run, by up to 8% a step, either way round, between a fresh clone's build and
+      // this tree's (BENCHMARKS.md, "Night of 2026-12-08"). Compare two builds both ways round.
       const order = ramps.map((_, i) => ramps[(i + stepIndex) % ramps.length]!);
       for (const st of order) {
         if (st.done) continue;
