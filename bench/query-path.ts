@@ -6,7 +6,7 @@
 // bare peak, p99 < 15 ms at half of peak.
 //
 //   npm run bench:query-path -- [--offers 200000]  (= npm run build && node dist/bench/query-path.js) [--data .imatch/bench/bp-1m]
-//     [--columns 2] [--n 10] [--step-ms 8000] [--steps 4,8,16,32,64,128] [--cpu-prof DIR]
+//     [--columns 2] [--n 10] [--step-ms 8000] [--steps 4,8,16,32,64,128] [--cpu-prof DIR] [--idle-ms 5000]
 //     [--zk host:port --kafka host:port [--infra-pids zookeeper=PID,kafka=PID]] [--json results.json] [--reuse-index]
 //     [--searcher-node-flags="FLAGS"] (Node/V8 flags of the iMatch searchers; default core/node-flags.ts
 //     SEARCHER_NODE_FLAGS, what `imatch start` uses; --searcher-node-flags= for none)
@@ -54,7 +54,7 @@ import { connectZk } from '../core/zookeeper.js';
 import { publishPointer } from '../index-builder/publish.js';
 import { downServers, upServers } from '../infra/servers.js';
 import { startBareChain } from './bare-chain/chain.js';
-import { type LoadOptions, type LoadResult, p99ByWindow, runLoad } from './http-load.js';
+import { type LoadOptions, type LoadResult, p99ByWindow, runLoad, type TimelineEntry } from './http-load.js';
 import { ageSecondsOf, cpuMsOf } from './proc-cpu.js';
 import { parseTimehist, type SchedOverlap, schedOverlap } from './sched-overlap.js';
 
@@ -70,6 +70,7 @@ const { values: args } = parseArgs({
     n: { type: 'string', default: '10' },
     'step-ms': { type: 'string', default: '8000' },
     'warmup-ms': { type: 'string', default: '2000' },
+    'idle-ms': { type: 'string', default: '5000' },
     steps: { type: 'string', default: '4,8,16,32,64,128' },
     'half-ms': { type: 'string', default: '15000' },
     'cpu-prof': { type: 'string' },
@@ -101,6 +102,8 @@ const columns = Number(args.columns);
 const n = Number(args.n);
 const stepMs = Number(args['step-ms']);
 const warmupMs = Number(args['warmup-ms']);
+/** How long the processes' CPU with no query at all is measured, after the warm-up (ms). */
+const idleMs = Number(args['idle-ms']);
 const halfMs = Number(args['half-ms']);
 const overloadMs = Number(args['overload-ms']);
 const recoverMs = Number(args['recover-ms']);
@@ -263,6 +266,25 @@ interface ChainRun {
 }
 
 /** One load run, with each process's CPU time over the measured part divided by the answers. */
+/**
+ * The windows of a timeline with a refused or failed request or a p99 of the 200s over `overMs`:
+ * "from ms: 200s, refused, p99 ms, the generator's longest send lag ms" each. A slow window whose
+ * send lag is as long as its p99 was the generator's stall, not the engine's.
+ */
+function slowWindows(timeline: readonly TimelineEntry[], windowMs: number, overMs: number): string[] {
+  const lagMax = new Map<number, number>();
+  for (const [due, , , lag] of timeline) {
+    const w = Math.floor(due / windowMs) * windowMs;
+    lagMax.set(w, Math.max(lagMax.get(w) ?? 0, lag));
+  }
+  return p99ByWindow(timeline, windowMs)
+    .filter((w) => w.refused > 0 || w.p99Ms > overMs)
+    .map(
+      (w) =>
+        `${w.fromMs} ms: ${w.ok}, ${w.refused}, ${w.p99Ms.toFixed(1)}, lag ${(lagMax.get(w.fromMs) ?? 0).toFixed(1)}`,
+    );
+}
+
 async function measured(chain: Chain, options: LoadOptions, schedSeconds?: number): Promise<Measured> {
   let before: number[] = [];
   let loadBefore = process.cpuUsage();
@@ -271,6 +293,7 @@ async function measured(chain: Chain, options: LoadOptions, schedSeconds?: numbe
   const result = await runLoad({
     ...options,
     onMeasureStart: () => {
+      options.onMeasureStart?.();
       before = chain.procs.map((p) => cpuMsOf(p.pid));
       loadBefore = process.cpuUsage();
       delay.enable();
@@ -423,21 +446,32 @@ async function scrape(stage: Stage): Promise<Buckets> {
   return out;
 }
 
-/** Garbage-collection pauses of one process (prom-client's gc histogram), by kind. */
-type GcFacts = Map<string, { count: number; sumS: number; upTo10ms: number }>;
+/**
+ * Garbage-collection pauses of one process (prom-client's gc histogram), by kind, and the longest
+ * its event loop was held since the scrape before (prom-client's lag monitor, 10 ms resolution,
+ * reset by each scrape: so only the bench may scrape while it runs).
+ */
+interface GcFacts {
+  kinds: Map<string, { count: number; sumS: number; upTo10ms: number }>;
+  loopMaxMs: number;
+}
 
 async function scrapeGc(url: string): Promise<GcFacts> {
   const text = await (await request(url)).body.text();
-  const out: GcFacts = new Map();
+  const out: GcFacts = { kinds: new Map(), loopMaxMs: 0 };
   const get = (kind: string) => {
-    let f = out.get(kind);
+    let f = out.kinds.get(kind);
     if (f === undefined) {
       f = { count: 0, sumS: 0, upTo10ms: 0 };
-      out.set(kind, f);
+      out.kinds.set(kind, f);
     }
     return f;
   };
   for (const line of text.split('\n')) {
+    if (line.includes('nodejs_eventloop_lag_max_seconds ')) {
+      out.loopMaxMs = Math.round(Number(line.slice(line.lastIndexOf(' ') + 1)) * 10_000) / 10;
+      continue;
+    }
     if (!line.includes('nodejs_gc_duration_seconds')) continue;
     const kind = /kind="([^"]+)"/.exec(line)?.[1];
     if (kind === undefined) continue;
@@ -463,7 +497,9 @@ function metricsTargets(
 
 /** GC facts of each target (an empty map for one that does not answer). */
 function scrapeGcAll(targets: readonly (readonly [string, string])[]): Promise<GcFacts[]> {
-  return Promise.all(targets.map(([, u]) => scrapeGc(u).catch((): GcFacts => new Map())));
+  return Promise.all(
+    targets.map(([, u]) => scrapeGc(u).catch((): GcFacts => ({ kinds: new Map(), loopMaxMs: 0 }))),
+  );
 }
 
 /** One line per process: GC pauses between two scrapes (count, total ms, pauses over 10 ms). */
@@ -473,18 +509,23 @@ function gcReport(
   after: GcFacts[],
   seconds: number,
   what = 'over the same window',
+  /** Also the event loop's longest hold since `before` was scraped (the scrape between resets it). */
+  withLoop = true,
 ): string[] {
-  const lines = [`GC in each process ${what} (${seconds} s; count / total ms / pauses over 10 ms, by kind):`];
+  const lines = [
+    `GC in each process ${what} (${seconds} s; count / total ms / pauses over 10 ms, by kind${withLoop ? "; the event loop's longest delay, sampled by a 10 ms timer, so a hold of X ms reads about X + 10" : ''}):`,
+  ];
   names.forEach((name, i) => {
     const parts: string[] = [];
-    for (const [kind, a] of after[i] ?? new Map()) {
-      const b = before[i]?.get(kind) ?? { count: 0, sumS: 0, upTo10ms: 0 };
+    for (const [kind, a] of after[i]?.kinds ?? new Map()) {
+      const b = before[i]?.kinds.get(kind) ?? { count: 0, sumS: 0, upTo10ms: 0 };
       const count = a.count - b.count;
       if (count <= 0) continue;
       const over = count - (a.upTo10ms - b.upTo10ms);
       parts.push(`${kind} ${count} / ${Math.round((a.sumS - b.sumS) * 1000)} / ${over}`);
     }
-    lines.push(`- ${name}: ${parts.length === 0 ? 'none' : parts.join('; ')}`);
+    const loop = withLoop ? `; event loop held up to ${after[i]?.loopMaxMs ?? 0} ms` : '';
+    lines.push(`- ${name}: ${parts.length === 0 ? 'none' : parts.join('; ')}${loop}`);
   });
   return lines;
 }
@@ -857,7 +898,7 @@ async function main(): Promise<void> {
       const procs = chains.flatMap((c) => c.procs);
       const before = procs.map((p) => cpuMsOf(p.pid));
       const t0 = performance.now();
-      await sleep(5_000);
+      await sleep(idleMs);
       const after = procs.map((p) => cpuMsOf(p.pid));
       const seconds = (performance.now() - t0) / 1000;
       procs.forEach((p, i) => {
@@ -926,6 +967,8 @@ async function main(): Promise<void> {
       const stages = chain.name === 'iMatch' ? stageSources(searcherUrls, mergerPort, blenderPort) : [];
       const gcUrls = chain.name === 'iMatch' ? imatchTargets : [];
       const gcAll = () => scrapeGcAll(gcUrls);
+      // Scraped before the warm-up: a scrape renders each process's metrics, which held the
+      // first 100 ms of the measured time up to 25-33 ms when done at its start.
       const gcBefore = await gcAll();
       const before = await scrapeAll(stages);
       chainRun.half = await measured(chain, {
@@ -934,12 +977,20 @@ async function main(): Promise<void> {
         concurrency: 64,
         rate,
         durationMs: halfMs,
+        timeline: true,
       });
       const h = chainRun.half.result;
+      const timeline = h.timeline ?? [];
+      delete h.timeline;
       say(
         `  p50 ${h.p50Ms} p99 ${h.p99Ms} ms, errors ${h.errors}, shed ${h.shed}, statuses ${JSON.stringify(h.statuses)}; ` +
           `generator event-loop delay p99 ${chainRun.half.generatorDelayMs.p99} ms, max ${chainRun.half.generatorDelayMs.max} ms`,
       );
+      const slow = slowWindows(timeline, 100, 15);
+      if (slow.length > 0) say(`  100 ms windows with a refusal or p99 over 15 ms: ${slow.join('; ')}`);
+      // The GC scrape first: the stages scrape the same /metrics, and a scrape resets the event
+      // loop's longest hold.
+      const gcAfter = await gcAll();
       if (stages.length > 0) stageLines.push(...stageReport(stages, before, await scrapeAll(stages), h));
       if (gcUrls.length > 0)
         stageLines.push(
@@ -947,8 +998,9 @@ async function main(): Promise<void> {
           ...gcReport(
             gcUrls.map(([name]) => name),
             gcBefore,
-            await gcAll(),
-            halfMs / 1000,
+            gcAfter,
+            (warmupMs + halfMs) / 1000,
+            'over the same window and its warm-up',
           ),
         );
     }
@@ -1096,6 +1148,7 @@ async function main(): Promise<void> {
       await scrapeGcAll(gcTargets),
       Math.round((performance.now() - gcRunFrom) / 1000),
       'over the whole run, warm-up to end',
+      false,
     );
     const real = runs.find((r) => r.name === 'iMatch')!;
     const bareRun = runs.find((r) => r.name === 'bare chain');
