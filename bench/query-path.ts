@@ -530,15 +530,28 @@ function gcReport(
   return lines;
 }
 
-/** The blender's admission limit and ad requests in flight now (its /metrics gauges). */
-async function scrapeAdmission(blenderPort: number): Promise<{ limit: number; inFlight: number }> {
+/**
+ * The blender's admission limit and ad requests in flight now (its /metrics gauges), and how many
+ * it has admitted above the limit so far (undefined from a build without that counter).
+ */
+async function scrapeAdmission(
+  blenderPort: number,
+): Promise<{ limit: number; inFlight: number; overLimit: number | undefined }> {
   const text = await (await request(`http://127.0.0.1:${blenderPort}/metrics`)).body.text();
-  const gauge = (name: string) => {
+  const value = (name: string) => {
     const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-    if (m === null) throw new Error(`${name} not in the blender's /metrics`);
-    return Number(m[1]);
+    return m === null ? undefined : Number(m[1]);
   };
-  return { limit: gauge('imatch_blender_admission_limit'), inFlight: gauge('imatch_blender_in_flight') };
+  const gauge = (name: string) => {
+    const v = value(name);
+    if (v === undefined) throw new Error(`${name} not in the blender's /metrics`);
+    return v;
+  };
+  return {
+    limit: gauge('imatch_blender_admission_limit'),
+    inFlight: gauge('imatch_blender_in_flight'),
+    overLimit: value('imatch_blender_admitted_over_limit_total'),
+  };
 }
 
 async function scrapeAll(stages: readonly Stage[]): Promise<Buckets[]> {
@@ -971,6 +984,8 @@ async function main(): Promise<void> {
       // first 100 ms of the measured time up to 25-33 ms when done at its start.
       const gcBefore = await gcAll();
       const before = await scrapeAll(stages);
+      const isImatch = chain.name === 'iMatch';
+      const overBefore = isImatch ? (await scrapeAdmission(blenderPort)).overLimit : undefined;
       chainRun.half = await measured(chain, {
         ...common,
         origin: chain.url,
@@ -992,6 +1007,11 @@ async function main(): Promise<void> {
       // loop's longest hold.
       const gcAfter = await gcAll();
       if (stages.length > 0) stageLines.push(...stageReport(stages, before, await scrapeAll(stages), h));
+      const overAfter = isImatch ? (await scrapeAdmission(blenderPort)).overLimit : undefined;
+      if (overBefore !== undefined && overAfter !== undefined)
+        say(
+          `  admitted above the blender's admission limit (a stall at a steady rate): ${overAfter - overBefore}`,
+        );
       if (gcUrls.length > 0)
         stageLines.push(
           '',
@@ -1023,8 +1043,8 @@ async function main(): Promise<void> {
           highP99FromSentMs: number;
           /** This generator's event-loop delay over the 2x phase (ms). */
           generatorDelayMs: { p99: number; max: number };
-          /** The blender's admission limit and requests in flight, sampled every 500 ms of the 2x phase. */
-          admission: { limit: number; inFlight: number }[];
+          /** The blender's admission facts, sampled at the jump and every 500 ms of the 2x phase. */
+          admission: { limit: number; inFlight: number; overLimit: number | undefined }[];
         }
       | undefined;
     if (overloadMs > 0) {
@@ -1039,7 +1059,7 @@ async function main(): Promise<void> {
       // the blender's admission limit, to tell where the 200s' tail is spent.
       const stages = stageSources(searcherUrls, mergerPort, blenderPort, true);
       const delay = monitorEventLoopDelay({ resolution: 5 });
-      const admission: { limit: number; inFlight: number }[] = [];
+      const admission: { limit: number; inFlight: number; overLimit: number | undefined }[] = [];
       let sampler: NodeJS.Timeout | undefined;
       let stagesAtHigh: Promise<Buckets[]> | undefined;
       let stagesAfterHigh: Promise<Buckets[]> | undefined;
@@ -1049,12 +1069,14 @@ async function main(): Promise<void> {
           if (i === 0) {
             stagesAtHigh = scrapeAll(stages);
             delay.enable();
-            sampler = setInterval(() => {
+            const sample = () => {
               scrapeAdmission(blenderPort).then(
                 (a) => admission.push(a),
                 () => {},
               );
-            }, 500);
+            };
+            sample();
+            sampler = setInterval(sample, 500);
           } else if (i === 1) {
             stagesAfterHigh = scrapeAll(stages);
             delay.disable();
@@ -1286,8 +1308,11 @@ async function main(): Promise<void> {
       const a = overload.admission;
       if (a.length > 0)
         lines.push(
-          `The blender's admission limit at 2x peak, every 500 ms: ${a.map((x) => x.limit).join(', ')}; ` +
-            `ad requests in flight: ${a.map((x) => x.inFlight).join(', ')}.`,
+          `The blender's admission limit at 2x peak, at the jump and every 500 ms: ${a.map((x) => x.limit).join(', ')}; ` +
+            `ad requests in flight: ${a.map((x) => x.inFlight).join(', ')}` +
+            (a[0]!.overLimit === undefined
+              ? '.'
+              : `; admitted above the limit since the jump: ${a.map((x) => (x.overLimit ?? 0) - (a[0]!.overLimit ?? 0)).join(', ')}.`),
         );
       if (overload.stageLines.length > 0)
         lines.push(

@@ -147,4 +147,100 @@ describe('Admission', () => {
     for (let w = 0; w < 5; w++) alone(a, c, 40);
     expect(a.limit).toBe(low);
   });
+
+  describe('a stall at a steady rate', () => {
+    /**
+     * Traffic at `perMs` arrivals a ms, each answered `serviceMs` after it came in, for `ms`; with
+     * `stalled`, nothing is answered (the engine stalls) while arrivals go on. Returns how many
+     * were refused.
+     */
+    function traffic(
+      a: Admission,
+      c: ReturnType<typeof clock>,
+      admitted: number[],
+      o: { perMs: number; serviceMs: number; ms: number; stalled?: boolean },
+    ): number {
+      let refused = 0;
+      for (let t = 0; t < o.ms; t++) {
+        c.advance(1);
+        if (!o.stalled)
+          while (admitted.length > 0 && c.now() - admitted[0]! >= o.serviceMs) {
+            a.leave(c.now() - admitted.shift()!);
+          }
+        for (let i = 0; i < o.perMs; i++) {
+          if (a.tryEnter()) admitted.push(c.now());
+          else refused++;
+        }
+      }
+      return refused;
+    }
+
+    /** An admission limit settled at the headroom (32) under 1,000 requests a second of 5 ms each. */
+    function settled() {
+      const c = clock();
+      const a = new Admission({ maxLimit: 64, minLimit: 8, targetMs: 20, windowMs: 100, now: c.now });
+      const admitted: number[] = [];
+      expect(traffic(a, c, admitted, { perMs: 1, serviceMs: 5, ms: 3000 })).toBe(0);
+      expect(a.limit).toBe(32);
+      return { a, c, admitted };
+    }
+
+    it('admits above the limit, up to the maximum, while the arrivals stay at their rate', () => {
+      const { a, c, admitted } = settled();
+      // 40 ms in which nothing is answered: 45 in flight, above the limit of 32.
+      expect(traffic(a, c, admitted, { perMs: 1, serviceMs: 5, ms: 40, stalled: true })).toBe(0);
+      expect(a.inFlight).toBeGreaterThan(40);
+      expect(a.overLimit).toBe(a.inFlight - 32);
+      // The engine answers again: nothing was refused, and the limit is back in force.
+      expect(traffic(a, c, admitted, { perMs: 1, serviceMs: 5, ms: 1000 })).toBe(0);
+      expect(a.refused).toBe(0);
+      expect(a.inFlight).toBeLessThanOrEqual(a.limit);
+      // A stall longer than the maximum allows: never more than 64 in flight, the rest refused.
+      const refused = traffic(a, c, admitted, { perMs: 1, serviceMs: 5, ms: 100, stalled: true });
+      expect(a.inFlight).toBe(64);
+      expect(refused).toBeGreaterThan(0);
+    });
+
+    it('refuses at the limit when the rate jumps, with at most a few let in above it', () => {
+      const { a, c, admitted } = settled();
+      // Four times the rate while the engine answers nothing: 5 in flight plus 4 a ms.
+      const refused = traffic(a, c, admitted, { perMs: 4, serviceMs: 5, ms: 40, stalled: true });
+      expect(refused).toBeGreaterThan(100);
+      expect(a.inFlight).toBeLessThanOrEqual(32 + 4);
+      expect(a.overLimit).toBe(a.inFlight - 32);
+    });
+
+    it('takes the bunch after a short stall of the blender itself as steady, and one after a long stall as a jump', () => {
+      const { a, c, admitted } = settled();
+      // Up to 40 in flight, then 15 ms in which the blender ran nothing: its 15 requests come in at once.
+      traffic(a, c, admitted, { perMs: 1, serviceMs: 5, ms: 35, stalled: true });
+      c.advance(15);
+      for (let i = 0; i < 15; i++) expect(a.tryEnter()).toBe(true);
+      expect(a.overLimit).toBe(a.inFlight - 32);
+      // After 40 ms, the 40 that waited are too many at once for the recent rate.
+      const { a: b, c: d } = settled();
+      d.advance(40);
+      let refused = 0;
+      for (let i = 0; i < 40; i++) if (!b.tryEnter()) refused++;
+      expect(refused).toBeGreaterThan(0);
+    });
+
+    it('lets none in above the limit for calmMs after a refusal', () => {
+      const { a, c, admitted } = settled();
+      traffic(a, c, admitted, { perMs: 4, serviceMs: 5, ms: 40, stalled: true });
+      const over = a.overLimit;
+      // Back to the steady rate: the backlog drains, then a stall half a second after the
+      // refusal is refused at the limit.
+      traffic(a, c, admitted, { perMs: 1, serviceMs: 5, ms: 400 });
+      expect(traffic(a, c, admitted, { perMs: 1, serviceMs: 5, ms: 40, stalled: true })).toBeGreaterThan(0);
+      expect(a.overLimit).toBe(over);
+      expect(a.inFlight).toBe(a.limit);
+      // Calm for more than a second: a stall is let through again.
+      traffic(a, c, admitted, { perMs: 1, serviceMs: 5, ms: 1500 });
+      const refusedBefore = a.refused;
+      traffic(a, c, admitted, { perMs: 1, serviceMs: 5, ms: 40, stalled: true });
+      expect(a.refused).toBe(refusedBefore);
+      expect(a.overLimit).toBeGreaterThan(over);
+    });
+  });
 });

@@ -28,6 +28,19 @@
 // (bench/query-path, alternating runs, BENCHMARKS.md "Night of 2026-12-08"). The closed-loop
 // peak is reached at 32 in flight with about 12 ms answers, under either target.
 //
+// A pause is not overload: above the limit, up to `maxLimit`, a request is still admitted while
+// the arrivals are steady (an exponentially decayed count of them with a 25 ms time constant at
+// most 1.25x what the average rate brings in that time, plus two) and nothing was refused for
+// `calmMs`. When the engine behind the blender stalls (a GC, a slow column, a CPU spike), the
+// requests of a steady rate pile up in flight for some tens of ms and are then answered;
+// refusing them is a 503 the engine did not need to give. A jump in the rate (four times the
+// rate crosses 1.25x within about 3 ms) or any refusal ends it, so overload is refused at the
+// adaptive limit as before: in bench runs no request came in above the limit at the jump to
+// twice the peak. What it cannot tell from a jump: a stall of the blender itself longer than
+// about 20 ms, after which the requests that waited in the kernel come in at once. With a 100 ms
+// constant such bunches read as steady, but the jump then let a wave of 32 in above the limit
+// and the 200s' p99 at twice the peak rose (BENCHMARKS.md, "Morning of 2026-12-08").
+//
 // Concurrency: one event loop; tryEnter/leave are synchronous counters.
 
 export interface AdmissionOptions {
@@ -46,13 +59,37 @@ export interface AdmissionOptions {
    * who raises maxLimit for slow answers raises it too.
    */
   headroom?: number;
+  /**
+   * After a refusal, how long no request is admitted above the limit (ms; default 1,000): the
+   * allowance for a stall at a steady rate is for calm times only.
+   */
+  calmMs?: number;
   /** Clock in ms (tests). */
   now?: () => number;
 }
 
+/** Recent arrivals above this multiple of what the average rate brings are a jump, not a steady rate. */
+const STEADY_RATIO = 1.25;
+/** ... plus this many, for the randomness of arrivals at a low rate. */
+const STEADY_SLACK = 2;
+/** Time constant of the recent-arrivals count (ms). */
+const RECENT_MS = 25;
+/** Weight of the newest window in the average arrival rate (about four windows). */
+const RATE_WEIGHT = 0.25;
+
 export class Admission {
   private current = 0;
   private refusedTotal = 0;
+  private overLimitTotal = 0;
+  private readonly calmMs: number;
+  /** When a request was last refused (ms; -Infinity: never). */
+  private lastRefusalAt = Number.NEGATIVE_INFINITY;
+  /** Arrivals (tryEnter calls) a ms, averaged over recent windows; 0 until one window closed. */
+  private arrivalRate = 0;
+  private windowArrivals = 0;
+  /** Arrivals counted with exponential decay (time constant RECENT_MS), as of `recentAt`. */
+  private recentArrivals = 0;
+  private recentAt = 0;
   private limitNow: number;
   private readonly minLimit: number;
   private readonly targetMs: number;
@@ -72,6 +109,7 @@ export class Admission {
       this.minLimit,
       Math.min(options.headroom ?? Math.ceil(options.maxLimit / 2), options.maxLimit),
     );
+    this.calmMs = options.calmMs ?? 1000;
     this.now = options.now ?? Date.now;
     this.limitNow = options.maxLimit;
     this.windowStart = this.now();
@@ -92,16 +130,36 @@ export class Admission {
     return this.limitNow;
   }
 
+  /** Requests admitted above the limit so far (a stall at a steady rate). */
+  get overLimit(): number {
+    return this.overLimitTotal;
+  }
+
   /** Takes a place for one request; false (and counted) when all places are taken. */
   tryEnter(): boolean {
+    const now = this.now();
+    this.windowArrivals++;
+    this.recentArrivals = this.recentArrivals * Math.exp((this.recentAt - now) / RECENT_MS) + 1;
+    this.recentAt = now;
     if (this.current >= this.limitNow) {
-      this.refusedTotal++;
-      this.windowPeak = this.current;
-      return false;
+      if (!this.stalledAtSteadyRate(now)) {
+        this.refusedTotal++;
+        this.lastRefusalAt = now;
+        this.windowPeak = this.current;
+        return false;
+      }
+      this.overLimitTotal++;
     }
     this.current++;
     if (this.current > this.windowPeak) this.windowPeak = this.current;
     return true;
+  }
+
+  /** At the limit: may one more come in anyway (calm, steady arrivals, below maxLimit)? */
+  private stalledAtSteadyRate(now: number): boolean {
+    if (this.current >= this.options.maxLimit || this.arrivalRate === 0) return false;
+    if (now - this.lastRefusalAt < this.calmMs) return false;
+    return this.recentArrivals <= STEADY_RATIO * this.arrivalRate * RECENT_MS + STEADY_SLACK;
   }
 
   /** Gives back the place taken by a successful tryEnter(); `tookMs`: how long the request took. */
@@ -130,6 +188,10 @@ export class Admission {
       const gap = goal - this.limitNow;
       if (gap !== 0) this.limitNow += Math.sign(gap) * Math.max(1, Math.floor(Math.abs(gap) / 4));
     }
+    const rate = this.windowArrivals / (now - this.windowStart);
+    this.arrivalRate =
+      this.arrivalRate === 0 ? rate : this.arrivalRate + RATE_WEIGHT * (rate - this.arrivalRate);
+    this.windowArrivals = 0;
     this.windowStart = now;
     this.windowSumMs = 0;
     this.windowCount = 0;

@@ -486,6 +486,10 @@ describe('blender upstream failures', () => {
     expect(await metrics.registry.getSingleMetricAsString('imatch_blender_in_flight')).toContain(
       'imatch_blender_in_flight 2',
     );
+    // No arrival rate is known yet, so nothing was let in above the limit as a stall.
+    expect(
+      await metrics.registry.getSingleMetricAsString('imatch_blender_admitted_over_limit_total'),
+    ).toContain('imatch_blender_admitted_over_limit_total 0');
     open();
     expect((await Promise.all(held)).map((r) => r.statusCode)).toEqual([200, 200]);
     expect(pv).toHaveLength(2);

@@ -42,6 +42,8 @@ export interface AdmissionFacts {
   limit: number;
   /** Ad requests being answered now. */
   inFlight: number;
+  /** Ad requests admitted above the limit so far (a stall at a steady rate, admission.ts). */
+  overLimit: number;
 }
 
 export interface BlenderMetricsOptions {
@@ -165,5 +167,15 @@ export function createBlenderMetrics(options: BlenderMetricsOptions = {}): Blend
     () => admission?.().limit,
   );
   gauge('imatch_blender_in_flight', 'Ad requests being answered now', () => admission?.().inFlight);
+  new Counter({
+    name: 'imatch_blender_admitted_over_limit_total',
+    help: 'Ad requests admitted above the admission limit because the engine stalled while arrivals stayed at their rate',
+    registers: [registry],
+    collect() {
+      const value = admission?.().overLimit;
+      this.reset();
+      if (value !== undefined && value > 0) this.inc(value);
+    },
+  });
   return metrics;
 }

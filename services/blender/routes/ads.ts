@@ -76,7 +76,11 @@ export function adsRoutes(app: FastifyInstance, opts: AdsRouteOptions): void {
     minLimit: 8,
     targetMs: opts.admissionTargetMs,
   });
-  metrics.watchAdmission(() => ({ limit: admission.limit, inFlight: admission.inFlight }));
+  metrics.watchAdmission(() => ({
+    limit: admission.limit,
+    inFlight: admission.inFlight,
+    overLimit: admission.overLimit,
+  }));
 
   /** Admission control around answer(): the excess is answered 503 at once, never queued. */
   async function admitted(input: AdsInput, reply: FastifyReply): Promise<AdsResponse | ErrorBody> {
