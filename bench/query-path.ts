@@ -15,7 +15,9 @@
 //     beside this one, under its own ZooKeeper root, and its ramp is interleaved with the others)
 //     [--baseline-searcher-node-flags="FLAGS"] [--baseline-front-node-flags="FLAGS"] (the baseline
 //     chain's node flags, default the same as this chain's: with --baseline set to this build's own
-//     dist folder, a before/after of node flags)
+//     dist folder, a before/after of node flags) [--baseline-first] (start the baseline chain's
+//     processes before this one's) [--pretouch-gb N] (first write N GB of memory once, in a child
+//     process, capped at the free memory less 2 GB: on a freshly booted VM, do it, see pretouch())
 //     [--blenders N] (N blender processes on their own ports, the generator's connections spread
 //     over them as a load balancer would; default 1; the stage table and GC lines read the first)
 //     [--perf-sched SECONDS [--perf-sched-c 32]] (Linux perf, root: records the scheduler for
@@ -40,7 +42,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -71,6 +73,8 @@ const { values: args } = parseArgs({
     'step-ms': { type: 'string', default: '8000' },
     'warmup-ms': { type: 'string', default: '2000' },
     'idle-ms': { type: 'string', default: '5000' },
+    'baseline-first': { type: 'boolean', default: false },
+    'pretouch-gb': { type: 'string', default: '0' },
     steps: { type: 'string', default: '4,8,16,32,64,128' },
     'half-ms': { type: 'string', default: '15000' },
     'cpu-prof': { type: 'string' },
@@ -605,8 +609,33 @@ function row(m: Measured): string {
   return `| ${mode} | ${r.rps} | ${r.p50Ms} | ${r.p90Ms} | ${r.p99Ms} | ${r.maxMs} | ${r.errors} | ${r.degraded} | ${r.shed} | ${m.cpu.total} |`;
 }
 
+/**
+ * Writes `gb` GB of memory in a child process that then exits, and returns how long it took (ms).
+ * On this project's VMs, memory the guest had not touched since it booted made the processes
+ * that got it 12-20% slower (more CPU a request, every process of the chain): the chain started
+ * first lost to one started after it whichever build each ran, and after 16 GB were written
+ * once the two were 0.1% apart (BENCHMARKS.md, "Morning of 2026-12-08").
+ */
+async function pretouch(gb: number): Promise<number> {
+  const started = performance.now();
+  const script = `const keep = []; for (let i = 0; i < ${gb}; i++) { const b = Buffer.allocUnsafeSlow(2 ** 30); b.fill(1); keep.push(b); }`;
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script], { stdio: 'inherit' });
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`--pretouch-gb: the child exited with ${code}`)),
+    );
+  });
+  return performance.now() - started;
+}
+
 async function main(): Promise<void> {
   const t0 = Date.now();
+  const pretouchGb = Math.min(Number(args['pretouch-gb']), Math.floor(freemem() / 2 ** 30) - 2);
+  if (pretouchGb > 0)
+    say(
+      `wrote ${pretouchGb} GB of memory once in ${((await pretouch(pretouchGb)) / 1000).toFixed(1)} s (--pretouch-gb)`,
+    );
   const loadBefore = loadavg()
     .map((l) => l.toFixed(1))
     .join(' ');
@@ -799,13 +828,11 @@ async function main(): Promise<void> {
         url: urls.length === 1 ? urls[0]! : urls,
       };
     };
-    const {
-      procs,
-      searcherUrls,
-      mergerPort,
-      blenderPort,
-      url: imatchUrl,
-    } = await startImatch(CLI, root, '', args['searcher-node-flags'], args['front-node-flags']);
+    const startOurs = () => startImatch(CLI, root, '', args['searcher-node-flags'], args['front-node-flags']);
+    // With --baseline-first the baseline chain's processes start before this one's: a chain
+    // started first measured 12-20% slower than one started after it, whichever build it ran
+    // (BENCHMARKS.md, "Morning of 2026-12-08").
+    let ours = args['baseline-first'] ? undefined : await startOurs();
     let baseline: Awaited<ReturnType<typeof startImatch>> | undefined;
     if (args.baseline !== undefined) {
       const baselineCli = join(resolve(args.baseline), 'bin', 'imatch.js');
@@ -833,6 +860,8 @@ async function main(): Promise<void> {
         args['baseline-front-node-flags'] ?? args['front-node-flags'],
       );
     }
+    ours ??= await startOurs();
+    const { procs, searcherUrls, mergerPort, blenderPort, url: imatchUrl } = ours;
     const realUrl = `http://127.0.0.1:${blenderPort}`;
 
     const bare = await startBareChain(columns);
@@ -1180,7 +1209,9 @@ async function main(): Promise<void> {
       `Machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}; ` +
         `${new Date().toISOString()}; load average (1/5/15 min) before the run ${loadBefore}, after ${loadavg()
           .map((l) => l.toFixed(1))
-          .join(' ')}`,
+          .join(
+            ' ',
+          )}${pretouchGb > 0 ? `; ${pretouchGb} GB of memory written once before the run (--pretouch-gb)` : ''}`,
     );
     lines.push(
       `Data: ${offers} offers (imatch gen), ${columns} columns x 1 replica, n=${n}, ${paths.length} query lines`,
